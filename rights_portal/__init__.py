@@ -1,0 +1,138 @@
+"""Rights Portal: privacy-rights cases around online proctoring, for Dutch schools and universities.
+
+:func:`create_app` only wires things up: configuration, extensions, blueprints, CLI commands and
+Celery. It runs no queries, no migrations and opens no network connection.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from .config import DEFAULT_INSTANCE, build_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application; ``overrides`` wins over environment and defaults."""
+    instance_path = Path(os.environ.get("RIGHTS_PORTAL_INSTANCE", DEFAULT_INSTANCE))
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    celery_init_app(app)
+
+    _register_models()
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_request_hooks(app)
+    from .web import register_error_handlers, register_template_helpers
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Bind Celery to the app so every task runs inside an application context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    from workers import schedule, tasks  # noqa: F401  (registers the tasks and the beat schedule)
+
+    celery_app.conf.beat_schedule = schedule.beat_schedule(app.config)
+    return celery_app
+
+
+def _select_locale() -> str:
+    supported = ["nl", "en"]
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return str(current_user.locale)
+    cookie = request.cookies.get("language")
+    if cookie in supported:
+        return str(cookie)
+    return request.accept_languages.best_match(supported) or "nl"
+
+
+def _register_models() -> None:
+    # Importing the models registers their tables on the shared metadata (Alembic reads it).
+    from .accounts import models as _accounts  # noqa: F401
+    from .audit import models as _audit  # noqa: F401
+    from .cases import models as _cases  # noqa: F401
+    from .exams import models as _exams  # noqa: F401
+    from .notifications import models as _notifications  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .notifications.blueprint import bp as notifications_bp
+    from .portal.views import bp as portal_bp
+    from .staff.views import bp as staff_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(portal_bp, url_prefix="/my")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+    @app.route("/")
+    def index() -> ResponseReturnValue:
+        from .accounts.views import home_for
+
+        if current_user.is_authenticated:
+            return redirect(home_for(current_user))
+        return redirect(url_for("accounts.login"))
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import users_cli
+    from .audit.cli import audit_cli
+    from .cases.cli import deadlines_cli
+    from .demo.cli import demo_cli
+
+    for group in (users_cli, audit_cli, deadlines_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        ok = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+        g.request_id = incoming if ok else secrets.token_hex(8)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

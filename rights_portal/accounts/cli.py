@@ -1,0 +1,62 @@
+"""``flask users …``: create accounts from the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..exams.models import Programme
+from ..extensions import db
+from ..transactions import commit
+from .models import Role
+from .services import AccountError, create_user
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True, help="Full name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--locale", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--student-number", default=None)
+@click.option("--date-of-birth", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--programme", "programme_code", default=None, help="Programme code (students).")
+def create_command(
+    email: str,
+    full_name: str,
+    role: str,
+    password: str,
+    locale: str,
+    student_number: str | None,
+    date_of_birth: object,
+    programme_code: str | None,
+) -> None:
+    """Create a user account."""
+    programme_id = None
+    if programme_code:
+        programme_id = db.session.scalars(
+            select(Programme.id).where(Programme.code == programme_code)
+        ).one_or_none()
+        if programme_id is None:
+            raise click.ClickException(f"no programme with code {programme_code}")
+    dob: date | None = date_of_birth.date() if date_of_birth is not None else None  # type: ignore[attr-defined]
+    try:
+        user = create_user(
+            email=email,
+            password=password,
+            full_name=full_name,
+            role=Role(role),
+            locale=locale,
+            student_number=student_number,
+            date_of_birth=dob,
+            programme_id=programme_id,
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    commit()
+    click.echo(f"created {user.role.value} {user.email} (id {user.id})")

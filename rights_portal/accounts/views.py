@@ -1,0 +1,114 @@
+"""Login, logout and the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..audit.services import record
+from ..extensions import db, limiter, login_manager
+from ..transactions import commit
+from .forms import LanguageForm, LoginForm
+from .models import User
+from .services import authenticate, normalise_email
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Accept only a path on this site as a redirect target (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after login."""
+    if user.is_staff:
+        return url_for("staff.queue") if user.role.value != "admin" else url_for("staff.admin_home")
+    return url_for("portal.my_cases")
+
+
+def _login_key() -> str:
+    return normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key
+)
+def login() -> ResponseReturnValue:
+    """Show and handle the login form; unknown e-mail and wrong password get one answer."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            record("user.login", actor=user, object_type="user", object_id=user.id)
+            commit()
+            return redirect(safe_next(form.next.data) or home_for(user))
+        record(
+            "user.login_failed",
+            actor=None,
+            object_type="user",
+            after={"email": normalise_email(form.email.data or "")},
+        )
+        commit()
+        flash(_("The e-mail address or password is not correct."), "error")
+        return render_template("accounts/login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> ResponseReturnValue:
+    """Log out (POST only, so a link elsewhere cannot log someone out)."""
+    record("user.logout", actor=current_user, object_type="user", object_id=current_user.id)
+    commit()
+    logout_user()
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> ResponseReturnValue:
+    """Switch language: stored on the account, and in a cookie for visitors."""
+    form = LanguageForm()
+    target = safe_next(request.form.get("next")) or url_for("index")
+    if not form.validate_on_submit():
+        return redirect(target)
+    language = form.language.data or "nl"
+    if current_user.is_authenticated:
+        current_user.locale = language
+        commit()
+    response = redirect(target)
+    response.set_cookie(
+        "language",
+        language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response

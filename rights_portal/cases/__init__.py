@@ -1,0 +1,1 @@
+"""Cases: the rights request, its workflow (states and allowed transitions) and its deadlines."""

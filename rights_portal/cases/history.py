@@ -1,0 +1,50 @@
+"""A case's history in plain language, built from its audit events.
+
+Participants see what happened and when, not who on the staff did it or staff-only details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..audit.models import AuditEvent
+from ..extensions import db
+
+PARTICIPANT_LABELS = {
+    "case.received": _l("Request received"),
+    "case.assigned": _l("Taken into review"),
+    "case.decided": _l("Decision made"),
+    "case.withdrawn": _l("Request withdrawn"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a case's history."""
+
+    occurred_at: datetime
+    label: str
+    action: str
+    actor_id: int | None
+
+
+def case_history(case_id: int, *, for_staff: bool) -> list[HistoryEntry]:
+    """The case's events, oldest first; participants see only the labelled milestones."""
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
+    )
+    entries = []
+    for event in events:
+        label = PARTICIPANT_LABELS.get(event.action)
+        if label is None and not for_staff:
+            continue
+        entries.append(
+            HistoryEntry(
+                event.occurred_at, str(label or event.action), event.action, event.actor_id
+            )
+        )
+    return entries

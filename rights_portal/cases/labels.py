@@ -1,0 +1,42 @@
+"""Translated names of case types, statuses and outcomes, for pages, letters and e-mails."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from .models import CaseStatus, CaseType, Outcome
+
+CASE_TYPE_LABELS = {
+    CaseType.ACCESS: _l("Access to recordings and data"),
+    CaseType.OBJECTION: _l("Objection to online proctoring"),
+    CaseType.ALTERNATIVE_EXAM: _l("Request for an alternative exam"),
+}
+
+CASE_TYPE_INTROS = {
+    CaseType.ACCESS: _l(
+        "You may see which data we hold about you, such as recordings, screenshots, logs and "
+        "automated flags. You get a copy. This is free."
+    ),
+    CaseType.OBJECTION: _l(
+        "You may object to online proctoring because of your personal situation. The exam board "
+        "decides. If it agrees, you get another way to take the exam without delay in your studies."
+    ),
+    CaseType.ALTERNATIVE_EXAM: _l(
+        "You may ask to take the exam in another way, for example on campus or orally. "
+        "The exam board decides before the exam."
+    ),
+}
+
+STATUS_LABELS = {
+    CaseStatus.RECEIVED: _l("Received"),
+    CaseStatus.IN_REVIEW: _l("In review"),
+    CaseStatus.AWAITING_REQUESTER: _l("Waiting for your answer"),
+    CaseStatus.DECIDED: _l("Decided"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
+
+OUTCOME_LABELS = {
+    Outcome.GRANTED: _l("Granted"),
+    Outcome.PARTLY_GRANTED: _l("Partly granted"),
+    Outcome.REJECTED: _l("Rejected"),
+}

@@ -1,0 +1,187 @@
+"""The case (a rights request), its reference counter and its sent reminders.
+
+States and the columns tied to them are guarded by CHECK constraints, so a decided case without
+reasons or a decider cannot exist even if code forgets to check (R15, R23).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now_utc
+from ..db_types import UTCDateTime, str_enum
+from ..extensions import Base
+
+
+class CaseType(enum.StrEnum):
+    """What the requester asks for."""
+
+    ACCESS = "access"
+    OBJECTION = "objection"
+    ALTERNATIVE_EXAM = "alternative_exam"
+
+    @property
+    def needs_exam(self) -> bool:
+        """Objections and alternative-exam requests are about one exam."""
+        return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
+
+    @property
+    def decided_by_exam_board(self) -> bool:
+        """DESIGN §2b: the exam board decides objections and alternatives."""
+        return self.needs_exam
+
+    @property
+    def legal_basis(self) -> str:
+        """The provision a decision on this type rests on (R23)."""
+        return {
+            CaseType.ACCESS: "AVG art. 15",
+            CaseType.OBJECTION: "AVG art. 21",
+            CaseType.ALTERNATIVE_EXAM: "AVG art. 21; Onderwijs- en examenregeling",
+        }[self]
+
+
+class CaseStatus(enum.StrEnum):
+    """The states of DESIGN §2b."""
+
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    AWAITING_REQUESTER = "awaiting_requester"
+    DECIDED = "decided"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        """Open cases run against a deadline."""
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_REQUESTER)
+
+
+class Outcome(enum.StrEnum):
+    """How a case was decided."""
+
+    GRANTED = "granted"
+    PARTLY_GRANTED = "partly_granted"
+    REJECTED = "rejected"
+
+
+class Channel(enum.StrEnum):
+    """R1: how the request reached the institution."""
+
+    PORTAL = "portal"
+    EMAIL = "email"
+    LETTER = "letter"
+
+
+class Case(Base):
+    """A rights request about one student."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("effective_due <= statutory_due", name="effective_not_after_statutory"),
+        CheckConstraint("statutory_due > received_on", name="due_after_receipt"),
+        CheckConstraint(
+            "(outcome IS NULL AND decided_at IS NULL AND decided_by_id IS NULL)"
+            " OR (outcome IS NOT NULL AND decided_at IS NOT NULL AND decided_by_id IS NOT NULL"
+            " AND length(trim(decision_reasons)) > 0 AND length(trim(legal_basis)) > 0)",
+            name="decision_complete",
+        ),
+        CheckConstraint("status <> 'decided' OR outcome IS NOT NULL", name="decided_has_outcome"),
+        CheckConstraint(
+            "case_type = 'access' OR exam_id IS NOT NULL", name="exam_cases_name_an_exam"
+        ),
+        # The staff queue and the deadline sweep read open cases by effective due date only.
+        Index(
+            "ix_cases_open_by_due",
+            "effective_due",
+            "id",
+            postgresql_where=text("status IN ('received', 'in_review', 'awaiting_requester')"),
+            sqlite_where=text("status IN ('received', 'in_review', 'awaiting_requester')"),
+        ),
+        Index("ix_cases_status_due", "status", "effective_due", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    case_type: Mapped[CaseType] = mapped_column(str_enum(CaseType, "case_type"))
+    status: Mapped[CaseStatus] = mapped_column(
+        str_enum(CaseStatus, "case_status"), default=CaseStatus.RECEIVED
+    )
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"), default=Channel.PORTAL)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    exam_id: Mapped[int | None] = mapped_column(ForeignKey("exams.id"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_on: Mapped[date] = mapped_column(Date)
+    statutory_due: Mapped[date] = mapped_column(Date)
+    exam_bound_due: Mapped[date | None] = mapped_column(Date)
+    effective_due: Mapped[date] = mapped_column(Date)
+    urgent: Mapped[bool] = mapped_column(default=False)
+
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "outcome"))
+    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    subject = relationship("User", foreign_keys=[subject_id])
+    filed_by = relationship("User", foreign_keys=[filed_by_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+    exam = relationship("Exam")
+    programme = relationship("Programme")
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still runs against its deadline."""
+        return self.status.is_open
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.case_type.value} {self.status.value}>"
+
+
+class ReferenceCounter(Base):
+    """The last number handed out per year, for references like RP-2026-000123."""
+
+    __tablename__ = "case_reference_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Reminder(Base):
+    """A reminder milestone of a case that has been handled; unique so it is sent once (R9)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_reminders_case_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # "before:7", "before:2", "due", "overdue:2026-12-01" or "escalation".
+    key: Mapped[str] = mapped_column(String(40))
+    milestone_on: Mapped[date] = mapped_column(Date)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    # A catch-up sweep (R10) records every missed milestone but mails only the latest one.
+    superseded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    case: Mapped[Case] = relationship()

@@ -1,0 +1,110 @@
+"""Configuration for Rights Portal.
+
+Every setting has an embedded default so the portal runs on a bare machine (SQLite in
+``instance/``, a Celery broker on SQLite, e-mail written to ``instance/mail``), and every setting
+can be overridden by an environment variable of the same name. Production sets
+``RIGHTS_PORTAL_ENV=production`` together with ``DATABASE_URL``, ``CELERY_BROKER_URL``,
+``SECRET_KEY`` and ``SMTP_HOST``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int_list(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",") if part.strip()]
+
+
+def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the configuration mapping: defaults, then environment, then ``overrides``."""
+    env = _env("RIGHTS_PORTAL_ENV", "development")
+    development = env in ("development", "test")
+    secret_key = _env("SECRET_KEY")
+    if secret_key is None:
+        if not development:
+            raise RuntimeError("SECRET_KEY must be set outside development")
+        secret_key = _dev_secret(instance_path)
+
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'rights_portal.sqlite'}")
+    broker_url = _env(
+        "CELERY_BROKER_URL", f"sqla+sqlite:///{instance_path / 'celery-broker.sqlite'}"
+    )
+    smtp_host = _env("SMTP_HOST")
+
+    config: dict[str, Any] = {
+        "RIGHTS_PORTAL_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not development,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not development,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "nl",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+        "LANGUAGES": ["nl", "en"],
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
+        # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.
+        "MAIL_BACKEND": "smtp" if smtp_host else "file",
+        "SMTP_HOST": smtp_host or "localhost",
+        "SMTP_PORT": int(_env("SMTP_PORT", "25") or 25),
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _env("SMTP_STARTTLS", "false") == "true",
+        "MAIL_FROM": _env("MAIL_FROM", "privacy@example.edu"),
+        "MAIL_DIR": str(instance_path / "mail"),
+        # Deadlines (R6, R7, R9).
+        "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
+        "REMINDER_OFFSETS": _int_list(_env("REMINDER_OFFSETS", "7,2,0") or "7,2,0"),
+        "DEADLINE_SWEEP_MINUTES": int(_env("DEADLINE_SWEEP_MINUTES", "15") or 15),
+        "CELERY": {
+            "broker_url": broker_url,
+            "task_ignore_result": True,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            "timezone": "Europe/Amsterdam",
+            "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
+        },
+    }
+    if overrides:
+        celery_overrides = overrides.pop("CELERY", None)
+        config.update(overrides)
+        if celery_overrides:
+            config["CELERY"] = {**config["CELERY"], **celery_overrides}
+    return config
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """Keep one random development key in instance/ so sessions survive a restart."""
+    key_file = instance_path / "dev-secret-key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

@@ -1,0 +1,1 @@
+"""Exams: programmes, exam boards, exams, proctoring tools and the recordings they produce."""

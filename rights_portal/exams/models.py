@@ -1,0 +1,180 @@
+"""Programmes and their exam boards, exams, proctoring tools, recordings and automated flags.
+
+A programme belongs to one exam board; an objection or alternative-exam request about an exam is
+decided by the board of the exam's programme (DESIGN §2b). Recordings keep their files' size and
+sha256 so a deletion can be proven later (R25) and a package can be checked (R12).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now_utc
+from ..db_types import UTCDateTime, str_enum
+from ..extensions import Base
+
+
+class ExamBoard(Base):
+    """An examencommissie; decides objections and alternatives for its programmes."""
+
+    __tablename__ = "exam_boards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    requires_second_signoff: Mapped[bool] = mapped_column(default=False)
+
+    members: Mapped[list[ExamBoardMember]] = relationship(
+        back_populates="board", cascade="all, delete-orphan"
+    )
+    programmes: Mapped[list[Programme]] = relationship(back_populates="exam_board")
+
+
+class ExamBoardMember(Base):
+    """Membership of a user (role exam_board) in a board."""
+
+    __tablename__ = "exam_board_members"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("exam_boards.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+    board: Mapped[ExamBoard] = relationship(back_populates="members")
+    user = relationship("User")
+
+
+class Programme(Base):
+    """A study programme (opleiding) with the exam board responsible for it."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("alternative_max_working_days >= 0", name="alternative_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    exam_board_id: Mapped[int] = mapped_column(ForeignKey("exam_boards.id"))
+    # R17: an alternative exam no later than this many working days after the original.
+    alternative_max_working_days: Mapped[int] = mapped_column(default=10)
+
+    exam_board: Mapped[ExamBoard] = relationship(back_populates="programmes")
+
+
+class ProctoringTool(Base):
+    """A proctoring or video-call tool with the facts letters and notices draw on (R11)."""
+
+    __tablename__ = "proctoring_tools"
+    __table_args__ = (CheckConstraint("retention_days > 0", name="retention_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    vendor: Mapped[str] = mapped_column(String(200))
+    vendor_email: Mapped[str | None] = mapped_column(String(254))
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    retention_days: Mapped[int] = mapped_column(default=90)
+    outside_eea: Mapped[bool] = mapped_column(default=False)
+    transfer_safeguards: Mapped[str | None] = mapped_column(Text)
+
+
+class Exam(Base):
+    """One exam moment of a course."""
+
+    __tablename__ = "exams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    proctoring_tool_id: Mapped[int | None] = mapped_column(ForeignKey("proctoring_tools.id"))
+
+    programme: Mapped[Programme] = relationship()
+    proctoring_tool: Mapped[ProctoringTool | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        """Course code and title, as shown in lists."""
+        return f"{self.course_code} {self.title}"
+
+
+class Recording(Base):
+    """What a proctoring session recorded of one student at one exam."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retention_until: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    exam: Mapped[Exam] = relationship()
+    student = relationship("User")
+    files: Mapped[list[RecordingFile]] = relationship(
+        back_populates="recording", cascade="all, delete-orphan"
+    )
+    flags: Mapped[list[AutomatedFlag]] = relationship(
+        back_populates="recording", cascade="all, delete-orphan"
+    )
+
+
+class FileKind(enum.StrEnum):
+    """What a recording file holds."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    SCREENSHOT = "screenshot"
+    LOG = "log"
+
+
+class RecordingFile(Base):
+    """One stored file of a recording; size and sha256 are kept even after deletion (R25)."""
+
+    __tablename__ = "recording_files"
+    __table_args__ = (
+        CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    kind: Mapped[FileKind] = mapped_column(str_enum(FileKind, "file_kind"))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str | None] = mapped_column(String(500))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recording: Mapped[Recording] = relationship(back_populates="files")
+
+
+class FlagReviewStatus(enum.StrEnum):
+    """R18: no flag reaches a fraud finding without a named human review."""
+
+    UNREVIEWED = "unreviewed"
+    NO_IRREGULARITY = "no_irregularity"
+    IRREGULARITY_SUSPECTED = "irregularity_suspected"
+
+
+class AutomatedFlag(Base):
+    """A suspicion raised by the vendor's automated review of a recording."""
+
+    __tablename__ = "automated_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    offset_seconds: Mapped[int | None] = mapped_column()
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    review_status: Mapped[FlagReviewStatus] = mapped_column(
+        str_enum(FlagReviewStatus, "flag_review_status"), default=FlagReviewStatus.UNREVIEWED
+    )
+
+    recording: Mapped[Recording] = relationship(back_populates="flags")

@@ -1,0 +1,1 @@
+"""The portal for students (and, later, guardians): file requests and follow them."""

@@ -1,0 +1,54 @@
+"""Forms students use to file requests."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+MAX_TEXT = 5000
+
+
+class AccessRequestForm(FlaskForm):
+    """R11: access to recordings and data; the student may say what they are looking for."""
+
+    description = TextAreaField(
+        _l("What would you like to receive? (optional)"),
+        validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("For example: the recording of one exam, or everything you hold about me."),
+    )
+
+
+class ExamRequestForm(FlaskForm):
+    """An objection or an alternative-exam request about one exam."""
+
+    exam_id = SelectField(
+        _l("Exam"), coerce=int, validators=[InputRequired(message=_l("Choose an exam."))]
+    )
+    description = TextAreaField(
+        _l("Your reasons"),
+        validators=[
+            DataRequired(message=_l("Describe your reasons.")),
+            Length(max=MAX_TEXT),
+        ],
+    )
+
+
+class ObjectionForm(ExamRequestForm):
+    """R15: an objection needs grounds relating to the student's situation."""
+
+    description = TextAreaField(
+        _l("Grounds of your objection"),
+        validators=[
+            DataRequired(message=_l("Describe the grounds of your objection.")),
+            Length(max=MAX_TEXT),
+        ],
+        description=_l(
+            "Explain what in your personal situation makes online proctoring a problem."
+        ),
+    )
+
+
+class WithdrawForm(FlaskForm):
+    """Confirms a withdrawal (only the CSRF token)."""

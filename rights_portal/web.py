@@ -1,0 +1,92 @@
+"""Cross-cutting web pieces: error pages, template helpers and the health endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .cases import deadlines
+from .cases.labels import CASE_TYPE_INTROS, CASE_TYPE_LABELS, OUTCOME_LABELS, STATUS_LABELS
+from .clock import today_local
+from .errors import RuleViolation
+from .extensions import db
+
+bp = Blueprint("web", __name__)
+
+
+@bp.route("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Liveness: the process answers."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:
+        current_app.logger.warning("readiness check failed: %s", exc)
+        return jsonify(status="unavailable", database="down"), 503
+    return jsonify(status="ok", database="up")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Friendly error pages in the user's language; rule violations become 409 pages."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        message = _("The form has expired. Go back, reload the page and try again.")
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(RuleViolation)
+    def rule_violation(error: RuleViolation) -> ResponseReturnValue:
+        db.session.rollback()
+        return render_template("errors/error.html", code=409, message=str(error.message)), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        code = error.code or 500
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You do not have access to this page."),
+            404: _("This page does not exist, or you do not have access to it."),
+            405: _("This action is not possible here."),
+            413: _("The upload is too large."),
+            429: _("Too many attempts. Wait a minute and try again."),
+        }
+        message = messages.get(code, _("Something went wrong."))
+        return render_template("errors/error.html", code=code, message=message), code
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates share."""
+
+    @app.template_filter("date")
+    def date_filter(value: date | None, style: str = "medium") -> str:
+        return "" if value is None else format_date(value, style)
+
+    @app.template_filter("datetime")
+    def datetime_filter(value: datetime | None, style: str = "medium") -> str:
+        return "" if value is None else format_datetime(value, style)
+
+    # Globals, not a context processor, so imported macros (which get no context) see them too.
+    app.jinja_env.globals.update(
+        days_left=lambda due: deadlines.days_left(due, today_local()),
+        case_type_labels=CASE_TYPE_LABELS,
+        case_type_intros=CASE_TYPE_INTROS,
+        status_labels=STATUS_LABELS,
+        outcome_labels=OUTCOME_LABELS,
+    )
+
+    @app.context_processor
+    def locale_() -> dict[str, Any]:
+        return {"current_locale": str(get_locale() or "nl")}

@@ -1,0 +1,244 @@
+"""Shared fixtures: a real PostgreSQL built by the migrations, a real SMTP sink, an app, a client.
+
+PostgreSQL and Redis tests are skipped with the reason when the server cannot be reached, except
+under CI=true, where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+
+DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/rights_portal_test"
+DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/14"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI: CI must never pass by skipping the integration tests."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: integration services are required)")
+    pytest.skip(reason)
+
+
+# --- SMTP sink ------------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.original_content))
+        return "250 OK"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if address in (m["To"] or "")]
+
+    def subjects(self) -> list[str]:
+        with self.lock:
+            return [str(m["Subject"]) for m in self.messages]
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    with socket.socket() as probe:  # aiosmtpd's ready check needs a concrete port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = SmtpSink("127.0.0.1", port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clear_sink(request: pytest.FixtureRequest) -> None:
+    if "smtp_sink" in request.fixturenames:
+        request.getfixturevalue("smtp_sink").clear()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A fresh, empty PostgreSQL database for this test session."""
+    url = sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DB))
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": url.database},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    except sa.exc.OperationalError as exc:
+        unavailable(f"PostgreSQL not reachable at {url.render_as_string()}: {exc.orig}")
+    finally:
+        admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.flushdb()
+        client.close()
+    except redis.exceptions.RedisError as exc:
+        unavailable(f"Redis not reachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["RIGHTS_PORTAL_INSTANCE"] = str(path)
+    os.environ["RIGHTS_PORTAL_ENV"] = "test"
+    return str(path)
+
+
+def test_config(database_url: str, smtp_sink: SmtpSink) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": smtp_sink.host,
+        "SMTP_PORT": smtp_sink.port,
+        "RATELIMIT_ENABLED": False,
+        "PORTAL_BASE_URL": "http://portal.test",
+        "SERVER_NAME": None,
+        # Tasks run in-process here; tests marked `worker` start a real worker on Redis.
+        "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests start with an empty ``g``, as in production.
+
+    Tests keep an app context open to read the database, and Flask reuses it for requests: without
+    this, requests would share its ``g`` and so Flask-Login's cached user of an earlier request.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        from rights_portal.extensions import db
+
+        if not has_app_context():
+            return super().open(*args, **kwargs)
+        saved = dict(vars(g))
+        vars(g).clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            vars(g).clear()
+            vars(g).update(saved)
+            db.session.expire_all()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, smtp_sink: SmtpSink, instance_dir: str) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    from rights_portal import create_app
+
+    flask_app = create_app(test_config(database_url, smtp_sink))
+    flask_app.test_client_class = IsolatedClient
+    with flask_app.app_context():
+        upgrade()  # the schema comes from the migrations, as in production
+    yield flask_app
+    with flask_app.app_context():
+        from rights_portal.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table after a test that used the database (TRUNCATE keeps the schema)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    flask_app = request.getfixturevalue("app")
+    from rights_portal.extensions import db
+
+    with flask_app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --- HTTP helpers ---------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def post_form(
+    client: FlaskClient,
+    path: str,
+    data: dict[str, Any],
+    *,
+    token_from: str | None = None,
+    **kw: Any,
+) -> Any:
+    token = csrf_token(client, token_from or path)
+    return client.post(path, data={**data, "csrf_token": token}, **kw)
+
+
+def login(client: FlaskClient, email: str, password: str = "correct-horse-battery") -> Any:
+    response = post_form(client, "/login", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response

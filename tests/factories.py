@@ -1,0 +1,81 @@
+"""factory_boy factories on the real session (rows are flushed, committed by the test)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from rights_portal.accounts.models import Role, User
+from rights_portal.accounts.services import hash_password
+from rights_portal.exams.models import Exam, ExamBoard, ExamBoardMember, ProctoringTool, Programme
+from rights_portal.extensions import db
+
+PASSWORD = "correct-horse-battery"
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+class Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class ExamBoardFactory(Base):
+    class Meta:
+        model = ExamBoard
+
+    name = factory.Sequence(lambda n: f"Examencommissie {n}")
+
+
+class ProgrammeFactory(Base):
+    class Meta:
+        model = Programme
+
+    code = factory.Sequence(lambda n: f"P{n:03d}")
+    name = factory.Sequence(lambda n: f"Programme {n}")
+    exam_board = factory.SubFactory(ExamBoardFactory)
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@uni.example")
+    full_name = factory.Sequence(lambda n: f"User {n}")
+    password_hash = _PASSWORD_HASH
+    role = Role.STUDENT
+    locale = "en"
+    student_number = factory.LazyAttribute(
+        lambda o: f"s{o.email.split('@')[0][4:]:0>7}" if o.role is Role.STUDENT else None
+    )
+    date_of_birth = None
+
+
+class ProctoringToolFactory(Base):
+    class Meta:
+        model = ProctoringTool
+
+    name = factory.Sequence(lambda n: f"Proctor {n}")
+    vendor = "Vendor B.V."
+    data_categories = ["camera video"]
+
+
+class ExamFactory(Base):
+    class Meta:
+        model = Exam
+
+    course_code = factory.Sequence(lambda n: f"C{n:04d}")
+    title = "Statistics"
+    programme = factory.SubFactory(ProgrammeFactory)
+    starts_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(days=30))
+    proctoring_tool = factory.SubFactory(ProctoringToolFactory)
+
+
+def board_member(programme: Programme, **kwargs: object) -> User:
+    user = UserFactory(role=Role.EXAM_BOARD, **kwargs)
+    db.session.add(ExamBoardMember(board_id=programme.exam_board_id, user_id=user.id))
+    db.session.flush()
+    return user
