@@ -84,7 +84,9 @@ def test_an_assigned_case_reminds_only_its_assignee(people, smtp_sink):
 
 
 def test_an_unassigned_objection_reminds_the_exam_board(people, smtp_sink):
-    exam = ExamFactory(programme=people["programme"], starts_at=datetime(2026, 12, 7, 9, tzinfo=AMSTERDAM))
+    exam = ExamFactory(
+        programme=people["programme"], starts_at=datetime(2026, 12, 7, 9, tzinfo=AMSTERDAM)
+    )
     case = services.file_case(
         case_type=CaseType.OBJECTION,
         subject=people["student"],
@@ -102,15 +104,22 @@ def test_an_unassigned_objection_reminds_the_exam_board(people, smtp_sink):
     assert mail["To"] == "board@uni.example"
 
 
-def test_a_sweep_after_downtime_records_every_missed_milestone_and_escalates_once(people, smtp_sink):
+def test_a_sweep_after_downtime_records_every_missed_milestone_and_escalates_once(
+    people, smtp_sink
+):
     case = access_case(people)
     smtp_sink.clear()
     report = sweep(DUE + timedelta(days=3))  # the first sweep in weeks (R10)
     commit()
     keys = set(db.session.scalars(select(Reminder.key).where(Reminder.case_id == case.id)))
     assert keys == {
-        "before:7", "before:2", "due", "overdue:2026-12-03", "overdue:2026-12-04",
-        "overdue:2026-12-05", "escalation",
+        "before:7",
+        "before:2",
+        "due",
+        "overdue:2026-12-03",
+        "overdue:2026-12-04",
+        "overdue:2026-12-05",
+        "escalation",
     }
     assert report.reminders_sent == [(case.reference, "overdue:2026-12-05")]
     assert report.reminders_superseded == 5
@@ -170,7 +179,9 @@ def test_two_concurrent_sweeps_send_each_reminder_once(app, people, smtp_sink):
 
 def test_sweep_cli_prints_what_it_did(app, people, smtp_sink):
     case = access_case(people)
-    result = CliRunner().invoke(app.cli, ["deadlines", "sweep", "--today", "2026-12-02"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app.cli, ["deadlines", "sweep", "--today", "2026-12-02"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "sweep for 2026-12-02" in result.output
     assert f"reminder due for {case.reference}" in result.output

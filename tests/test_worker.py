@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def worker(database_url, redis_url, smtp_sink, instance_dir, tmp_path) -> Iterator[subprocess.Popen]:
+def worker(
+    database_url, redis_url, smtp_sink, instance_dir, tmp_path
+) -> Iterator[subprocess.Popen]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -42,10 +44,24 @@ def worker(database_url, redis_url, smtp_sink, instance_dir, tmp_path) -> Iterat
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-         "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip",
-         "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     yield process
     process.terminate()

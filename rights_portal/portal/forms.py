@@ -16,9 +16,7 @@ class AccessRequestForm(FlaskForm):
     description = TextAreaField(
         _l("What would you like to receive? (optional)"),
         validators=[Optional(), Length(max=MAX_TEXT)],
-        description=_l(
-            "For example: the recording of one exam, or all data you have about me."
-        ),
+        description=_l("For example: the recording of one exam, or all data you have about me."),
     )
 
 
