@@ -55,12 +55,14 @@ def test_login_sets_a_httponly_samesite_session_cookie_and_logout_ends_it(app, s
 def test_session_cookie_is_secure_outside_development(monkeypatch, instance_dir):
     monkeypatch.setenv("RIGHTS_PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
-    app = create_app()
+    # Flask-Limiter keeps its on/off switch on the shared extension: keep it off as in the suite.
+    quiet = {"RATELIMIT_ENABLED": False}
+    app = create_app(quiet)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     monkeypatch.delenv("SECRET_KEY")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app()
+        create_app(quiet)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
