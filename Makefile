@@ -23,7 +23,7 @@ translations: $(STAMP)
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o rights_portal/translations/messages.pot .
-	$(BIN)/pybabel update -i rights_portal/translations/messages.pot -d rights_portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i rights_portal/translations/messages.pot -d rights_portal/translations --no-fuzzy-matching --ignore-obsolete
 
 migrate: $(STAMP)
 	$(FLASK) db upgrade

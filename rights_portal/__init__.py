@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -67,6 +67,8 @@ def celery_init_app(app: Flask) -> Celery:
 
 def _select_locale() -> str:
     supported = ["nl", "en"]
+    if not has_request_context():  # CLI and tasks render in an explicitly forced locale
+        return "nl"
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return str(current_user.locale)
     cookie = request.cookies.get("language")

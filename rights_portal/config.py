@@ -75,6 +75,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "MAIL_DIR": str(instance_path / "mail"),
         # Deadlines (R6, R7, R9).
         "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
+        # R6: a question asked later than this many working days after receipt does not pause.
+        "PAUSE_QUESTION_WORKING_DAYS": int(_env("PAUSE_QUESTION_WORKING_DAYS", "5") or 5),
+        # The relay re-dispatches outbox messages still unsent after this many seconds.
+        "OUTBOX_RELAY_AGE_SECONDS": int(_env("OUTBOX_RELAY_AGE_SECONDS", "60") or 60),
         "REMINDER_OFFSETS": _int_list(_env("REMINDER_OFFSETS", "7,2,0") or "7,2,0"),
         "DEADLINE_SWEEP_MINUTES": int(_env("DEADLINE_SWEEP_MINUTES", "15") or 15),
         "CELERY": {

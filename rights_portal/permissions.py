@@ -29,8 +29,18 @@ class Action(enum.StrEnum):
 
     VIEW = "view"
     WITHDRAW = "withdraw"
+    MESSAGE = "message"
     ASSIGN = "assign"
     DECIDE = "decide"
+    ASK = "ask"
+    EXTEND = "extend"
+    MARK_DUPLICATE = "mark_duplicate"
+
+
+# What only the staff member who may decide the case may do.
+DECIDER_ACTIONS = frozenset(
+    {Action.ASSIGN, Action.DECIDE, Action.ASK, Action.EXTEND, Action.MARK_DUPLICATE}
+)
 
 
 def board_programme_ids(user: User) -> set[int]:
@@ -65,7 +75,10 @@ def can(user: User, action: Action, case: Case) -> bool:
         return True
     if action is Action.WITHDRAW:
         return case.filed_by_id == user.id  # whether it is still open is the workflow's rule
-    if action in (Action.ASSIGN, Action.DECIDE):
+    if action is Action.MESSAGE:
+        # The requester who filed, and the staff who work on cases (not the read-only DPO).
+        return case.filed_by_id == user.id or user.role in (Role.CASE_HANDLER, Role.EXAM_BOARD)
+    if action in DECIDER_ACTIONS:
         return _decides(user, case)
     return False
 

@@ -14,7 +14,15 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from .cases import deadlines
-from .cases.labels import CASE_TYPE_INTROS, CASE_TYPE_LABELS, OUTCOME_LABELS, STATUS_LABELS
+from .cases.labels import (
+    CASE_TYPE_INTROS,
+    CASE_TYPE_LABELS,
+    DUE_CHANGE_LABELS,
+    EXTENSION_REASON_LABELS,
+    MESSAGE_KIND_LABELS,
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+)
 from .clock import today_local
 from .errors import RuleViolation
 from .extensions import db
@@ -85,6 +93,9 @@ def register_template_helpers(app: Flask) -> None:
         case_type_intros=CASE_TYPE_INTROS,
         status_labels=STATUS_LABELS,
         outcome_labels=OUTCOME_LABELS,
+        extension_reason_labels=EXTENSION_REASON_LABELS,
+        message_kind_labels=MESSAGE_KIND_LABELS,
+        due_change_labels=DUE_CHANGE_LABELS,
     )
 
     @app.context_processor

@@ -126,8 +126,8 @@ def test_a_sweep_after_downtime_records_every_missed_milestone_and_escalates_onc
     assert report.escalations == [case.reference]
     subjects = smtp_sink.subjects()
     assert len(subjects) == 2
-    assert any("Escalation" in s for s in subjects)
-    [escalation] = [m for m in smtp_sink.messages if "Escalation" in str(m["Subject"])]
+    assert any("digest" in s for s in subjects)
+    [escalation] = [m for m in smtp_sink.messages if "digest" in str(m["Subject"])]
     assert escalation["To"] == "dpo@uni.example"
 
     smtp_sink.clear()

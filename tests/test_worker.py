@@ -1,25 +1,35 @@
-"""A real Celery worker process on Redis delivers a reminder to the SMTP sink exactly once.
+"""Real Celery worker processes on Redis deliver each reminder exactly once (R9).
 
-The sweep task is sent twice, as two beat schedulers would; the reminder's unique milestone row
-and the outbox's ``sent_at`` make the second run a no-op.
+- the sweep task sent twice (two beat schedulers, or a retried sweep) mails each milestone once;
+- a mail server that refuses at first makes the delivery task retry until it is accepted, once;
+- a worker killed with SIGKILL in the middle of sending loses nothing and duplicates nothing: the
+  outbox row stays unsent, the relay hands it to the next worker, the server accepts it once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from celery import Celery
 
 from rights_portal.accounts.models import Role
 from rights_portal.cases import services
-from rights_portal.cases.models import CaseType
+from rights_portal.cases.models import Case, CaseType
 from rights_portal.clock import today_local
 from rights_portal.extensions import db
 from rights_portal.transactions import commit
@@ -29,52 +39,101 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@dataclass
+class ScriptedSmtp:
+    """An SMTP server whose first ``refuse`` deliveries are answered 451 after ``delay`` seconds."""
+
+    refuse: int = 0
+    delay: float = 0.0
+    attempts: int = 0
+    accepted: list[Message] = field(default_factory=list)
+    port: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.attempts += 1
+        if self.attempts <= self.refuse:
+            await asyncio.sleep(self.delay)
+            return "451 4.3.0 try again later"
+        self.accepted.append(message_from_bytes(envelope.original_content))
+        return "250 OK"
+
+
 @pytest.fixture
-def worker(
-    database_url, redis_url, smtp_sink, instance_dir, tmp_path
-) -> Iterator[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": redis_url,
-        "SMTP_HOST": smtp_sink.host,
-        "SMTP_PORT": str(smtp_sink.port),
-        "RIGHTS_PORTAL_INSTANCE": instance_dir,
-        "RIGHTS_PORTAL_ENV": "test",
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    if process.returncode not in (0, -15):
-        print((tmp_path / "worker.log").read_text())
+def scripted_smtp() -> Iterator[Callable[..., ScriptedSmtp]]:
+    controllers: list[Controller] = []
+
+    def start(**kwargs: Any) -> ScriptedSmtp:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        handler = ScriptedSmtp(port=port, **kwargs)
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return handler
+
+    yield start
+    for controller in controllers:
+        controller.stop()
 
 
-def wait_for(predicate, timeout: float = 40.0) -> bool:
+@pytest.fixture
+def start_worker(
+    database_url, redis_url, instance_dir, tmp_path
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    processes: list[subprocess.Popen] = []
+    logs: list[Any] = []
+
+    def start(smtp_port: int, **extra_env: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": redis_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "RIGHTS_PORTAL_INSTANCE": instance_dir,
+            "RIGHTS_PORTAL_ENV": "test",
+            **extra_env,
+        }
+        log = (tmp_path / f"worker-{len(processes)}.log").open("w")
+        logs.append(log)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}-{len(processes)}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+    for log in logs:
+        log.close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 40.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -83,27 +142,74 @@ def wait_for(predicate, timeout: float = 40.0) -> bool:
     return False
 
 
-def test_reminder_arrives_exactly_once_through_a_real_worker(app_ctx, redis_url, smtp_sink, worker):
+@pytest.fixture
+def due_case(app_ctx) -> Case:
+    """An assigned case due in two days, so the sweep owes its handler the 'before:2' reminder."""
     handler = UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER)
     student = UserFactory(email="student@uni.example")
     db.session.commit()
     case = services.file_case(
         case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
     )
+    services.assign(case, handler, actor=handler)
     case.effective_due = today_local() + timedelta(days=2)
     commit()
-    smtp_sink.clear()
+    return case
 
+
+def reminders_in(messages: list[Message], case: Case) -> list[Message]:
+    return [
+        m for m in messages if case.reference in str(m["Subject"]) and "handler@" in str(m["To"])
+    ]
+
+
+def test_two_sweeps_through_a_real_worker_mail_the_reminder_once(
+    due_case, redis_url, scripted_smtp, start_worker
+):
+    smtp = scripted_smtp()
+    worker = start_worker(smtp.port)
     client = Celery(broker=redis_url)
     client.send_task("rights_portal.sweep_deadlines")
     client.send_task("rights_portal.sweep_deadlines")  # a second scheduler, or a retry
+    assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1), "no reminder arrived"
+    client.send_task("rights_portal.relay_outbox")
+    time.sleep(3)  # the solo worker runs the second sweep and the relay before this ends
+    assert len(reminders_in(smtp.accepted, due_case)) == 1
+    assert worker.poll() is None, "the worker died"
 
-    def reminders():
-        return [m for m in smtp_sink.to(handler.email) if case.reference in str(m["Subject"])]
 
-    assert wait_for(lambda: len(reminders()) >= 1), "no reminder arrived from the worker"
-    # Give the second sweep time to run completely before counting.
+def test_a_refusing_mail_server_makes_the_task_retry_until_accepted_once(
+    due_case, redis_url, scripted_smtp, start_worker
+):
+    smtp = scripted_smtp(refuse=2)
+    start_worker(smtp.port)
+    Celery(broker=redis_url).send_task("rights_portal.sweep_deadlines")
+    assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1, 60), "never delivered"
+    time.sleep(2)
+    assert smtp.attempts >= 3  # two refusals, then the accepted attempt
+    assert len(reminders_in(smtp.accepted, due_case)) == 1
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
+    due_case, redis_url, scripted_smtp, start_worker
+):
+    smtp = scripted_smtp(refuse=1, delay=30)  # the first attempt hangs: the worker dies in it
+    first = start_worker(smtp.port)
+    client = Celery(broker=redis_url)
+    client.send_task("rights_portal.sweep_deadlines")
+    assert wait_for(lambda: smtp.attempts >= 1), "the worker never tried to send"
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert smtp.accepted == []
+
+    # Another worker; the relay (beat's safety net) finds the committed, unsent outbox row.
+    start_worker(smtp.port, OUTBOX_RELAY_AGE_SECONDS="1")
+    time.sleep(1.5)
+    client.send_task("rights_portal.relay_outbox")
+    assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1), (
+        "the reminder was lost"
+    )
+    client.send_task("rights_portal.sweep_deadlines")
     client.send_task("rights_portal.relay_outbox")
     time.sleep(3)
-    assert len(reminders()) == 1
-    assert worker.poll() is None, "the worker died"
+    assert len(reminders_in(smtp.accepted, due_case)) == 1

@@ -7,8 +7,10 @@ message checks ``sent_at`` under a row lock, and the sweep's reminders are uniqu
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from flask import current_app
 
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
@@ -32,7 +34,7 @@ def deliver_email(message_id: int) -> bool:
 @shared_task(name="rights_portal.relay_outbox")
 def relay_outbox() -> int:
     """Re-dispatch committed messages whose dispatch was lost (e.g. the broker was down)."""
-    ids = undelivered_ids()
+    ids = undelivered_ids(timedelta(seconds=current_app.config["OUTBOX_RELAY_AGE_SECONDS"]))
     dispatch(ids)
     return len(ids)
 

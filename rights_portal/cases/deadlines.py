@@ -23,15 +23,19 @@ from dateutil.relativedelta import relativedelta
 __all__ = [
     "AMSTERDAM",
     "add_working_days",
+    "current_statutory_due",
     "days_left",
     "effective_due",
     "exam_bound_due",
     "extended_due",
+    "extension_allowed",
     "is_urgent",
     "is_working_day",
     "local_date",
     "max_extended_due",
     "next_working_day",
+    "paused_days",
+    "question_pauses_clock",
     "reminder_keys_due",
     "shift_for_pause",
     "statutory_due",
@@ -215,6 +219,38 @@ def shift_for_pause(due: date, paused_days: int) -> date:
         msg = f"paused_days must not be negative, got {paused_days}"
         raise ValueError(msg)
     return next_working_day(due + timedelta(days=paused_days))
+
+
+def current_statutory_due(received: date, extension_months: int, paused_days: int) -> date:
+    """Return the statutory due date after any extension (R4) and completed pauses (R6).
+
+    The extended date never passes :func:`max_extended_due`; paused days then move it on.
+    """
+    base = statutory_due(received)
+    if extension_months:
+        base = min(extended_due(received, extension_months), max_extended_due(received))
+    return shift_for_pause(base, paused_days) if paused_days else base
+
+
+def extension_allowed(first_due: date, today: date) -> bool:
+    """Whether an extension may still be given (R4): notice must go out by the first due date."""
+    _require_date(first_due, "first_due")
+    _require_date(today, "today")
+    return today <= first_due
+
+
+def question_pauses_clock(received: date, asked_on: date, limit_working_days: int = 5) -> bool:
+    """Whether a question to the requester pauses the clock (R6).
+
+    Only a question asked promptly pauses it: no more than ``limit_working_days`` working days
+    after receipt. A later question is still sent, but the clock keeps running.
+    """
+    return working_days_between(received, asked_on) <= limit_working_days
+
+
+def paused_days(started_on: date, ended_on: date) -> int:
+    """Calendar days a pause lasted: asked on Monday and answered on Thursday is 3 days (R6)."""
+    return max((ended_on - started_on).days, 0)
 
 
 def is_urgent(received: date, exam_bound: date | None) -> bool:

@@ -19,6 +19,11 @@ PARTICIPANT_LABELS = {
     "case.assigned": _l("Taken into review"),
     "case.decided": _l("Decision made"),
     "case.withdrawn": _l("Request withdrawn"),
+    "case.extended": _l("Term extended"),
+    "case.paused": _l("Waiting for your answer: the term stands still"),
+    "case.resumed": _l("Answer received: the term runs again"),
+    "case.marked_duplicate": _l("Handled together with another request"),
+    "case.due_date_changed": _l("Due date changed"),
 }
 
 

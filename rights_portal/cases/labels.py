@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import CaseStatus, CaseType, Outcome
+from .models import CaseStatus, CaseType, ExtensionReason, MessageKind, Outcome
 
 CASE_TYPE_LABELS = {
     CaseType.ACCESS: _l("Access to recordings and data"),
@@ -39,4 +39,24 @@ OUTCOME_LABELS = {
     Outcome.GRANTED: _l("Granted"),
     Outcome.PARTLY_GRANTED: _l("Partly granted"),
     Outcome.REJECTED: _l("Rejected"),
+}
+
+EXTENSION_REASON_LABELS = {
+    ExtensionReason.COMPLEXITY: _l("the request is complex"),
+    ExtensionReason.NUMBER_OF_REQUESTS: _l("we have received many requests"),
+}
+
+MESSAGE_KIND_LABELS = {
+    MessageKind.MESSAGE: _l("Message"),
+    MessageKind.QUESTION_IDENTITY: _l("Question about your identity"),
+    MessageKind.QUESTION_CLARIFICATION: _l("Question about your request"),
+    MessageKind.ANSWER: _l("Answer"),
+    MessageKind.EXTENSION_NOTICE: _l("Extension of the term"),
+    MessageKind.DUPLICATE_NOTICE: _l("Handled together with another request"),
+}
+
+DUE_CHANGE_LABELS = {
+    "received": _l("Request received"),
+    "extended": _l("Term extended"),
+    "resumed": _l("Clock restarted after a pause"),
 }

@@ -79,6 +79,29 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class ExtensionReason(enum.StrEnum):
+    """R4: the only two grounds for extending the term."""
+
+    COMPLEXITY = "complexity"
+    NUMBER_OF_REQUESTS = "number_of_requests"
+
+
+class MessageKind(enum.StrEnum):
+    """What a message on the case thread is."""
+
+    MESSAGE = "message"
+    QUESTION_IDENTITY = "question_identity"
+    QUESTION_CLARIFICATION = "question_clarification"
+    ANSWER = "answer"
+    EXTENSION_NOTICE = "extension_notice"
+    DUPLICATE_NOTICE = "duplicate_notice"
+
+    @property
+    def is_question(self) -> bool:
+        """Questions ask the requester for something; a prompt one pauses the clock (R6)."""
+        return self in (MessageKind.QUESTION_IDENTITY, MessageKind.QUESTION_CLARIFICATION)
+
+
 class Channel(enum.StrEnum):
     """R1: how the request reached the institution."""
 
@@ -103,6 +126,20 @@ class Case(Base):
         CheckConstraint("status <> 'decided' OR outcome IS NOT NULL", name="decided_has_outcome"),
         CheckConstraint(
             "case_type = 'access' OR exam_id IS NOT NULL", name="exam_cases_name_an_exam"
+        ),
+        CheckConstraint(
+            "(extension_months = 0 AND extension_reason IS NULL)"
+            " OR (extension_months IN (1, 2) AND extension_reason IS NOT NULL"
+            " AND length(trim(extension_explanation)) > 0)",
+            name="extension_has_reason",
+        ),
+        CheckConstraint(
+            "manifestly_unfounded_justification IS NULL OR outcome = 'rejected'",
+            name="unfounded_only_on_rejection",
+        ),
+        CheckConstraint(
+            "duplicate_of_id IS NULL OR (status = 'closed' AND duplicate_of_id <> id)",
+            name="duplicate_is_closed",
         ),
         # The staff queue and the deadline sweep read open cases by effective due date only.
         Index(
@@ -134,6 +171,15 @@ class Case(Base):
     exam_bound_due: Mapped[date | None] = mapped_column(Date)
     effective_due: Mapped[date] = mapped_column(Date)
     urgent: Mapped[bool] = mapped_column(default=False)
+    # R4: at most two further months, with a recorded reason, notified before the first due date.
+    extension_months: Mapped[int] = mapped_column(default=0, server_default="0")
+    extension_reason: Mapped[ExtensionReason | None] = mapped_column(
+        str_enum(ExtensionReason, "extension_reason")
+    )
+    extension_explanation: Mapped[str | None] = mapped_column(Text)
+    # R8: refusing as manifestly unfounded or excessive needs its own justification.
+    manifestly_unfounded_justification: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "outcome"))
@@ -149,6 +195,7 @@ class Case(Base):
     decided_by = relationship("User", foreign_keys=[decided_by_id])
     exam = relationship("Exam")
     programme = relationship("Programme")
+    duplicate_of: Mapped[Case | None] = relationship(remote_side=[id])
 
     @property
     def is_open(self) -> bool:
@@ -185,3 +232,98 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     case: Mapped[Case] = relationship()
+
+
+class CaseMessage(Base):
+    """One message of the thread between the requester and staff.
+
+    Questions that ask the requester for identity information or a clarification are messages
+    too; a prompt one opens a :class:`CasePause` (R6). E-mails only announce a message, with a
+    link; the content stays in the portal.
+    """
+
+    __tablename__ = "case_messages"
+    __table_args__ = (
+        CheckConstraint("length(trim(body)) > 0", name="body_not_empty"),
+        Index("ix_case_messages_case_id_id", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_staff: Mapped[bool] = mapped_column()
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    case: Mapped[Case] = relationship()
+    author = relationship("User")
+
+
+class CasePause(Base):
+    """A period in which the clock stood still while waiting for the requester (R6)."""
+
+    __tablename__ = "case_pauses"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        # At most one open pause per case.
+        Index(
+            "uq_case_pauses_one_open",
+            "case_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "pause_reason"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id"))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def days(self) -> int | None:
+        """Calendar days the clock stood still, once the pause has ended."""
+        if self.ended_on is None:
+            return None
+        return (self.ended_on - self.started_on).days
+
+
+class DueDateChange(Base):
+    """One change of a case's due dates with its reason: the case keeps its history."""
+
+    __tablename__ = "due_date_changes"
+    __table_args__ = (Index("ix_due_date_changes_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # "received", "extended", "paused", "resumed".
+    cause: Mapped[str] = mapped_column(String(32))
+    old_statutory_due: Mapped[date | None] = mapped_column(Date)
+    new_statutory_due: Mapped[date] = mapped_column(Date)
+    old_effective_due: Mapped[date | None] = mapped_column(Date)
+    new_effective_due: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class EscalationDigest(Base):
+    """A digest of overdue cases sent to the DPO when cases became overdue (R9).
+
+    Exactly-once comes from the per-case ``escalation`` reminder row: only the sweep that inserted
+    a case's escalation sends a digest for it.
+    """
+
+    __tablename__ = "escalation_digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    case_count: Mapped[int] = mapped_column()
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

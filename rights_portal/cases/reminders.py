@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
@@ -24,7 +24,7 @@ from ..exams.models import ExamBoardMember, Programme
 from ..extensions import db
 from ..notifications.services import notify_addresses
 from . import deadlines
-from .models import OPEN_STATUSES, Case, Reminder
+from .models import Case, CaseStatus, EscalationDigest, Reminder
 
 ESCALATION_KEY = "escalation"
 
@@ -53,6 +53,18 @@ class SweepReport:
             )
         out += [f"  escalated {reference} to the DPO" for reference in self.escalations]
         return out
+
+
+def _clock_running() -> ColumnElement[bool]:
+    """Open cases whose clock runs: a pause stops the statutory clock, not the exam's (R6, R7)."""
+    return or_(
+        Case.status.in_((CaseStatus.RECEIVED, CaseStatus.IN_REVIEW)),
+        and_(
+            Case.status == CaseStatus.AWAITING_REQUESTER,
+            Case.exam_bound_due.is_not(None),
+            Case.effective_due == Case.exam_bound_due,
+        ),
+    )
 
 
 def _recipients(case: Case) -> list[User]:
@@ -92,7 +104,7 @@ def sweep(today: date | None = None) -> SweepReport:
     cases = db.session.scalars(
         select(Case)
         .options(joinedload(Case.assignee))
-        .where(Case.status.in_(OPEN_STATUSES), Case.effective_due <= horizon)
+        .where(_clock_running(), Case.effective_due <= horizon)
         .order_by(Case.effective_due, Case.id)
     ).all()
     report.cases_examined = len(cases)
@@ -102,7 +114,7 @@ def sweep(today: date | None = None) -> SweepReport:
     ):
         existing[case_id].add(key)
 
-    overdue: list[Case] = []
+    newly_overdue: list[str] = []
     for case in cases:
         due_keys = deadlines.reminder_keys_due(case.effective_due, today, offsets)
         inserted: list[tuple[int, str]] = []
@@ -120,13 +132,17 @@ def sweep(today: date | None = None) -> SweepReport:
                 report.reminders_superseded += 1
             _send_reminder(case, latest_id, latest_key, today)
             report.reminders_sent.append((case.reference, latest_key))
-        if case.effective_due < today and ESCALATION_KEY not in existing[case.id]:
-            escalation_id = _insert_milestone(case, ESCALATION_KEY, today)
-            if escalation_id is not None:
-                overdue.append(case)
-                report.escalations.append(case.reference)
-    if overdue:
-        _escalate(overdue, today)
+        if (
+            case.effective_due < today
+            and ESCALATION_KEY not in existing[case.id]
+            and _insert_milestone(case, ESCALATION_KEY, today) is not None
+        ):
+            newly_overdue.append(case.reference)
+            report.escalations.append(case.reference)
+    if newly_overdue:
+        # Each case is escalated once; the digest that announces it lists every overdue case.
+        overdue = [case for case in cases if case.effective_due < today]
+        _send_digest(overdue, set(newly_overdue), today)
     db.session.flush()
     return report
 
@@ -150,8 +166,11 @@ def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
     reminder.outbox_message_id = message.id
 
 
-def _escalate(cases: list[Case], today: date) -> None:
-    """One digest to the DPO(s) listing the cases that became overdue (R9: escalated once)."""
+def _send_digest(overdue: list[Case], new: set[str], today: date) -> None:
+    """One daily digest to the DPO(s) listing every overdue case, new ones marked (R9).
+
+    The digest row is unique per day, so two sweeps on the same day send it once.
+    """
     dpos = list(
         db.session.scalars(
             select(User).where(User.role == Role.DPO, User.is_active_account.is_(True))
@@ -163,11 +182,10 @@ def _escalate(cases: list[Case], today: date) -> None:
         [user.email for user in dpos],
         dpos[0].locale,
         "overdue_escalation",
-        cases=cases,
+        cases=overdue,
+        new=new,
         today=today,
     )
-    for case in cases:
-        reminder = db.session.scalars(
-            select(Reminder).where(Reminder.case_id == case.id, Reminder.key == ESCALATION_KEY)
-        ).one()
-        reminder.outbox_message_id = message.id
+    db.session.add(
+        EscalationDigest(day=today, case_count=len(overdue), outbox_message_id=message.id)
+    )

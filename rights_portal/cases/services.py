@@ -8,7 +8,7 @@ live in :mod:`rights_portal.permissions`; these functions assume the caller aske
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -17,14 +17,27 @@ from sqlalchemy import select, update
 
 from ..accounts.models import User
 from ..audit.services import record
-from ..clock import now_utc
+from ..clock import now_utc, today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..errors import RuleViolation
 from ..exams.models import Exam
 from ..extensions import db
 from ..notifications.services import notify_user
 from . import deadlines
-from .models import OPEN_STATUSES, Case, CaseStatus, CaseType, Channel, Outcome, ReferenceCounter
+from .models import (
+    OPEN_STATUSES,
+    Case,
+    CaseMessage,
+    CasePause,
+    CaseStatus,
+    CaseType,
+    Channel,
+    DueDateChange,
+    ExtensionReason,
+    MessageKind,
+    Outcome,
+    ReferenceCounter,
+)
 
 
 def _snapshot(case: Case, *fields: str) -> dict[str, Any]:
@@ -94,6 +107,16 @@ def file_case(
     )
     db.session.add(case)
     db.session.flush()
+    db.session.add(
+        DueDateChange(
+            case_id=case.id,
+            cause="received",
+            new_statutory_due=statutory,
+            new_effective_due=effective,
+            reason="",
+            actor_id=filed_by.id,
+        )
+    )
     record(
         "case.received",
         actor=filed_by,
@@ -137,14 +160,28 @@ def assign(case: Case, assignee: User, *, actor: User) -> Case:
     return case
 
 
-def decide(case: Case, *, actor: User, outcome: Outcome, reasons: str) -> Case:
-    """Decide a case in review with written reasons and its legal basis (R5, R15, R23)."""
+def decide(
+    case: Case,
+    *,
+    actor: User,
+    outcome: Outcome,
+    reasons: str,
+    manifestly_unfounded_justification: str | None = None,
+) -> Case:
+    """Decide a case in review with written reasons and its legal basis (R5, R8, R15, R23).
+
+    A refusal as manifestly unfounded or excessive carries its own recorded justification (R8).
+    """
     reasons = reasons.strip()
+    justification = (manifestly_unfounded_justification or "").strip() or None
     if case.status is not CaseStatus.IN_REVIEW:
         raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
     if not reasons:
         raise RuleViolation(_l("A decision needs written reasons."))
+    if justification and outcome is not Outcome.REJECTED:
+        raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
     before = _snapshot(case, "status", "outcome")
+    case.manifestly_unfounded_justification = justification
     case.status = CaseStatus.DECIDED
     case.outcome = outcome
     case.decision_reasons = reasons
@@ -159,7 +196,15 @@ def decide(case: Case, *, actor: User, outcome: Outcome, reasons: str) -> Case:
         object_id=case.id,
         case_id=case.id,
         before=before,
-        after=_snapshot(case, "status", "outcome", "decision_reasons", "legal_basis", "decided_at"),
+        after=_snapshot(
+            case,
+            "status",
+            "outcome",
+            "decision_reasons",
+            "legal_basis",
+            "decided_at",
+            "manifestly_unfounded_justification",
+        ),
     )
     notify_user(case.filed_by, "case_decided", case=case)
     return case
@@ -171,6 +216,10 @@ def withdraw(case: Case, *, actor: User) -> Case:
         raise RuleViolation(_l("This case is no longer open."))
     before = _snapshot(case, "status")
     case.status = CaseStatus.CLOSED
+    pause = open_pause(case)
+    if pause is not None:
+        pause.ended_at = now_utc()
+        pause.ended_on = today_local()
     db.session.flush()
     record(
         "case.withdrawn",
@@ -187,3 +236,259 @@ def withdraw(case: Case, *, actor: User) -> Case:
 def case_by_reference(reference: str) -> Case | None:
     """Look a case up by its public reference."""
     return db.session.scalars(select(Case).where(Case.reference == reference)).one_or_none()
+
+
+# --- Deadlines: extension (R4) and pause (R6) -------------------------------------------------
+
+
+def _completed_pause_days(case: Case) -> int:
+    pauses = db.session.scalars(
+        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_not(None))
+    )
+    return sum(pause.days or 0 for pause in pauses)
+
+
+def open_pause(case: Case) -> CasePause | None:
+    """The pause that is running now, if the case waits for the requester."""
+    return db.session.scalars(
+        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_at.is_(None))
+    ).one_or_none()
+
+
+def first_due_date(case: Case) -> date:
+    """The statutory due date without extension (but moved by completed pauses), R4's limit."""
+    return deadlines.current_statutory_due(case.received_on, 0, _completed_pause_days(case))
+
+
+def extension_still_allowed(case: Case, today: date | None = None) -> bool:
+    """Whether R4 still allows an extension today (shown to the handler before trying)."""
+    return deadlines.extension_allowed(first_due_date(case), today or today_local())
+
+
+def _recompute_due_dates(case: Case, *, cause: str, reason: str, actor: User) -> None:
+    """Derive statutory and effective due dates from receipt, extension and pauses; log changes."""
+    old_statutory, old_effective = case.statutory_due, case.effective_due
+    case.statutory_due = deadlines.current_statutory_due(
+        case.received_on, case.extension_months, _completed_pause_days(case)
+    )
+    case.effective_due = deadlines.effective_due(case.statutory_due, case.exam_bound_due)
+    if (old_statutory, old_effective) == (case.statutory_due, case.effective_due):
+        return
+    db.session.add(
+        DueDateChange(
+            case_id=case.id,
+            cause=cause,
+            reason=reason,
+            actor_id=actor.id,
+            old_statutory_due=old_statutory,
+            new_statutory_due=case.statutory_due,
+            old_effective_due=old_effective,
+            new_effective_due=case.effective_due,
+        )
+    )
+    db.session.flush()
+    record(
+        "case.due_date_changed",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before={"statutory_due": old_statutory, "effective_due": old_effective},
+        after={
+            "statutory_due": case.statutory_due,
+            "effective_due": case.effective_due,
+            "cause": cause,
+            "reason": reason,
+        },
+    )
+
+
+def extend(
+    case: Case,
+    *,
+    actor: User,
+    months: int,
+    reason: ExtensionReason,
+    explanation: str,
+    today: date | None = None,
+) -> Case:
+    """Extend the term by one or two months in total (R4).
+
+    Allowed only with a reason of complexity or number of requests, and only while the notice can
+    still reach the requester by the first due date; the notice with the reason goes out by e-mail
+    and is stored on the case thread.
+    """
+    explanation = explanation.strip()
+    today = today or today_local()
+    if not case.is_open:
+        raise RuleViolation(_l("This case is no longer open."))
+    if months not in (1, 2) or months <= case.extension_months:
+        raise RuleViolation(
+            _l("An extension is one or two months in total, and longer than an earlier extension.")
+        )
+    if not explanation:
+        raise RuleViolation(_l("Explain why the extension is needed."))
+    if not extension_still_allowed(case, today):
+        raise RuleViolation(
+            _l("The first due date has passed: the term can no longer be extended.")
+        )
+    before = _snapshot(case, "extension_months", "extension_reason", "statutory_due")
+    case.extension_months = months
+    case.extension_reason = reason
+    case.extension_explanation = explanation
+    db.session.flush()
+    _recompute_due_dates(case, cause="extended", reason=explanation, actor=actor)
+    record(
+        "case.extended",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before=before,
+        after=_snapshot(case, "extension_months", "extension_reason", "statutory_due"),
+    )
+    notice = _add_message(case, author=actor, kind=MessageKind.EXTENSION_NOTICE, body=explanation)
+    notify_user(case.filed_by, "case_extended", case=case, notice=notice)
+    return case
+
+
+def _add_message(case: Case, *, author: User, kind: MessageKind, body: str) -> CaseMessage:
+    message = CaseMessage(
+        case_id=case.id, author_id=author.id, from_staff=author.is_staff, kind=kind, body=body
+    )
+    db.session.add(message)
+    db.session.flush()
+    record(
+        "case.message_posted",
+        actor=author,
+        object_type="case_message",
+        object_id=message.id,
+        case_id=case.id,
+        after={"kind": kind.value, "from_staff": message.from_staff},
+    )
+    return message
+
+
+def post_message(case: Case, *, author: User, body: str) -> CaseMessage:
+    """Add a message to the thread and announce it to the other side (a link, never the content)."""
+    body = body.strip()
+    if not body:
+        raise RuleViolation(_l("Write a message first."))
+    if case.status is CaseStatus.AWAITING_REQUESTER and not author.is_staff:
+        return answer_question(case, author=author, body=body)
+    message = _add_message(case, author=author, kind=MessageKind.MESSAGE, body=body)
+    if author.is_staff:
+        notify_user(case.filed_by, "case_message", case=case)
+    elif case.assignee is not None:
+        notify_user(case.assignee, "case_message_staff", case=case)
+    return message
+
+
+def question_would_pause(case: Case, today: date | None = None) -> bool:
+    """Whether a question asked now would pause the clock (shown to the handler before sending)."""
+    limit = current_app.config["PAUSE_QUESTION_WORKING_DAYS"]
+    return deadlines.question_pauses_clock(case.received_on, today or today_local(), limit)
+
+
+def ask_requester(
+    case: Case, *, actor: User, kind: MessageKind, question: str, now: datetime | None = None
+) -> tuple[CaseMessage, CasePause | None]:
+    """Ask for identity information or a clarification (R6, R22).
+
+    A question asked within the configured number of working days after receipt pauses the
+    clock until the requester answers; a later one is sent but the clock keeps running.
+    """
+    question = question.strip()
+    now = now or now_utc()
+    if not kind.is_question:
+        raise ValueError(f"{kind} is not a question")
+    if case.status is not CaseStatus.IN_REVIEW:
+        raise RuleViolation(_l("Questions can only be asked while the case is in review."))
+    if not question:
+        raise RuleViolation(_l("Write the question first."))
+    message = _add_message(case, author=actor, kind=kind, body=question)
+    pause = None
+    if question_would_pause(case, deadlines.local_date(now)):
+        pause = CasePause(
+            case_id=case.id,
+            reason=kind,
+            question_id=message.id,
+            started_at=now,
+            started_on=deadlines.local_date(now),
+        )
+        db.session.add(pause)
+        case.status = CaseStatus.AWAITING_REQUESTER
+        db.session.flush()
+        record(
+            "case.paused",
+            actor=actor,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            before={"status": CaseStatus.IN_REVIEW},
+            after={"status": case.status, "reason": kind, "pause_id": pause.id},
+        )
+    notify_user(case.filed_by, "case_question", case=case)
+    return message, pause
+
+
+def answer_question(
+    case: Case, *, author: User, body: str, now: datetime | None = None
+) -> CaseMessage:
+    """The requester answers; a running pause ends and the due date moves by its days (R6)."""
+    body = body.strip()
+    now = now or now_utc()
+    if not body:
+        raise RuleViolation(_l("Write your answer first."))
+    message = _add_message(case, author=author, kind=MessageKind.ANSWER, body=body)
+    pause = open_pause(case)
+    if pause is not None:
+        pause.ended_at = now
+        pause.ended_on = deadlines.local_date(now)
+        pause.answer_id = message.id
+        case.status = CaseStatus.IN_REVIEW
+        db.session.flush()
+        record(
+            "case.resumed",
+            actor=author,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            before={"status": CaseStatus.AWAITING_REQUESTER},
+            after={"status": case.status, "paused_days": pause.days, "pause_id": pause.id},
+        )
+        _recompute_due_dates(
+            case, cause="resumed", reason=f"paused {pause.days} day(s)", actor=author
+        )
+    if case.assignee is not None:
+        notify_user(case.assignee, "case_message_staff", case=case)
+    return message
+
+
+def mark_duplicate(case: Case, *, of: Case, actor: User, note: str = "") -> Case:
+    """Close a case as a duplicate of another request about the same student, with a notice."""
+    if not case.is_open:
+        raise RuleViolation(_l("This case is no longer open."))
+    if of.id == case.id or of.subject_id != case.subject_id:
+        raise RuleViolation(_l("A duplicate must be another request about the same student."))
+    before = _snapshot(case, "status", "duplicate_of_id")
+    case.status = CaseStatus.CLOSED
+    case.duplicate_of_id = of.id
+    pause = open_pause(case)
+    if pause is not None:
+        pause.ended_at = now_utc()
+        pause.ended_on = today_local()
+    db.session.flush()
+    record(
+        "case.marked_duplicate",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before=before,
+        after={**_snapshot(case, "status", "duplicate_of_id"), "duplicate_of": of.reference},
+    )
+    body = note.strip() or f"{of.reference}"
+    _add_message(case, author=actor, kind=MessageKind.DUPLICATE_NOTICE, body=body)
+    notify_user(case.filed_by, "case_duplicate", case=case, original=of)
+    return case

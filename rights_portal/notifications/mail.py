@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..clock import now_utc
 
@@ -20,7 +21,9 @@ def build_message(
     message["To"] = ", ".join(to)
     message["Subject"] = subject
     message["Date"] = format_datetime(now_utc())
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{outbox_id}", domain="rights-portal")
+    # Stable per outbox row: a resend after a crash carries the same id, so receivers can dedupe.
+    host = urlsplit(config.get("PORTAL_BASE_URL", "")).hostname or "rights-portal.invalid"
+    message["Message-ID"] = f"<outbox-{outbox_id}@{host}>"
     message["X-Rights-Portal-Outbox-Id"] = str(outbox_id)
     message.set_content(body)
     return message

@@ -50,5 +50,14 @@ class ObjectionForm(ExamRequestForm):
     )
 
 
+class MessageForm(FlaskForm):
+    """A message, or the answer to a question, on the case thread."""
+
+    body = TextAreaField(
+        _l("Your message"),
+        validators=[DataRequired(message=_l("Write a message first.")), Length(max=MAX_TEXT)],
+    )
+
+
 class WithdrawForm(FlaskForm):
     """Confirms a withdrawal (only the CSRF token)."""

@@ -15,13 +15,13 @@ from wtforms.fields.choices import SelectChoice
 from ..accounts.models import Role
 from ..cases import services
 from ..cases.history import case_history
-from ..cases.models import Case, CaseType
+from ..cases.models import Case, CaseMessage, CaseStatus, CaseType
 from ..clock import now_utc
 from ..exams.models import Exam
 from ..extensions import db
-from ..permissions import Action, case_or_404, roles_required, visible_cases_clause
+from ..permissions import Action, can, case_or_404, roles_required, visible_cases_clause
 from ..transactions import commit
-from .forms import AccessRequestForm, ExamRequestForm, ObjectionForm, WithdrawForm
+from .forms import AccessRequestForm, ExamRequestForm, MessageForm, ObjectionForm, WithdrawForm
 
 bp = Blueprint("portal", __name__, template_folder="templates")
 
@@ -95,14 +95,44 @@ def file_request(case_type: str) -> ResponseReturnValue:
 @bp.route("/cases/<reference>")
 @roles_required(Role.STUDENT, Role.GUARDIAN)
 def case_detail(reference: str) -> ResponseReturnValue:
-    """One case with its status, due date, decision and history."""
+    """One case with its status, due date, messages, decision and history."""
     case = case_or_404(reference)
-    return render_template(
-        "portal/case_detail.html",
-        case=case,
-        history=case_history(case.id, for_staff=False),
-        withdraw_form=WithdrawForm(),
+    return _render_case(case)
+
+
+def _render_case(
+    case: Case, message_form: MessageForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    messages = db.session.scalars(
+        select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
+    ).all()
+    return (
+        render_template(
+            "portal/case_detail.html",
+            case=case,
+            history=case_history(case.id, for_staff=False),
+            messages=messages,
+            awaiting_answer=case.status is CaseStatus.AWAITING_REQUESTER,
+            may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
+            message_form=message_form or MessageForm(),
+            withdraw_form=WithdrawForm(),
+        ),
+        status,
     )
+
+
+@bp.route("/cases/<reference>/messages", methods=["POST"])
+@roles_required(Role.STUDENT, Role.GUARDIAN)
+def post_message(reference: str) -> ResponseReturnValue:
+    """Write to the privacy office, or answer its question (which restarts the clock, R6)."""
+    case = case_or_404(reference, Action.MESSAGE)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return _render_case(case, form, 400)
+    services.post_message(case, author=current_user, body=form.body.data or "")
+    commit()
+    flash(_("Your message has been sent."), "success")
+    return redirect(url_for("portal.case_detail", reference=case.reference, _anchor="messages"))
 
 
 @bp.route("/cases/<reference>/withdraw", methods=["POST"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..cases.labels import OUTCOME_LABELS
+from ..cases.models import ExtensionReason, MessageKind
 
 
 class AssignForm(FlaskForm):
@@ -32,4 +33,96 @@ class DecideForm(FlaskForm):
             Length(max=10000),
         ],
         description=_l("The requester reads these reasons. Write them in plain language."),
+    )
+    manifestly_unfounded = BooleanField(
+        _l("Refuse because the request is manifestly unfounded or excessive (GDPR art. 12(5))")
+    )
+    unfounded_justification = TextAreaField(
+        _l("Justification for manifestly unfounded or excessive"),
+        validators=[Optional(), Length(max=10000)],
+        description=_l("Required when you refuse on this ground; it is kept on the record."),
+    )
+
+    def validate(self, extra_validators: object = None) -> bool:
+        """Require the justification when the unfounded box is ticked."""
+        ok = super().validate(extra_validators)
+        if self.manifestly_unfounded.data:
+            if self.outcome.data != "rejected":
+                self.manifestly_unfounded.errors = [
+                    _l("Only a rejection can rest on a manifestly unfounded request.")
+                ]
+                ok = False
+            if not (self.unfounded_justification.data or "").strip():
+                self.unfounded_justification.errors = [_l("Write down the justification.")]
+                ok = False
+        return ok
+
+
+class StaffMessageForm(FlaskForm):
+    """A message to the requester."""
+
+    body = TextAreaField(
+        _l("Message to the requester"),
+        validators=[DataRequired(message=_l("Write a message first.")), Length(max=5000)],
+    )
+
+
+class AskForm(FlaskForm):
+    """Ask for identity information or a clarification (R6, R22)."""
+
+    kind = RadioField(
+        _l("What do you need?"),
+        choices=[
+            SelectChoice(
+                MessageKind.QUESTION_CLARIFICATION.value, _l("A clarification of the request")
+            ),
+            SelectChoice(
+                MessageKind.QUESTION_IDENTITY.value, _l("Proof of identity (reasonable doubt only)")
+            ),
+        ],
+        validators=[InputRequired(message=_l("Choose what you need."))],
+    )
+    question = TextAreaField(
+        _l("Question"),
+        validators=[DataRequired(message=_l("Write the question first.")), Length(max=5000)],
+    )
+
+
+class ExtendForm(FlaskForm):
+    """Extend the term by one or two months (R4)."""
+
+    months = RadioField(
+        _l("Extend by"),
+        choices=[SelectChoice("1", _l("One month")), SelectChoice("2", _l("Two months"))],
+        validators=[InputRequired(message=_l("Choose one or two months."))],
+    )
+    reason = RadioField(
+        _l("Reason"),
+        choices=[
+            SelectChoice(ExtensionReason.COMPLEXITY.value, _l("The request is complex")),
+            SelectChoice(ExtensionReason.NUMBER_OF_REQUESTS.value, _l("The number of requests")),
+        ],
+        validators=[InputRequired(message=_l("Choose a reason."))],
+    )
+    explanation = TextAreaField(
+        _l("Explanation for the requester"),
+        validators=[
+            DataRequired(message=_l("Explain why the extension is needed.")),
+            Length(max=5000),
+        ],
+    )
+
+
+class DuplicateForm(FlaskForm):
+    """Close as a duplicate of another case."""
+
+    original = StringField(
+        _l("Reference of the original case"),
+        validators=[
+            DataRequired(message=_l("Give the reference of the original case.")),
+            Length(max=20),
+        ],
+    )
+    note = TextAreaField(
+        _l("Note to the requester (optional)"), validators=[Optional(), Length(max=2000)]
     )

@@ -15,7 +15,17 @@ from ..accounts.models import Role, User
 from ..audit.services import record
 from ..cases import services
 from ..cases.history import case_history
-from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType, Outcome
+from ..cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseMessage,
+    CaseStatus,
+    CaseType,
+    DueDateChange,
+    ExtensionReason,
+    MessageKind,
+    Outcome,
+)
 from ..clock import today_local
 from ..extensions import db
 from ..permissions import (
@@ -28,7 +38,7 @@ from ..permissions import (
     visible_cases_clause,
 )
 from ..transactions import commit
-from .forms import AssignForm, DecideForm
+from .forms import AskForm, AssignForm, DecideForm, DuplicateForm, ExtendForm, StaffMessageForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 PAGE_SIZE = 50
@@ -103,29 +113,57 @@ def case_detail(reference: str) -> ResponseReturnValue:
     return _render_case(case)
 
 
-def _render_case(
-    case: Case,
-    assign_form: AssignForm | None = None,
-    decide_form: DecideForm | None = None,
-    status: int = 200,
-) -> ResponseReturnValue:
+def _render_case(case: Case, status: int = 200, **forms: object) -> ResponseReturnValue:
     may_decide = can(current_user, Action.DECIDE, case)
     assignees = possible_assignees(case) if can(current_user, Action.ASSIGN, case) else []
-    assign_form = assign_form or AssignForm(assignee_id=case.assignee_id or current_user.id)
-    assign_form.assignee_id.choices = [SelectChoice(str(u.id), u.full_name) for u in assignees]
+    assign_form = forms.get("assign_form") or AssignForm(
+        assignee_id=case.assignee_id or current_user.id
+    )
+    assign_form.assignee_id.choices = [  # type: ignore[attr-defined]
+        SelectChoice(str(u.id), u.full_name) for u in assignees
+    ]
+    in_review = case.status is CaseStatus.IN_REVIEW
     return (
         render_template(
             "staff/case_detail.html",
             case=case,
             history=case_history(case.id, for_staff=True),
             actors=_actor_names(case),
+            messages=_messages(case),
+            due_changes=db.session.scalars(
+                select(DueDateChange)
+                .where(DueDateChange.case_id == case.id)
+                .order_by(DueDateChange.id)
+            ).all(),
+            pause=services.open_pause(case),
+            first_due=services.first_due_date(case),
             may_assign=bool(assignees)
             and case.status in (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW),
-            may_decide=may_decide and case.status is CaseStatus.IN_REVIEW,
+            may_decide=may_decide and in_review,
+            may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
+            may_ask=can(current_user, Action.ASK, case) and in_review,
+            question_would_pause=services.question_would_pause(case),
+            may_extend=can(current_user, Action.EXTEND, case)
+            and case.is_open
+            and case.extension_months < 2,
+            extension_still_allowed=services.extension_still_allowed(case),
+            may_mark_duplicate=can(current_user, Action.MARK_DUPLICATE, case) and case.is_open,
             assign_form=assign_form,
-            decide_form=decide_form or DecideForm(),
+            decide_form=forms.get("decide_form") or DecideForm(),
+            message_form=forms.get("message_form") or StaffMessageForm(),
+            ask_form=forms.get("ask_form") or AskForm(),
+            extend_form=forms.get("extend_form") or ExtendForm(),
+            duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
         ),
         status,
+    )
+
+
+def _messages(case: Case) -> list[CaseMessage]:
+    return list(
+        db.session.scalars(
+            select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
+        )
     )
 
 
@@ -148,7 +186,7 @@ def assign(reference: str) -> ResponseReturnValue:
     if not form.validate_on_submit() or form.assignee_id.data not in candidates:
         if form.assignee_id.data not in candidates:
             form.assignee_id.errors = [_("Choose a colleague who can handle this case.")]
-        return _render_case(case, assign_form=form, status=400)
+        return _render_case(case, 400, assign_form=form)
     services.assign(case, candidates[form.assignee_id.data], actor=current_user)
     commit()
     flash(_("The case has been assigned."), "success")
@@ -162,15 +200,100 @@ def decide(reference: str) -> ResponseReturnValue:
     case = case_or_404(reference, Action.DECIDE)
     form = DecideForm()
     if not form.validate_on_submit():
-        return _render_case(case, decide_form=form, status=400)
+        return _render_case(case, 400, decide_form=form)
     services.decide(
         case,
         actor=current_user,
         outcome=Outcome(form.outcome.data),
         reasons=form.reasons.data or "",
+        manifestly_unfounded_justification=(
+            form.unfounded_justification.data if form.manifestly_unfounded.data else None
+        ),
     )
     commit()
     flash(_("The decision has been recorded and the requester informed."), "success")
+    return redirect(url_for("staff.case_detail", reference=case.reference))
+
+
+@bp.route("/cases/<reference>/messages", methods=["POST"])
+@roles_required(*STAFF_CASE_ROLES)
+def post_message(reference: str) -> ResponseReturnValue:
+    """Write to the requester; they get an e-mail with a link only."""
+    case = case_or_404(reference, Action.MESSAGE)
+    form = StaffMessageForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 400, message_form=form)
+    services.post_message(case, author=current_user, body=form.body.data or "")
+    commit()
+    flash(_("Your message has been sent."), "success")
+    return redirect(url_for("staff.case_detail", reference=case.reference, _anchor="messages"))
+
+
+@bp.route("/cases/<reference>/ask", methods=["POST"])
+@roles_required(*STAFF_CASE_ROLES)
+def ask(reference: str) -> ResponseReturnValue:
+    """Ask the requester for a clarification or identity proof; pauses the clock if prompt (R6)."""
+    case = case_or_404(reference, Action.ASK)
+    form = AskForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 400, ask_form=form)
+    _message, pause = services.ask_requester(
+        case,
+        actor=current_user,
+        kind=MessageKind(form.kind.data),
+        question=form.question.data or "",
+    )
+    commit()
+    if pause is not None:
+        flash(
+            _("Your question has been sent. The clock is paused until the requester answers."),
+            "success",
+        )
+    else:
+        flash(
+            _("Your question has been sent. It was asked too late to pause the clock."),
+            "info",
+        )
+    return redirect(url_for("staff.case_detail", reference=case.reference))
+
+
+@bp.route("/cases/<reference>/extend", methods=["POST"])
+@roles_required(*STAFF_CASE_ROLES)
+def extend(reference: str) -> ResponseReturnValue:
+    """Extend the term (R4); the notice with the reason goes to the requester."""
+    case = case_or_404(reference, Action.EXTEND)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 400, extend_form=form)
+    services.extend(
+        case,
+        actor=current_user,
+        months=int(form.months.data or 0),
+        reason=ExtensionReason(form.reason.data),
+        explanation=form.explanation.data or "",
+    )
+    commit()
+    flash(_("The term has been extended and the requester informed."), "success")
+    return redirect(url_for("staff.case_detail", reference=case.reference))
+
+
+@bp.route("/cases/<reference>/duplicate", methods=["POST"])
+@roles_required(*STAFF_CASE_ROLES)
+def mark_duplicate(reference: str) -> ResponseReturnValue:
+    """Close the case as a duplicate of another case of the same student."""
+    case = case_or_404(reference, Action.MARK_DUPLICATE)
+    form = DuplicateForm()
+    original = None
+    if form.validate_on_submit():
+        original = services.case_by_reference((form.original.data or "").strip().upper())
+        if original is None or not can(current_user, Action.VIEW, original):
+            form.original.errors = [_("There is no case with this reference.")]
+            original = None
+    if original is None:
+        return _render_case(case, 400, duplicate_form=form)
+    services.mark_duplicate(case, of=original, actor=current_user, note=form.note.data or "")
+    commit()
+    flash(_("The case has been closed as a duplicate and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
 
