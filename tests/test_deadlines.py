@@ -17,15 +17,19 @@ from hypothesis import strategies as st
 from rights_portal.cases.deadlines import (
     AMSTERDAM,
     add_working_days,
+    current_statutory_due,
     days_left,
     effective_due,
     exam_bound_due,
     extended_due,
+    extension_allowed,
     is_urgent,
     is_working_day,
     local_date,
     max_extended_due,
     next_working_day,
+    paused_days,
+    question_pauses_clock,
     reminder_keys_due,
     shift_for_pause,
     statutory_due,
@@ -532,3 +536,51 @@ def test_reminder_keys_only_grow_day_by_day_and_are_oldest_first(due: date, offs
     assert milestone_dates == sorted(milestone_dates)
     assert all(milestone <= today + timedelta(days=1) for milestone in milestone_dates)
     assert len({key for key, _ in keys_tomorrow}) == len(keys_tomorrow)
+
+
+# --- Extension (R4) and pause (R6) as properties ---
+
+
+@settings(max_examples=200)
+@given(any_date, st.sampled_from([0, 1, 2]), st.integers(min_value=0, max_value=120))
+def test_current_due_is_a_working_day_and_grows_with_extension_and_pause(received, months, paused):
+    due = current_statutory_due(received, months, paused)
+    assert is_working_day(due)
+    assert due >= current_statutory_due(received, 0, paused)
+    assert due >= current_statutory_due(received, months, 0)
+    if paused == 0:
+        assert due <= max_extended_due(received)  # an extension never passes R4's limit
+
+
+@settings(max_examples=200)
+@given(any_date, st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=60))
+def test_a_longer_pause_never_gives_an_earlier_due_date(received, shorter, extra):
+    assert current_statutory_due(received, 0, shorter) <= current_statutory_due(
+        received, 0, shorter + extra
+    )
+
+
+@settings(max_examples=200)
+@given(any_date, st.integers(min_value=0, max_value=90))
+def test_a_pause_counts_calendar_days_across_month_ends(started, length):
+    assert paused_days(started, started + timedelta(days=length)) == length
+
+
+@settings(max_examples=200)
+@given(any_date, st.integers(min_value=-5, max_value=5))
+def test_extension_is_allowed_up_to_and_including_the_first_due_date(received, offset):
+    first_due = statutory_due(received)
+    assert extension_allowed(first_due, first_due + timedelta(days=offset)) == (offset <= 0)
+
+
+def test_a_question_on_the_fifth_working_day_pauses_and_on_the_sixth_does_not():
+    received = date(2026, 11, 2)  # Monday
+    assert question_pauses_clock(received, date(2026, 11, 9))  # 5 working days later
+    assert not question_pauses_clock(received, date(2026, 11, 10))
+
+
+def test_a_pause_over_the_turn_of_the_year_moves_past_the_holidays():
+    # Received 1 Dec 2026 -> due Fri 1 Jan 2027 is New Year's Day -> Mon 4 Jan; with 3 paused days
+    # 4 Jan + 3 = Thu 7 Jan.
+    assert current_statutory_due(date(2026, 12, 1), 0, 0) == date(2027, 1, 4)
+    assert current_statutory_due(date(2026, 12, 1), 0, 3) == date(2027, 1, 7)
