@@ -82,12 +82,14 @@ def _register_models() -> None:
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .cases import models as _cases  # noqa: F401
+    from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .examboard.views import bp as examboard_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
     from .staff.views import bp as staff_bp
@@ -98,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(examboard_bp, url_prefix="/staff")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

@@ -18,7 +18,14 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from .accounts.models import Role, User
 from .cases.models import Case, CaseType
-from .exams.models import ExamBoardMember, Programme
+from .exams.models import (
+    AutomatedFlag,
+    Exam,
+    ExamBoardMember,
+    Programme,
+    Recording,
+    RecordingRestriction,
+)
 from .extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,11 +42,22 @@ class Action(enum.StrEnum):
     ASK = "ask"
     EXTEND = "extend"
     MARK_DUPLICATE = "mark_duplicate"
+    ASSIGN_ALTERNATIVE = "assign_alternative"
+    SIGN_OFF = "sign_off"
+    RESPOND_ALTERNATIVE = "respond_alternative"
 
 
 # What only the staff member who may decide the case may do.
 DECIDER_ACTIONS = frozenset(
-    {Action.ASSIGN, Action.DECIDE, Action.ASK, Action.EXTEND, Action.MARK_DUPLICATE}
+    {
+        Action.ASSIGN,
+        Action.DECIDE,
+        Action.ASK,
+        Action.EXTEND,
+        Action.MARK_DUPLICATE,
+        Action.ASSIGN_ALTERNATIVE,
+        Action.SIGN_OFF,
+    }
 )
 
 
@@ -73,8 +91,8 @@ def can(user: User, action: Action, case: Case) -> bool:
         return False
     if action is Action.VIEW:
         return True
-    if action is Action.WITHDRAW:
-        return case.filed_by_id == user.id  # whether it is still open is the workflow's rule
+    if action in (Action.WITHDRAW, Action.RESPOND_ALTERNATIVE):
+        return case.filed_by_id == user.id  # whether it is still possible is the workflow's rule
     if action is Action.MESSAGE:
         # The requester who filed, and the staff who work on cases (not the read-only DPO).
         return case.filed_by_id == user.id or user.role in (Role.CASE_HANDLER, Role.EXAM_BOARD)
@@ -148,3 +166,59 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 STAFF_CASE_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO)
 REQUESTER_ROLES = (Role.STUDENT, Role.GUARDIAN)
 FILING_TYPES = tuple(CaseType)
+
+
+def can_review_flag(user: User, flag: AutomatedFlag) -> bool:
+    """R18: a member of the exam board of the exam's programme reviews an automated flag."""
+    if user.role is not Role.EXAM_BOARD:
+        return False
+    return flag.recording.exam.programme_id in board_programme_ids(user)
+
+
+def flag_or_404(flag_id: int) -> AutomatedFlag:
+    """Load a flag for review by the current user; 404 unless they may review it."""
+    flag = db.session.get(AutomatedFlag, flag_id)
+    if flag is None or not can_review_flag(current_user, flag):
+        abort(404)
+    return flag
+
+
+def can_open_recording(user: User, recording: Recording, case: Case | None = None) -> bool:
+    """Staff open a recording only for their work, and a restricted one only to decide (R16).
+
+    ``case`` is the case in whose context the recording is opened; a recording restricted by a
+    pending objection opens only for someone who may decide that very case.
+    """
+    from .examboard.services import is_restricted_for
+
+    if user.role is Role.CASE_HANDLER:
+        allowed = True
+    elif user.role is Role.EXAM_BOARD:
+        allowed = recording.exam.programme_id in board_programme_ids(user)
+    else:
+        return False
+    if not allowed:
+        return False
+    if is_restricted_for(recording, case):
+        return False
+    return case is None or not _restricting(recording, case) or _decides(user, case)
+
+
+def _restricting(recording: Recording, case: Case) -> bool:
+    return (
+        db.session.scalar(
+            select(RecordingRestriction.id).where(
+                RecordingRestriction.recording_id == recording.id,
+                RecordingRestriction.case_id == case.id,
+                RecordingRestriction.lifted_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def can_see_invigilation_list(user: User, exam: Exam) -> bool:
+    """The alternatives of an exam are for its exam board and the case handlers."""
+    if user.role is Role.CASE_HANDLER:
+        return True
+    return user.role is Role.EXAM_BOARD and exam.programme_id in board_programme_ids(user)

@@ -131,7 +131,7 @@ def upgrade():
     sa.Column('created_at', rights_portal.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("case_type = 'access' OR exam_id IS NOT NULL", name=op.f('ck_cases_exam_cases_name_an_exam')),
     sa.CheckConstraint("status <> 'decided' OR outcome IS NOT NULL", name=op.f('ck_cases_decided_has_outcome')),
-    sa.CheckConstraint('(outcome IS NULL AND decided_at IS NULL AND decided_by_id IS NULL) OR (outcome IS NOT NULL AND decided_at IS NOT NULL AND decided_by_id IS NOT NULL AND length(trim(decision_reasons)) > 0 AND length(trim(legal_basis)) > 0)', name=op.f('ck_cases_decision_complete')),
+    sa.CheckConstraint('(outcome IS NULL AND decided_at IS NULL AND decided_by_id IS NULL) OR (outcome IS NOT NULL AND decided_at IS NOT NULL AND decided_by_id IS NOT NULL AND coalesce(length(trim(decision_reasons)), 0) > 0 AND coalesce(length(trim(legal_basis)), 0) > 0)', name=op.f('ck_cases_decision_complete')),
     sa.CheckConstraint('effective_due <= statutory_due', name=op.f('ck_cases_effective_not_after_statutory')),
     sa.CheckConstraint('statutory_due > received_on', name=op.f('ck_cases_due_after_receipt')),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_cases_assignee_id_users')),

@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('message', 'question_identity', 'question_clarification', 'answer', 'extension_notice', 'duplicate_notice', name='message_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('created_at', rights_portal.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('length(trim(body)) > 0', name=op.f('ck_case_messages_body_not_empty')),
+    sa.CheckConstraint('coalesce(length(trim(body)), 0) > 0', name=op.f('ck_case_messages_body_not_empty')),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_case_messages_author_id_users')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_messages_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_messages'))
@@ -98,7 +98,7 @@ def upgrade():
             'extension_has_reason',
             "(extension_months = 0 AND extension_reason IS NULL)"
             " OR (extension_months IN (1, 2) AND extension_reason IS NOT NULL"
-            " AND length(trim(extension_explanation)) > 0)",
+            " AND coalesce(length(trim(extension_explanation)), 0) > 0)",
         )
         batch_op.create_check_constraint(
             'unfounded_only_on_rejection',

@@ -10,6 +10,7 @@ CASE_TYPE_LABELS = {
     CaseType.ACCESS: _l("Access to recordings and data"),
     CaseType.OBJECTION: _l("Objection to online proctoring"),
     CaseType.ALTERNATIVE_EXAM: _l("Request for an alternative exam"),
+    CaseType.HUMAN_REVIEW: _l("Human review of an automated flag"),
 }
 
 CASE_TYPE_INTROS = {
@@ -24,6 +25,10 @@ CASE_TYPE_INTROS = {
     CaseType.ALTERNATIVE_EXAM: _l(
         "You may ask to take the exam in another way, for example on campus or orally. "
         "The exam board decides before the exam."
+    ),
+    CaseType.HUMAN_REVIEW: _l(
+        "Did the proctoring software flag something during your exam? A member of the exam board "
+        "looks at it and decides. A computer never decides alone. You can tell us your view first."
     ),
 }
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,10 +33,16 @@ class CaseType(enum.StrEnum):
     ACCESS = "access"
     OBJECTION = "objection"
     ALTERNATIVE_EXAM = "alternative_exam"
+    HUMAN_REVIEW = "human_review"
 
     @property
     def needs_exam(self) -> bool:
-        """Objections and alternative-exam requests are about one exam."""
+        """Objections, alternative-exam requests and flag reviews are about one exam."""
+        return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM, CaseType.HUMAN_REVIEW)
+
+    @property
+    def leads_to_alternative(self) -> bool:
+        """R17: an upheld objection or granted alternative-exam request needs an alternative."""
         return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
 
     @property
@@ -50,6 +57,7 @@ class CaseType(enum.StrEnum):
             CaseType.ACCESS: "AVG art. 15",
             CaseType.OBJECTION: "AVG art. 21",
             CaseType.ALTERNATIVE_EXAM: "AVG art. 21; Onderwijs- en examenregeling",
+            CaseType.HUMAN_REVIEW: "AVG art. 22; Onderwijs- en examenregeling",
         }[self]
 
 
@@ -120,7 +128,8 @@ class Case(Base):
         CheckConstraint(
             "(outcome IS NULL AND decided_at IS NULL AND decided_by_id IS NULL)"
             " OR (outcome IS NOT NULL AND decided_at IS NOT NULL AND decided_by_id IS NOT NULL"
-            " AND length(trim(decision_reasons)) > 0 AND length(trim(legal_basis)) > 0)",
+            " AND coalesce(length(trim(decision_reasons)), 0) > 0"
+            " AND coalesce(length(trim(legal_basis)), 0) > 0)",
             name="decision_complete",
         ),
         CheckConstraint("status <> 'decided' OR outcome IS NOT NULL", name="decided_has_outcome"),
@@ -130,8 +139,16 @@ class Case(Base):
         CheckConstraint(
             "(extension_months = 0 AND extension_reason IS NULL)"
             " OR (extension_months IN (1, 2) AND extension_reason IS NOT NULL"
-            " AND length(trim(extension_explanation)) > 0)",
+            " AND coalesce(length(trim(extension_explanation)), 0) > 0)",
             name="extension_has_reason",
+        ),
+        CheckConstraint(
+            "case_type <> 'human_review' OR flag_id IS NOT NULL", name="review_names_a_flag"
+        ),
+        CheckConstraint(
+            "case_type <> 'objection' OR outcome IS NULL OR outcome <> 'rejected'"
+            " OR coalesce(length(trim(compelling_grounds)), 0) > 0",
+            name="objection_rejection_has_grounds",
         ),
         CheckConstraint(
             "manifestly_unfounded_justification IS NULL OR outcome = 'rejected'",
@@ -180,6 +197,12 @@ class Case(Base):
     # R8: refusing as manifestly unfounded or excessive needs its own justification.
     manifestly_unfounded_justification: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # R16: the objector asked that processing is restricted while the objection is pending.
+    restrict_processing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # R15: rejecting an objection needs compelling legitimate grounds, in writing.
+    compelling_grounds: Mapped[str | None] = mapped_column(Text)
+    # R18: the automated flag a human-review request is about.
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("automated_flags.id"))
 
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "outcome"))
@@ -196,6 +219,7 @@ class Case(Base):
     exam = relationship("Exam")
     programme = relationship("Programme")
     duplicate_of: Mapped[Case | None] = relationship(remote_side=[id])
+    flag = relationship("AutomatedFlag")
 
     @property
     def is_open(self) -> bool:
@@ -244,7 +268,7 @@ class CaseMessage(Base):
 
     __tablename__ = "case_messages"
     __table_args__ = (
-        CheckConstraint("length(trim(body)) > 0", name="body_not_empty"),
+        CheckConstraint("coalesce(length(trim(body)), 0) > 0", name="body_not_empty"),
         Index("ix_case_messages_case_id_id", "case_id", "id"),
     )
 

@@ -68,6 +68,8 @@ def file_case(
     exam: Exam | None = None,
     received_at: datetime | None = None,
     channel: Channel = Channel.PORTAL,
+    flag_id: int | None = None,
+    restrict_processing: bool = False,
 ) -> Case:
     """Register a request (R1) with its statutory, exam-bound and effective due dates (R2, R3, R7).
 
@@ -104,6 +106,8 @@ def file_case(
         # A due date before the receipt cannot be met; it stays the target and the case is urgent.
         effective_due=effective,
         urgent=deadlines.is_urgent(received_on, exam_bound),
+        flag_id=flag_id,
+        restrict_processing=restrict_processing,
     )
     db.session.add(case)
     db.session.flush()

@@ -10,7 +10,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -163,9 +173,21 @@ class FlagReviewStatus(enum.StrEnum):
 
 
 class AutomatedFlag(Base):
-    """A suspicion raised by the vendor's automated review of a recording."""
+    """A suspicion raised by the vendor's automated review of a recording.
+
+    R18: a flag leaves "unreviewed" only with a named reviewer, a time and written reasons; the
+    CHECK constraint makes a fraud suspicion without that review impossible.
+    """
 
     __tablename__ = "automated_flags"
+    __table_args__ = (
+        CheckConstraint(
+            "(review_status = 'unreviewed' AND reviewed_by_id IS NULL AND reviewed_at IS NULL)"
+            " OR (review_status <> 'unreviewed' AND reviewed_by_id IS NOT NULL"
+            " AND reviewed_at IS NOT NULL AND coalesce(length(trim(review_reasons)), 0) > 0)",
+            name="review_is_named_and_reasoned",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
@@ -176,5 +198,33 @@ class AutomatedFlag(Base):
     review_status: Mapped[FlagReviewStatus] = mapped_column(
         str_enum(FlagReviewStatus, "flag_review_status"), default=FlagReviewStatus.UNREVIEWED
     )
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_reasons: Mapped[str | None] = mapped_column(Text)
 
     recording: Mapped[Recording] = relationship(back_populates="flags")
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+
+
+class RecordingRestriction(Base):
+    """R16/art. 18: while a case restricts a recording, staff open it only to decide that case."""
+
+    __tablename__ = "recording_restrictions"
+    __table_args__ = (
+        Index(
+            "uq_recording_restrictions_active",
+            "recording_id",
+            "case_id",
+            unique=True,
+            postgresql_where=text("lifted_at IS NULL"),
+            sqlite_where=text("lifted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recording: Mapped[Recording] = relationship()

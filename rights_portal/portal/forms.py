@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 MAX_TEXT = 5000
@@ -46,6 +46,25 @@ class ObjectionForm(ExamRequestForm):
         ],
         description=_l(
             "Explain what in your personal situation makes online proctoring a problem."
+        ),
+    )
+    restrict = BooleanField(
+        _l("Do not use my recordings of this exam while my objection is being decided"),
+        description=_l("Staff may then only look at them to decide about your objection."),
+    )
+
+
+class HumanReviewForm(FlaskForm):
+    """R18: ask that a person, not a computer, judges an automated flag; with the student's view."""
+
+    flag_id = SelectField(
+        _l("Which flag?"), coerce=int, validators=[InputRequired(message=_l("Choose a flag."))]
+    )
+    description = TextAreaField(
+        _l("Your view"),
+        validators=[DataRequired(message=_l("Tell us your view.")), Length(max=MAX_TEXT)],
+        description=_l(
+            "What happened at that moment? The exam board reads this before it decides."
         ),
     )
 

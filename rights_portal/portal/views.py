@@ -17,11 +17,25 @@ from ..cases import services
 from ..cases.history import case_history
 from ..cases.models import Case, CaseMessage, CaseStatus, CaseType
 from ..clock import now_utc
+from ..examboard import services as examboard
+from ..examboard.forms import (
+    ALTERNATIVE_FORM_LABELS,
+    ALTERNATIVE_STATUS_LABELS,
+    RespondAlternativeForm,
+)
+from ..examboard.models import AlternativeStatus
 from ..exams.models import Exam
 from ..extensions import db
 from ..permissions import Action, can, case_or_404, roles_required, visible_cases_clause
 from ..transactions import commit
-from .forms import AccessRequestForm, ExamRequestForm, MessageForm, ObjectionForm, WithdrawForm
+from .forms import (
+    AccessRequestForm,
+    ExamRequestForm,
+    HumanReviewForm,
+    MessageForm,
+    ObjectionForm,
+    WithdrawForm,
+)
 
 bp = Blueprint("portal", __name__, template_folder="templates")
 
@@ -29,6 +43,7 @@ FORMS: dict[CaseType, type[FlaskForm]] = {
     CaseType.ACCESS: AccessRequestForm,
     CaseType.OBJECTION: ObjectionForm,
     CaseType.ALTERNATIVE_EXAM: ExamRequestForm,
+    CaseType.HUMAN_REVIEW: HumanReviewForm,
 }
 
 
@@ -60,25 +75,19 @@ def file_request(case_type: str) -> ResponseReturnValue:
     except ValueError:
         abort(404)
     form = FORMS[kind]()
-    exams = _exam_choices() if kind.needs_exam else []
+    exams = _exam_choices() if kind.needs_exam and kind is not CaseType.HUMAN_REVIEW else []
+    flags = examboard.reviewable_flags(current_user) if kind is CaseType.HUMAN_REVIEW else []
     if isinstance(form, ExamRequestForm):
         form.exam_id.choices = [SelectChoice("0", _("— choose an exam —"))] + [
             SelectChoice(str(exam.id), exam.label) for exam in exams
         ]
+    if isinstance(form, HumanReviewForm):
+        form.flag_id.choices = [SelectChoice("0", _("— choose a flag —"))] + [
+            SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
+        ]
     if form.validate_on_submit():
-        exam = None
-        if isinstance(form, ExamRequestForm):
-            exam = next((e for e in exams if e.id == form.exam_id.data), None)
-            if exam is None:
-                form.exam_id.errors = [_("Choose an exam.")]
-        if not kind.needs_exam or exam is not None:
-            case = services.file_case(
-                case_type=kind,
-                subject=current_user,
-                filed_by=current_user,
-                description=form.description.data or "",
-                exam=exam,
-            )
+        case = _file(kind, form, exams, flags)
+        if case is not None:
             commit()
             flash(
                 _(
@@ -89,7 +98,47 @@ def file_request(case_type: str) -> ResponseReturnValue:
             )
             return redirect(url_for("portal.case_detail", reference=case.reference))
     status = 400 if form.is_submitted() else 200
-    return render_template("portal/file_request.html", form=form, kind=kind), status
+    exam_notices = {exam.id: exam for exam in exams if exam.proctoring_tool is not None}
+    return (
+        render_template(
+            "portal/file_request.html", form=form, kind=kind, exam_notices=exam_notices
+        ),
+        status,
+    )
+
+
+def _file(kind: CaseType, form: FlaskForm, exams: list[Exam], flags: list) -> Case | None:
+    """File the request the validated form describes; None (with a field error) if it cannot."""
+    description = form.description.data or ""
+    if isinstance(form, HumanReviewForm):
+        flag = next((f for f in flags if f.id == form.flag_id.data), None)
+        if flag is None:
+            form.flag_id.errors = [_("Choose a flag.")]
+            return None
+        return examboard.file_human_review(
+            student=current_user, filed_by=current_user, flag=flag, view=description
+        )
+    exam = None
+    if isinstance(form, ExamRequestForm):
+        exam = next((e for e in exams if e.id == form.exam_id.data), None)
+        if exam is None:
+            form.exam_id.errors = [_("Choose an exam.")]
+            return None
+    if isinstance(form, ObjectionForm) and exam is not None:
+        return examboard.file_objection(
+            student=current_user,
+            filed_by=current_user,
+            exam=exam,
+            grounds=description,
+            restrict=bool(form.restrict.data),
+        )
+    return services.file_case(
+        case_type=kind,
+        subject=current_user,
+        filed_by=current_user,
+        description=description,
+        exam=exam,
+    )
 
 
 @bp.route("/cases/<reference>")
@@ -101,8 +150,14 @@ def case_detail(reference: str) -> ResponseReturnValue:
 
 
 def _render_case(
-    case: Case, message_form: MessageForm | None = None, status: int = 200
+    case: Case,
+    message_form: MessageForm | None = None,
+    status: int = 200,
+    respond_form: RespondAlternativeForm | None = None,
 ) -> ResponseReturnValue:
+    alternative = (
+        examboard.current_alternative(case) if case.case_type.leads_to_alternative else None
+    )
     messages = db.session.scalars(
         select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
     ).all()
@@ -116,6 +171,13 @@ def _render_case(
             may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
             message_form=message_form or MessageForm(),
             withdraw_form=WithdrawForm(),
+            alternative=alternative,
+            may_respond=alternative is not None
+            and alternative.status is AlternativeStatus.OFFERED
+            and can(current_user, Action.RESPOND_ALTERNATIVE, case),
+            respond_form=respond_form or RespondAlternativeForm(),
+            alternative_form_labels=ALTERNATIVE_FORM_LABELS,
+            alternative_status_labels=ALTERNATIVE_STATUS_LABELS,
         ),
         status,
     )
@@ -146,3 +208,28 @@ def withdraw(reference: str) -> ResponseReturnValue:
     commit()
     flash(_("Your request has been withdrawn."), "info")
     return redirect(url_for("portal.case_detail", reference=case.reference))
+
+
+@bp.route("/cases/<reference>/alternative", methods=["POST"])
+@roles_required(Role.STUDENT, Role.GUARDIAN)
+def respond_alternative(reference: str) -> ResponseReturnValue:
+    """Accept the alternative exam, or ask for another time with a reason (R17)."""
+    case = case_or_404(reference, Action.RESPOND_ALTERNATIVE)
+    form = RespondAlternativeForm()
+    if (
+        form.validate_on_submit()
+        and form.answer.data == "other"
+        and not (form.reason.data or "").strip()
+    ):
+        form.reason.errors = [_("Tell us why you need another time.")]
+    elif form.validate_on_submit():
+        examboard.respond_to_alternative(
+            case,
+            actor=current_user,
+            accept=form.answer.data == "accept",
+            reason=form.reason.data or "",
+        )
+        commit()
+        flash(_("Thank you. Your answer has been recorded."), "success")
+        return redirect(url_for("portal.case_detail", reference=case.reference))
+    return _render_case(case, status=400, respond_form=form)

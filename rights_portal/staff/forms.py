@@ -34,6 +34,13 @@ class DecideForm(FlaskForm):
         ],
         description=_l("The requester reads these reasons. Write them in plain language."),
     )
+    compelling_grounds = TextAreaField(
+        _l("Compelling legitimate grounds (required to reject an objection)"),
+        validators=[Optional(), Length(max=10000)],
+        description=_l(
+            "Why the institution's grounds override the student's interests, rights and freedoms."
+        ),
+    )
     manifestly_unfounded = BooleanField(
         _l("Refuse because the request is manifestly unfounded or excessive (GDPR art. 12(5))")
     )

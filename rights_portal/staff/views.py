@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -27,11 +28,14 @@ from ..cases.models import (
     Outcome,
 )
 from ..clock import today_local
+from ..examboard.models import DecisionProposal
+from ..examboard.services import decide_for_board, record_material_viewed
 from ..extensions import db
 from ..permissions import (
     STAFF_CASE_ROLES,
     Action,
     can,
+    can_review_flag,
     case_or_404,
     possible_assignees,
     roles_required,
@@ -109,19 +113,22 @@ def case_detail(reference: str) -> ResponseReturnValue:
     record(
         "case.viewed", actor=current_user, object_type="case", object_id=case.id, case_id=case.id
     )
+    if case.flag is not None and can_review_flag(current_user, case.flag):
+        record_material_viewed(case.flag, actor=current_user, case=case)
     commit()
-    return _render_case(case)
+    return render_case(case)
 
 
-def _render_case(case: Case, status: int = 200, **forms: object) -> ResponseReturnValue:
+def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    """Render the staff case page with any forms that failed validation."""
+    from ..examboard.views import case_panel_context
+
     may_decide = can(current_user, Action.DECIDE, case)
     assignees = possible_assignees(case) if can(current_user, Action.ASSIGN, case) else []
     assign_form = forms.get("assign_form") or AssignForm(
         assignee_id=case.assignee_id or current_user.id
     )
-    assign_form.assignee_id.choices = [  # type: ignore[attr-defined]
-        SelectChoice(str(u.id), u.full_name) for u in assignees
-    ]
+    assign_form.assignee_id.choices = [SelectChoice(str(u.id), u.full_name) for u in assignees]
     in_review = case.status is CaseStatus.IN_REVIEW
     return (
         render_template(
@@ -139,7 +146,7 @@ def _render_case(case: Case, status: int = 200, **forms: object) -> ResponseRetu
             first_due=services.first_due_date(case),
             may_assign=bool(assignees)
             and case.status in (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW),
-            may_decide=may_decide and in_review,
+            may_decide=may_decide and in_review and case.case_type is not CaseType.HUMAN_REVIEW,
             may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
             may_ask=can(current_user, Action.ASK, case) and in_review,
             question_would_pause=services.question_would_pause(case),
@@ -154,6 +161,7 @@ def _render_case(case: Case, status: int = 200, **forms: object) -> ResponseRetu
             ask_form=forms.get("ask_form") or AskForm(),
             extend_form=forms.get("extend_form") or ExtendForm(),
             duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
+            **case_panel_context(case, **forms),
         ),
         status,
     )
@@ -186,7 +194,7 @@ def assign(reference: str) -> ResponseReturnValue:
     if not form.validate_on_submit() or form.assignee_id.data not in candidates:
         if form.assignee_id.data not in candidates:
             form.assignee_id.errors = [_("Choose a colleague who can handle this case.")]
-        return _render_case(case, 400, assign_form=form)
+        return render_case(case, 400, assign_form=form)
     services.assign(case, candidates[form.assignee_id.data], actor=current_user)
     commit()
     flash(_("The case has been assigned."), "success")
@@ -200,17 +208,30 @@ def decide(reference: str) -> ResponseReturnValue:
     case = case_or_404(reference, Action.DECIDE)
     form = DecideForm()
     if not form.validate_on_submit():
-        return _render_case(case, 400, decide_form=form)
-    services.decide(
-        case,
-        actor=current_user,
-        outcome=Outcome(form.outcome.data),
-        reasons=form.reasons.data or "",
-        manifestly_unfounded_justification=(
-            form.unfounded_justification.data if form.manifestly_unfounded.data else None
-        ),
-    )
-    commit()
+        return render_case(case, 400, decide_form=form)
+    if case.case_type.decided_by_exam_board:
+        result = decide_for_board(
+            case,
+            actor=current_user,
+            outcome=Outcome(form.outcome.data),
+            reasons=form.reasons.data or "",
+            compelling_grounds=form.compelling_grounds.data,
+        )
+        commit()
+        if isinstance(result, DecisionProposal):
+            flash(_("Your decision waits for a second board member's sign-off."), "info")
+            return redirect(url_for("staff.case_detail", reference=case.reference))
+    else:
+        services.decide(
+            case,
+            actor=current_user,
+            outcome=Outcome(form.outcome.data),
+            reasons=form.reasons.data or "",
+            manifestly_unfounded_justification=(
+                form.unfounded_justification.data if form.manifestly_unfounded.data else None
+            ),
+        )
+        commit()
     flash(_("The decision has been recorded and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
@@ -222,7 +243,7 @@ def post_message(reference: str) -> ResponseReturnValue:
     case = case_or_404(reference, Action.MESSAGE)
     form = StaffMessageForm()
     if not form.validate_on_submit():
-        return _render_case(case, 400, message_form=form)
+        return render_case(case, 400, message_form=form)
     services.post_message(case, author=current_user, body=form.body.data or "")
     commit()
     flash(_("Your message has been sent."), "success")
@@ -236,7 +257,7 @@ def ask(reference: str) -> ResponseReturnValue:
     case = case_or_404(reference, Action.ASK)
     form = AskForm()
     if not form.validate_on_submit():
-        return _render_case(case, 400, ask_form=form)
+        return render_case(case, 400, ask_form=form)
     _message, pause = services.ask_requester(
         case,
         actor=current_user,
@@ -264,7 +285,7 @@ def extend(reference: str) -> ResponseReturnValue:
     case = case_or_404(reference, Action.EXTEND)
     form = ExtendForm()
     if not form.validate_on_submit():
-        return _render_case(case, 400, extend_form=form)
+        return render_case(case, 400, extend_form=form)
     services.extend(
         case,
         actor=current_user,
@@ -290,7 +311,7 @@ def mark_duplicate(reference: str) -> ResponseReturnValue:
             form.original.errors = [_("There is no case with this reference.")]
             original = None
     if original is None:
-        return _render_case(case, 400, duplicate_form=form)
+        return render_case(case, 400, duplicate_form=form)
     services.mark_duplicate(case, of=original, actor=current_user, note=form.note.data or "")
     commit()
     flash(_("The case has been closed as a duplicate and the requester informed."), "success")

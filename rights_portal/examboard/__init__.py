@@ -1,0 +1,1 @@
+"""Exam boards: objection decisions with sign-off, alternative exams and human review of flags."""

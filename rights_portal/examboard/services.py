@@ -1,0 +1,455 @@
+"""Exam-board operations: objections (R15, R16), alternatives (R17) and human review (R18).
+
+Like every service module, these functions check the rule, change the records, write the audit
+event and queue the mail in the caller's transaction; the caller commits. Who may call them is
+decided in :mod:`rights_portal.permissions`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..audit.services import record
+from ..cases import deadlines
+from ..cases import services as case_services
+from ..cases.models import Case, CaseStatus, CaseType, Outcome
+from ..clock import now_utc, today_local
+from ..errors import RuleViolation
+from ..exams.models import (
+    AutomatedFlag,
+    Exam,
+    FlagReviewStatus,
+    Recording,
+    RecordingRestriction,
+)
+from ..extensions import db
+from ..notifications.services import notify_user
+from .models import AlternativeExam, AlternativeForm, AlternativeStatus, DecisionProposal
+
+# --- Filing ----------------------------------------------------------------------------------
+
+
+def file_objection(
+    *, student: User, filed_by: User, exam: Exam, grounds: str, restrict: bool
+) -> Case:
+    """File an objection to proctoring (R15); on request restrict the recordings (R16)."""
+    case = case_services.file_case(
+        case_type=CaseType.OBJECTION,
+        subject=student,
+        filed_by=filed_by,
+        description=grounds,
+        exam=exam,
+        restrict_processing=restrict,
+    )
+    if restrict:
+        recordings = db.session.scalars(
+            select(Recording).where(
+                Recording.student_id == student.id, Recording.exam_id == exam.id
+            )
+        ).all()
+        for recording in recordings:
+            db.session.add(RecordingRestriction(recording_id=recording.id, case_id=case.id))
+        db.session.flush()
+        record(
+            "recording.restricted",
+            actor=filed_by,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            after={"recording_ids": [r.id for r in recordings]},
+        )
+    return case
+
+
+def file_human_review(*, student: User, filed_by: User, flag: AutomatedFlag, view: str) -> Case:
+    """Ask for a human review of an automated flag, with the student's view (R18)."""
+    if flag.recording.student_id != student.id:
+        raise RuleViolation(_l("Choose one of your own flags."))
+    case = case_services.file_case(
+        case_type=CaseType.HUMAN_REVIEW,
+        subject=student,
+        filed_by=filed_by,
+        description=view,
+        exam=flag.recording.exam,
+        flag_id=flag.id,
+    )
+    return case
+
+
+# --- Decisions, with an optional second member's sign-off ---------------------------------------
+
+
+def decide_for_board(
+    case: Case,
+    *,
+    actor: User,
+    outcome: Outcome,
+    reasons: str,
+    compelling_grounds: str | None = None,
+) -> Case | DecisionProposal:
+    """Decide an objection or alternative-exam request; a proposal if the board wants sign-off.
+
+    R15: rejecting an objection needs the compelling legitimate grounds that override the
+    student's interest, in writing.
+    """
+    grounds = (compelling_grounds or "").strip() or None
+    if case.case_type is CaseType.HUMAN_REVIEW:
+        raise RuleViolation(_l("A request for human review is decided by reviewing the flag."))
+    if case.status is not CaseStatus.IN_REVIEW:
+        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
+    if not reasons.strip():
+        raise RuleViolation(_l("A decision needs written reasons."))
+    if case.case_type is CaseType.OBJECTION and outcome is Outcome.REJECTED and not grounds:
+        raise RuleViolation(
+            _l("Rejecting an objection needs the compelling legitimate grounds, in writing.")
+        )
+    board = case.programme.exam_board if case.programme else None
+    if board is not None and board.requires_second_signoff:
+        if open_proposal(case) is not None:
+            raise RuleViolation(_l("A decision is already waiting for sign-off."))
+        proposal = DecisionProposal(
+            case_id=case.id,
+            outcome=outcome,
+            reasons=reasons.strip(),
+            compelling_grounds=grounds,
+            proposed_by_id=actor.id,
+        )
+        db.session.add(proposal)
+        db.session.flush()
+        record(
+            "case.decision_proposed",
+            actor=actor,
+            object_type="decision_proposal",
+            object_id=proposal.id,
+            case_id=case.id,
+            after={"outcome": outcome, "reasons": proposal.reasons, "compelling_grounds": grounds},
+        )
+        return proposal
+    return _finalise(case, decided_by=actor, outcome=outcome, reasons=reasons, grounds=grounds)
+
+
+def open_proposal(case: Case) -> DecisionProposal | None:
+    """The decision waiting for a second member, if any."""
+    return db.session.scalars(
+        select(DecisionProposal).where(
+            DecisionProposal.case_id == case.id,
+            DecisionProposal.signed_off_at.is_(None),
+            DecisionProposal.withdrawn_at.is_(None),
+        )
+    ).one_or_none()
+
+
+def sign_off(proposal: DecisionProposal, *, actor: User) -> Case:
+    """A second, different board member signs the proposed decision; it takes effect."""
+    if proposal.proposed_by_id == actor.id:
+        raise RuleViolation(_l("A second board member must sign off, not the one who proposed."))
+    proposal.signed_off_by_id = actor.id
+    proposal.signed_off_at = now_utc()
+    db.session.flush()
+    record(
+        "case.decision_signed_off",
+        actor=actor,
+        object_type="decision_proposal",
+        object_id=proposal.id,
+        case_id=proposal.case_id,
+    )
+    return _finalise(
+        proposal.case,
+        decided_by=proposal.proposed_by,
+        outcome=proposal.outcome,
+        reasons=proposal.reasons,
+        grounds=proposal.compelling_grounds,
+    )
+
+
+def _finalise(
+    case: Case, *, decided_by: User, outcome: Outcome, reasons: str, grounds: str | None
+) -> Case:
+    case.compelling_grounds = grounds
+    case_services.decide(case, actor=decided_by, outcome=outcome, reasons=reasons)
+    lift_restrictions(case, actor=decided_by)
+    return case
+
+
+def lift_restrictions(case: Case, *, actor: User) -> None:
+    """A decision ends the restriction the case asked for (art. 18(1)(d))."""
+    restrictions = db.session.scalars(
+        select(RecordingRestriction).where(
+            RecordingRestriction.case_id == case.id, RecordingRestriction.lifted_at.is_(None)
+        )
+    ).all()
+    for restriction in restrictions:
+        restriction.lifted_at = now_utc()
+    if restrictions:
+        db.session.flush()
+        record(
+            "recording.restriction_lifted",
+            actor=actor,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            after={"recording_ids": [r.recording_id for r in restrictions]},
+        )
+
+
+# --- Alternative exams (R17) -------------------------------------------------------------------
+
+
+def current_alternative(case: Case) -> AlternativeExam | None:
+    """The alternative on offer or accepted now."""
+    return db.session.scalars(
+        select(AlternativeExam).where(
+            AlternativeExam.case_id == case.id, AlternativeExam.superseded_at.is_(None)
+        )
+    ).one_or_none()
+
+
+def working_days_after_exam(exam: Exam, starts_at: datetime) -> int:
+    """Working days from the original exam's date to the alternative's date (Amsterdam)."""
+    return deadlines.working_days_between(
+        deadlines.local_date(exam.starts_at), deadlines.local_date(starts_at)
+    )
+
+
+def assign_alternative(
+    case: Case,
+    *,
+    actor: User,
+    form: AlternativeForm,
+    starts_at: datetime,
+    place: str,
+    instructions: str,
+    late_justification: str | None = None,
+) -> AlternativeExam:
+    """Offer an alternative exam without disproportionate study delay (R17).
+
+    No later than the programme's limit of working days after the original exam, unless a
+    justification is recorded; such an alternative is listed for the DPO.
+    """
+    if not case.case_type.leads_to_alternative or case.outcome not in (
+        Outcome.GRANTED,
+        Outcome.PARTLY_GRANTED,
+    ):
+        raise RuleViolation(_l("An alternative follows an upheld objection or granted request."))
+    if case.status is not CaseStatus.DECIDED:
+        raise RuleViolation(_l("This case has no alternative to arrange any more."))
+    if deadlines.local_date(starts_at) < today_local():
+        raise RuleViolation(_l("The alternative cannot be in the past."))
+    if not place.strip() and not instructions.strip():
+        raise RuleViolation(_l("Give the place, or the instructions for handing in."))
+    exam = case.exam
+    assert exam is not None  # noqa: S101 - guaranteed by the exam_cases_name_an_exam constraint
+    after = working_days_after_exam(exam, starts_at)
+    limit = exam.programme.alternative_max_working_days
+    justification = (late_justification or "").strip() or None
+    beyond = after > limit
+    if beyond and not justification:
+        raise RuleViolation(
+            _l(
+                "This date is %(days)s working days after the exam; the limit is %(limit)s. "
+                "Record why a later date is needed.",
+                days=after,
+                limit=limit,
+            )
+        )
+    previous = current_alternative(case)
+    if previous is not None:
+        if previous.status is AlternativeStatus.ACCEPTED:
+            raise RuleViolation(_l("The student has already accepted an alternative."))
+        previous.superseded_at = now_utc()
+        db.session.flush()
+    alternative = AlternativeExam(
+        case_id=case.id,
+        form=form,
+        starts_at=starts_at,
+        place=place.strip(),
+        instructions=instructions.strip(),
+        working_days_after_exam=after,
+        beyond_limit=beyond,
+        late_justification=justification if beyond else None,
+        assigned_by_id=actor.id,
+    )
+    db.session.add(alternative)
+    db.session.flush()
+    record(
+        "alternative.assigned",
+        actor=actor,
+        object_type="alternative_exam",
+        object_id=alternative.id,
+        case_id=case.id,
+        after={
+            "form": form,
+            "starts_at": starts_at,
+            "place": alternative.place,
+            "working_days_after_exam": after,
+            "limit": limit,
+            "beyond_limit": beyond,
+            "late_justification": alternative.late_justification,
+            "replaces": previous.id if previous else None,
+        },
+    )
+    notify_user(case.filed_by, "alternative_offered", case=case, alternative=alternative)
+    return alternative
+
+
+def respond_to_alternative(
+    case: Case, *, actor: User, accept: bool, reason: str = ""
+) -> AlternativeExam:
+    """The student accepts the alternative (the case is fulfilled) or asks for another slot."""
+    alternative = current_alternative(case)
+    if alternative is None or alternative.status is not AlternativeStatus.OFFERED:
+        raise RuleViolation(_l("There is no alternative waiting for your answer."))
+    reason = reason.strip()
+    if not accept and not reason:
+        raise RuleViolation(_l("Tell us why you need another time."))
+    alternative.status = (
+        AlternativeStatus.ACCEPTED if accept else AlternativeStatus.OTHER_SLOT_REQUESTED
+    )
+    alternative.response_reason = reason or None
+    alternative.responded_at = now_utc()
+    if accept:
+        case.status = CaseStatus.CLOSED
+    db.session.flush()
+    record(
+        "alternative.accepted" if accept else "alternative.other_slot_requested",
+        actor=actor,
+        object_type="alternative_exam",
+        object_id=alternative.id,
+        case_id=case.id,
+        after={
+            "status": alternative.status,
+            "reason": alternative.response_reason,
+            "case_status": case.status,
+        },
+    )
+    if case.decided_by is not None:
+        notify_user(case.decided_by, "alternative_answered", case=case, alternative=alternative)
+    return alternative
+
+
+def late_alternatives() -> list[AlternativeExam]:
+    """Alternatives scheduled beyond the no-delay limit, for the DPO (R17)."""
+    return list(
+        db.session.scalars(
+            select(AlternativeExam)
+            .where(AlternativeExam.beyond_limit.is_(True), AlternativeExam.superseded_at.is_(None))
+            .order_by(AlternativeExam.starts_at)
+        )
+    )
+
+
+def scheduled_for_exam(exam: Exam) -> list[AlternativeExam]:
+    """Students with an alternative for ``exam``, for the invigilation staff."""
+    return list(
+        db.session.scalars(
+            select(AlternativeExam)
+            .join(Case, Case.id == AlternativeExam.case_id)
+            .where(Case.exam_id == exam.id, AlternativeExam.superseded_at.is_(None))
+            .order_by(AlternativeExam.starts_at)
+        )
+    )
+
+
+# --- Human review of automated flags (R18) --------------------------------------------------
+
+
+def record_material_viewed(flag: AutomatedFlag, *, actor: User, case: Case | None) -> None:
+    """Seeing the material of a flag is logged (R24)."""
+    record(
+        "recording.material_viewed",
+        actor=actor,
+        object_type="recording",
+        object_id=flag.recording_id,
+        case_id=case.id if case else None,
+        after={"flag_id": flag.id},
+    )
+
+
+def review_flag(
+    flag: AutomatedFlag,
+    *,
+    actor: User,
+    outcome: FlagReviewStatus,
+    reasons: str,
+    case: Case | None = None,
+) -> AutomatedFlag:
+    """A named board member judges an automated flag with reasons (R18).
+
+    Only this operation moves a flag out of "unreviewed"; a suspected irregularity goes to the
+    fraud procedure. When the review answers a student's request, that case is decided with it.
+    """
+    reasons = reasons.strip()
+    if outcome is FlagReviewStatus.UNREVIEWED:
+        raise RuleViolation(_l("Choose the outcome of your review."))
+    if not reasons:
+        raise RuleViolation(_l("A review needs written reasons."))
+    if case is not None and case.status is not CaseStatus.IN_REVIEW:
+        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
+    before = {"review_status": flag.review_status, "reviewed_by_id": flag.reviewed_by_id}
+    flag.review_status = outcome
+    flag.reviewed_by_id = actor.id
+    flag.reviewed_at = now_utc()
+    flag.review_reasons = reasons
+    db.session.flush()
+    record(
+        "flag.reviewed",
+        actor=actor,
+        object_type="automated_flag",
+        object_id=flag.id,
+        case_id=case.id if case else None,
+        before=before,
+        after={"review_status": outcome, "reasons": reasons},
+    )
+    if case is not None:
+        case_services.decide(case, actor=actor, outcome=Outcome.GRANTED, reasons=reasons)
+    return flag
+
+
+def reviewable_flags(student: User) -> list[AutomatedFlag]:
+    """The student's own flags, for the human-review request form."""
+    return list(
+        db.session.scalars(
+            select(AutomatedFlag)
+            .join(Recording, Recording.id == AutomatedFlag.recording_id)
+            .where(Recording.student_id == student.id)
+            .order_by(AutomatedFlag.raised_at.desc())
+        )
+    )
+
+
+def is_restricted_for(recording: Recording, case: Case | None) -> bool:
+    """Whether a restriction forbids opening ``recording`` outside the case that restricted it."""
+    active = db.session.scalars(
+        select(RecordingRestriction.case_id).where(
+            RecordingRestriction.recording_id == recording.id,
+            RecordingRestriction.lifted_at.is_(None),
+        )
+    ).all()
+    return bool(active) and (case is None or case.id not in active)
+
+
+def exam_schedule(programme_ids: set[int], since: date) -> list[Exam]:
+    """Upcoming exams of the given programmes, for the board's workspace."""
+    if not programme_ids:
+        return []
+    start = datetime.combine(since, datetime.min.time(), tzinfo=deadlines.AMSTERDAM)
+    return list(
+        db.session.scalars(
+            select(Exam)
+            .where(Exam.programme_id.in_(programme_ids), Exam.starts_at >= start)
+            .order_by(Exam.starts_at)
+            .limit(50)
+        )
+    )
+
+
+def alternative_limit(case: Case) -> int:
+    """The programme's no-delay limit in working days (R17)."""
+    if case.exam is None:
+        return int(current_app.config.get("ALTERNATIVE_MAX_WORKING_DAYS", 10))
+    return case.exam.programme.alternative_max_working_days
