@@ -1,4 +1,4 @@
-"""Objections, alternatives and human review with the exam board (R15-R19), over HTTP on PostgreSQL."""
+"""Objections, alternatives and human review with the exam board (R15-R19), on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def test_rejecting_an_objection_without_compelling_grounds_is_impossible(app, wo
         {
             "outcome": "rejected",
             "reasons": "Proctoring is needed.",
-            "compelling_grounds": "No on-campus capacity exists for this exam and the course is accredited on it.",
+            "compelling_grounds": "No on-campus capacity exists; the course is accredited on it.",
         },
     )
     assert response.status_code == 302
