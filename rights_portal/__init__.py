@@ -82,12 +82,14 @@ def _register_models() -> None:
     from .cases import models as _cases  # noqa: F401
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .register import models as _register  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
+    from .register.views import bp as register_bp
     from .staff.views import bp as staff_bp
     from .web import bp as web_bp
 
@@ -96,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(register_bp, url_prefix="/staff")
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -111,8 +114,9 @@ def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
+    from .register.cli import register_cli
 
-    for group in (users_cli, audit_cli, deadlines_cli, demo_cli):
+    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, register_cli):
         app.cli.add_command(group)
 
 

@@ -16,9 +16,9 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
-from .accounts.models import Role, User
+from .accounts.models import STAFF_ROLES, Role, User
 from .cases.models import Case, CaseType
-from .exams.models import ExamBoardMember, Programme
+from .exams.models import Exam, ExamBoardMember, ProctoringTool, Programme
 from .extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,3 +135,36 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 STAFF_CASE_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO)
 REQUESTER_ROLES = (Role.STUDENT, Role.GUARDIAN)
 FILING_TYPES = tuple(CaseType)
+
+
+# The register of tools (AP checklists): every staff member reads it, the admin and the DPO keep
+# it; exams and the tool they use are configuration, so the admin manages them.
+REGISTER_READERS = tuple(sorted(STAFF_ROLES))
+REGISTER_EDITORS = (Role.ADMIN, Role.DPO)
+EXAM_MANAGERS = (Role.ADMIN,)
+
+
+def can_edit_register(user: User) -> bool:
+    """Whether ``user`` may add register entries and record new versions."""
+    return bool(user.is_authenticated) and user.role in REGISTER_EDITORS
+
+
+def can_manage_exams(user: User) -> bool:
+    """Whether ``user`` may create and change exams and the tool they use."""
+    return bool(user.is_authenticated) and user.role in EXAM_MANAGERS
+
+
+def tool_or_404(tool_id: int) -> ProctoringTool:
+    """A register entry (tool) by id, or 404."""
+    tool = db.session.get(ProctoringTool, tool_id)
+    if tool is None:
+        abort(404)
+    return tool
+
+
+def exam_or_404(exam_id: int) -> Exam:
+    """An exam by id, or 404."""
+    exam = db.session.get(Exam, exam_id)
+    if exam is None:
+        abort(404)
+    return exam
