@@ -237,7 +237,9 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
     form.tool_id.choices = [SelectChoice("0", _("No tool"))] + [
         SelectChoice(
             str(row.tool.id),
-            f"{row.tool.name} ({_('ready') if row.checklist.ready else _('not ready')})",
+            _("%(tool)s (ready)", tool=row.tool.name)
+            if row.checklist.ready
+            else _("%(tool)s (not ready)", tool=row.tool.name),
         )
         for row in rows
     ]
