@@ -85,6 +85,7 @@ def _register_models() -> None:
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .register import models as _register  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from .examboard.views import bp as examboard_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
+    from .register.views import bp as register_bp
     from .staff.views import bp as staff_bp
     from .web import bp as web_bp
 
@@ -101,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(examboard_bp, url_prefix="/staff")
+    app.register_blueprint(register_bp, url_prefix="/staff")
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -116,8 +119,9 @@ def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
+    from .register.cli import register_cli
 
-    for group in (users_cli, audit_cli, deadlines_cli, demo_cli):
+    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, register_cli):
         app.cli.add_command(group)
 
 

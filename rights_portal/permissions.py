@@ -16,12 +16,13 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
-from .accounts.models import Role, User
+from .accounts.models import STAFF_ROLES, Role, User
 from .cases.models import Case, CaseType
 from .exams.models import (
     AutomatedFlag,
     Exam,
     ExamBoardMember,
+    ProctoringTool,
     Programme,
     Recording,
     RecordingRestriction,
@@ -222,3 +223,36 @@ def can_see_invigilation_list(user: User, exam: Exam) -> bool:
     if user.role is Role.CASE_HANDLER:
         return True
     return user.role is Role.EXAM_BOARD and exam.programme_id in board_programme_ids(user)
+
+
+# The register of tools (AP checklists): every staff member reads it, the admin and the DPO keep
+# it; exams and the tool they use are configuration, so the admin manages them.
+REGISTER_READERS = tuple(sorted(STAFF_ROLES))
+REGISTER_EDITORS = (Role.ADMIN, Role.DPO)
+EXAM_MANAGERS = (Role.ADMIN,)
+
+
+def can_edit_register(user: User) -> bool:
+    """Whether ``user`` may add register entries and record new versions."""
+    return bool(user.is_authenticated) and user.role in REGISTER_EDITORS
+
+
+def can_manage_exams(user: User) -> bool:
+    """Whether ``user`` may create and change exams and the tool they use."""
+    return bool(user.is_authenticated) and user.role in EXAM_MANAGERS
+
+
+def tool_or_404(tool_id: int) -> ProctoringTool:
+    """A register entry (tool) by id, or 404."""
+    tool = db.session.get(ProctoringTool, tool_id)
+    if tool is None:
+        abort(404)
+    return tool
+
+
+def exam_or_404(exam_id: int) -> Exam:
+    """An exam by id, or 404."""
+    exam = db.session.get(Exam, exam_id)
+    if exam is None:
+        abort(404)
+    return exam

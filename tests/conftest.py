@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -242,3 +246,75 @@ def login(client: FlaskClient, email: str, password: str = "correct-horse-batter
     response = post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+# --- Real Celery workers -------------------------------------------------------------------
+
+
+def wait_for(predicate: Any, timeout: float = 40.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def start_worker(
+    database_url, redis_url, instance_dir, tmp_path
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    processes: list[subprocess.Popen] = []
+    logs: list[Any] = []
+
+    def start(smtp_port: int, **extra_env: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": redis_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "RIGHTS_PORTAL_INSTANCE": instance_dir,
+            "RIGHTS_PORTAL_ENV": "test",
+            **extra_env,
+        }
+        log = (tmp_path / f"worker-{len(processes)}.log").open("w")
+        logs.append(log)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}-{len(processes)}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+    for log in logs:
+        log.close()
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +30,7 @@ from rights_portal.cases.models import Case, CaseType
 from rights_portal.clock import today_local
 from rights_portal.extensions import db
 from rights_portal.transactions import commit
+from tests.conftest import wait_for
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -75,71 +73,6 @@ def scripted_smtp() -> Iterator[Callable[..., ScriptedSmtp]]:
     yield start
     for controller in controllers:
         controller.stop()
-
-
-@pytest.fixture
-def start_worker(
-    database_url, redis_url, instance_dir, tmp_path
-) -> Iterator[Callable[..., subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-    logs: list[Any] = []
-
-    def start(smtp_port: int, **extra_env: str) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": redis_url,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "RIGHTS_PORTAL_INSTANCE": instance_dir,
-            "RIGHTS_PORTAL_ENV": "test",
-            **extra_env,
-        }
-        log = (tmp_path / f"worker-{len(processes)}.log").open("w")
-        logs.append(log)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"test-{os.getpid()}-{len(processes)}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-    for log in logs:
-        log.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 40.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from flask import current_app
 
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
+from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.transactions import commit, dispatch
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,16 @@ def relay_outbox() -> int:
 def sweep_deadlines() -> list[str]:
     """Run the deadline sweep (R9, R10) and dispatch the reminders it queued."""
     report = sweep()
+    commit()
+    for line in report.lines():
+        log.info(line)
+    return report.lines()
+
+
+@shared_task(name="rights_portal.register_reminders")
+def register_reminders() -> list[str]:
+    """Remind the DPO of DPIA reviews, expiring processor agreements and necessity checks."""
+    report = register_sweep()
     commit()
     for line in report.lines():
         log.info(line)

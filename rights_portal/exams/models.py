@@ -73,14 +73,29 @@ class Programme(Base):
     exam_board: Mapped[ExamBoard] = relationship(back_populates="programmes")
 
 
+class ToolKind(enum.StrEnum):
+    """The two kinds of tool the AP's recommendations have a checklist for."""
+
+    PROCTORING = "proctoring"
+    VIDEO_CALL = "video_call"
+
+
 class ProctoringTool(Base):
-    """A proctoring or video-call tool with the facts letters and notices draw on (R11)."""
+    """A proctoring or video-call tool with the facts letters and notices draw on (R11).
+
+    The facts are owned by the tool's register entry (:mod:`rights_portal.register`), which keeps
+    them in versions; the fact columns here are a copy of the current version, kept in sync by the
+    register's services so readers such as the recordings' retention date (R25) stay simple.
+    """
 
     __tablename__ = "proctoring_tools"
     __table_args__ = (CheckConstraint("retention_days > 0", name="retention_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[ToolKind] = mapped_column(
+        str_enum(ToolKind, "tool_kind"), default=ToolKind.PROCTORING, server_default="proctoring"
+    )
     vendor: Mapped[str] = mapped_column(String(200))
     vendor_email: Mapped[str | None] = mapped_column(String(254))
     purpose: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,42 @@
+"""``flask register …``: run the register's reminders now and list the tools' readiness."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from ..transactions import commit
+from . import services
+from .reminders import sweep
+
+register_cli = AppGroup("register", help="The register of proctoring and video-call tools.")
+
+
+@register_cli.command("remind")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Run as of this date (default: today in Europe/Amsterdam).",
+)
+def remind_command(today: object) -> None:
+    """Send the DPO the register reminders that are due (each only once)."""
+    as_of: date | None = today.date() if today is not None else None  # type: ignore[attr-defined]
+    report = sweep(as_of)
+    commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+@register_cli.command("status")
+def status_command() -> None:
+    """List every tool with its register version and what its checklist still lacks."""
+    rows = services.register_overview()
+    commit()
+    for row in rows:
+        state = "ready" if row.checklist.ready else "NOT READY"
+        click.echo(f"{row.tool.name} (version {row.version.number}): {state}")
+        for item in row.checklist.open_items:
+            click.echo(f"  {item.state.value}: {item.key}")
