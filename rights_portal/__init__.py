@@ -86,6 +86,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
     from .staff.views import bp as staff_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(audit_bp, url_prefix="/staff/audit")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

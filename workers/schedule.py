@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from celery.schedules import crontab
+
 
 def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Periodic tasks: the deadline sweep and the outbox relay (safety net for lost dispatch)."""
+    """Periodic tasks, in Celery's timezone (Europe/Amsterdam).
+
+    The deadline sweep, the outbox relay (safety net for lost dispatch) and the nightly
+    audit-trail verification with its anchor (R24).
+    """
+    hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
     return {
         "deadline-sweep": {
             "task": "rights_portal.sweep_deadlines",
@@ -16,5 +23,9 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "outbox-relay": {
             "task": "rights_portal.relay_outbox",
             "schedule": timedelta(minutes=1),
+        },
+        "audit-verify-nightly": {
+            "task": "rights_portal.verify_audit_trail",
+            "schedule": crontab(hour=hour, minute=minute),
         },
     }

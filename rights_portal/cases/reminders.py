@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
+from ..audit.services import record
 from ..clock import today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ExamBoardMember, Programme
@@ -148,6 +149,14 @@ def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
         working_days=working_days,
     )
     reminder.outbox_message_id = message.id
+    record(
+        "case.reminder_sent",
+        actor=None,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        after={"milestone": key, "to": sorted(user.email for user in recipients)},
+    )
 
 
 def _escalate(cases: list[Case], today: date) -> None:
@@ -157,6 +166,15 @@ def _escalate(cases: list[Case], today: date) -> None:
             select(User).where(User.role == Role.DPO, User.is_active_account.is_(True))
         )
     )
+    for case in cases:
+        record(
+            "case.escalated",
+            actor=None,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            after={"effective_due": case.effective_due, "to": sorted(u.email for u in dpos)},
+        )
     if not dpos:
         return
     message = notify_addresses(
