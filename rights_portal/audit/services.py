@@ -152,7 +152,11 @@ def record(
     after: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the trail in the current transaction (flushed, not committed)."""
+    """Append one event to the trail in the current transaction (flushed, not committed).
+
+    The chain head stays locked until the transaction ends, so record as the last step of an
+    operation and commit soon after: other writers wait for it.
+    """
     _lock_chain_head()
     head = db.session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
