@@ -90,6 +90,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
     from .examboard.views import bp as examboard_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(examboard_bp, url_prefix="/staff")
     app.register_blueprint(register_bp, url_prefix="/staff")
+    app.register_blueprint(audit_bp, url_prefix="/staff/audit")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

@@ -165,6 +165,8 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 
 
 STAFF_CASE_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO)
+# The full audit trail shows every user's actions: the DPO's alone (DESIGN §2b, R24).
+AUDIT_TRAIL_ROLES = (Role.DPO,)
 REQUESTER_ROLES = (Role.STUDENT, Role.GUARDIAN)
 FILING_TYPES = tuple(CaseType)
 

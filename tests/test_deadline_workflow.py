@@ -56,6 +56,10 @@ def new_case(world, received_at=RECEIVED, assign=True) -> Case:
     return case
 
 
+def case_actions(case) -> set[str]:
+    return set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case.id)))
+
+
 def staff_post(client, case, action, data):
     url = f"/staff/cases/{case.reference}"
     return post_form(client, f"{url}/{action}", data, token_from=url)
@@ -202,6 +206,7 @@ def test_a_prompt_question_pauses_the_clock_until_the_answer_and_moves_the_due_d
         assert response.status_code == 302
     db.session.refresh(case)
     assert case.status is CaseStatus.AWAITING_REQUESTER
+    assert "case.paused" in case_actions(case)
     [mail] = smtp_sink.to("student@uni.example")
     assert "Which exam" not in mail.get_payload(decode=True).decode()  # a link, not the content
 
@@ -278,6 +283,25 @@ def test_a_message_from_the_requester_reaches_the_handler_as_a_link_only(app, wo
     assert "secret medical" not in body
     assert f"/staff/cases/{case.reference}" in body
     assert post_form(student, f"{url}/messages", {"body": "  "}, token_from=url).status_code == 400
+    assert "case.message_posted" in case_actions(case)
+
+
+def test_a_message_from_staff_reaches_the_requester_as_a_link_only(app, world, smtp_sink):
+    case = new_case(world)
+    smtp_sink.clear()
+    handler = app.test_client()
+    login(handler, "handler@uni.example")
+    response = staff_post(handler, case, "messages", {"body": "We found two recordings."})
+    assert response.status_code == 302
+    [mail] = smtp_sink.to("student@uni.example")
+    assert "two recordings" not in mail.get_payload(decode=True).decode()
+    assert staff_post(handler, case, "messages", {"body": ""}).status_code == 400
+    assert db.session.scalars(select(CaseMessage.body)).all() == ["We found two recordings."]
+    assert "case.message_posted" in case_actions(case)
+    student = app.test_client()
+    login(student, "student@uni.example")
+    page = student.get(f"/my/cases/{case.reference}").get_data(as_text=True)
+    assert "We found two recordings." in page and "Privacy office" in page
 
 
 # --- Refusal (R5, R8, R19) and duplicates -----------------------------------------------------
@@ -328,6 +352,7 @@ def test_a_duplicate_is_closed_with_a_notice_and_linked_to_the_original(app, wor
     assert duplicate.status is CaseStatus.CLOSED and duplicate.duplicate_of_id == original.id
     [notice] = smtp_sink.to("student@uni.example")
     assert original.reference in notice["Subject"]
+    assert "case.marked_duplicate" in case_actions(duplicate)
 
 
 def test_a_case_of_another_student_cannot_be_the_original(app, world):

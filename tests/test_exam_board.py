@@ -310,6 +310,7 @@ def test_a_flag_cannot_become_a_fraud_finding_without_a_named_review(app, world)
         select(AuditEvent.action).where(AuditEvent.object_id == str(world["recording"].id))
     ).all()
     assert "recording.material_viewed" in actions
+    assert "flag.reviewed" in set(db.session.scalars(select(AuditEvent.action)))
 
 
 @time_machine.travel(NOW, tick=True)

@@ -376,6 +376,7 @@ def test_an_exam_already_linked_keeps_its_tool_when_its_title_changes(app, world
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Exam, exam.id).title == "Statistics (resit)"
+    assert "exam.updated" in set(db.session.scalars(select(AuditEvent.action)))
 
 
 def test_only_the_admin_manages_exams(app, world):
@@ -494,6 +495,8 @@ def test_the_dpo_records_a_change_through_the_form_and_the_history_shows_it(app,
     assert old.status_code == 200
     assert "90 days" in old.get_data(as_text=True)
     assert dpo.get(f"/staff/register/tools/{tool.id}/versions/9").status_code == 404
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert "register.version_created" in actions
 
 
 def test_inconsistent_dates_are_refused_with_the_form_and_nothing_is_stored(app, world):
@@ -532,6 +535,7 @@ def test_the_admin_adds_a_tool_through_the_form(app, world):
     assert response.status_code == 302
     tool = db.session.scalars(select(ProctoringTool)).one()
     assert tool.kind is ToolKind.VIDEO_CALL
+    assert "register.entry_created" in set(db.session.scalars(select(AuditEvent.action)))
     assert services.checklist_for(tool).ready
     duplicate = post_form(
         admin,

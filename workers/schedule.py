@@ -9,11 +9,13 @@ from celery.schedules import crontab
 
 
 def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Periodic tasks: deadline sweep, outbox relay and the register's reminders.
+    """Periodic tasks, in Celery's timezone (Europe/Amsterdam).
 
-    The outbox relay is the safety net for a lost dispatch; the register's reminders to the DPO
-    run daily and are unique per tool, kind and date, so a rerun sends none twice.
+    The deadline sweep, the outbox relay (safety net for a lost dispatch), the register's daily
+    reminders to the DPO (unique per tool, kind and date) and the nightly audit-trail
+    verification with its anchor (R24).
     """
+    hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
     return {
         "deadline-sweep": {
             "task": "rights_portal.sweep_deadlines",
@@ -26,5 +28,9 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "register-reminders": {
             "task": "rights_portal.register_reminders",
             "schedule": crontab(hour=7, minute=0),  # daily, Europe/Amsterdam (Celery timezone)
+        },
+        "audit-verify-nightly": {
+            "task": "rights_portal.verify_audit_trail",
+            "schedule": crontab(hour=hour, minute=minute),
         },
     }

@@ -12,6 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
+from rights_portal.audit.anchors import verify_and_anchor
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
@@ -58,3 +59,16 @@ def register_reminders() -> list[str]:
     for line in report.lines():
         log.info(line)
     return report.lines()
+
+
+@shared_task(name="rights_portal.verify_audit_trail")
+def verify_audit_trail() -> dict[str, object]:
+    """Nightly (R24): verify the whole trail, anchor its head and mail it, or alert the DPO."""
+    result = verify_and_anchor()
+    commit()
+    return {
+        "ok": result.ok,
+        "events_checked": result.events_checked,
+        "broken_event_id": result.broken_event_id,
+        "problem": result.problem,
+    }

@@ -1,4 +1,4 @@
-"""``flask users …``: create accounts from the command line."""
+"""``flask users …``: create accounts and change roles from the command line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..exams.models import Programme
 from ..extensions import db
 from ..transactions import commit
 from .models import Role
-from .services import AccountError, create_user
+from .services import AccountError, change_role, create_user, find_by_email
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -60,3 +60,20 @@ def create_command(
         raise click.ClickException(str(exc)) from exc
     commit()
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@users_cli.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def set_role_command(email: str, role: str) -> None:
+    """Give an account another role; the change is recorded on the audit trail."""
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account with e-mail {email}")
+    old = user.role.value
+    try:
+        change_role(user, Role(role), actor=None, via="cli")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    commit()
+    click.echo(f"{user.email}: role {old} -> {user.role.value}")

@@ -83,6 +83,51 @@ def create_user(
     return user
 
 
+def change_role(user: User, role: Role, *, actor: User | None, via: str) -> User:
+    """Give an account another role (an admin operation); recorded on the trail (R24).
+
+    A student account carries a student number and date of birth and cannot become staff, nor
+    can a staff account become a student: such a person gets a second account instead.
+    """
+    if user.role is role:
+        raise AccountError(f"{user.email} already has the role {role.value}")
+    if Role.STUDENT in (user.role, role):
+        raise AccountError(
+            "the role of a student account cannot be changed, nor can an account become a"
+            " student: create a separate account"
+        )
+    before = {"role": user.role.value}
+    user.role = role
+    db.session.flush()
+    record(
+        "user.role_changed",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"role": role.value, "via": via},
+    )
+    return user
+
+
+def change_locale(user: User, locale: str) -> bool:
+    """Store the user's language choice; return whether it changed (and so was recorded)."""
+    if user.locale == locale:
+        return False
+    before = {"locale": user.locale}
+    user.locale = locale
+    db.session.flush()
+    record(
+        "user.locale_changed",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"locale": locale},
+    )
+    return True
+
+
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (same cost either way)."""
     user = find_by_email(email)

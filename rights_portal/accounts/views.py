@@ -14,7 +14,7 @@ from ..extensions import db, limiter, login_manager
 from ..transactions import commit
 from .forms import LanguageForm, LoginForm
 from .models import User
-from .services import authenticate, normalise_email
+from .services import authenticate, change_locale, normalise_email
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -99,8 +99,7 @@ def set_language() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return redirect(target)
     language = form.language.data or "nl"
-    if current_user.is_authenticated:
-        current_user.locale = language
+    if current_user.is_authenticated and change_locale(current_user, language):
         commit()
     response = redirect(target)
     response.set_cookie(

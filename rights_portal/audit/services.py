@@ -1,8 +1,12 @@
-"""Writing audit events: the only code path that adds to the trail.
+"""Writing audit events: the only code path that adds to the trail, and the hash it is sealed with.
 
 :func:`record` adds an event to the caller's transaction, so a change and its record commit or
-roll back together. Appends are serialised (a transaction-level advisory lock on PostgreSQL;
-SQLite serialises writers itself) so concurrent writers never fork the chain.
+roll back together. Appends are serialised (a transaction-level advisory lock on PostgreSQL, the
+database write lock on SQLite) so concurrent writers never fork the chain; a unique index on
+``prev_hash`` makes a fork impossible even if that were bypassed.
+
+The hash is the sha256 of :func:`canonical_bytes`. :func:`canonical_bytes_from_columns` spells
+the very same bytes from raw column values without building objects; the verifier uses it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -17,7 +22,7 @@ from sqlalchemy import select, text
 
 from ..clock import now_utc
 from ..extensions import db
-from .models import AuditEvent
+from .models import AuditEvent, canonical_json
 
 GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_KEY = 727_001  # any constant; names the advisory lock that guards the chain head
@@ -31,23 +36,94 @@ def _json_safe(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return result
 
 
+def canonical_payload_bytes(
+    *,
+    prev_hash: str,
+    occurred_at: str,
+    actor_id: int | None,
+    actor_role: str | None,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    case_id: int | None,
+    before: Any,
+    after: Any,
+    request_id: str | None,
+    ip_address: str | None,
+) -> bytes:
+    """The reference definition of what an event's hash covers (``occurred_at`` as ISO text)."""
+    payload = {
+        "prev_hash": prev_hash,
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "case_id": case_id,
+        "before": before,
+        "after": after,
+        "request_id": request_id,
+        "ip_address": ip_address,
+    }
+    return canonical_json(payload).encode()
+
+
 def canonical_bytes(event: AuditEvent) -> bytes:
     """Return the canonical serialization the event's hash is computed over."""
-    payload = {
-        "prev_hash": event.prev_hash,
-        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "case_id": event.case_id,
-        "before": event.before,
-        "after": event.after,
-        "request_id": event.request_id,
-        "ip_address": event.ip_address,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_payload_bytes(
+        prev_hash=event.prev_hash,
+        occurred_at=event.occurred_at.isoformat(timespec="microseconds"),
+        actor_id=event.actor_id,
+        actor_role=event.actor_role,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        case_id=event.case_id,
+        before=event.before,
+        after=event.after,
+        request_id=event.request_id,
+        ip_address=event.ip_address,
+    )
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _int(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def canonical_bytes_from_columns(
+    occurred_at: str,
+    actor_id: int | None,
+    actor_role: str | None,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    case_id: int | None,
+    before_json: str | None,
+    after_json: str | None,
+    request_id: str | None,
+    ip_address: str | None,
+    prev_hash: str,
+) -> bytes:
+    """The bytes of :func:`canonical_bytes`, spelled directly from stored column values.
+
+    ``occurred_at`` is the ISO text with microseconds and ``+00:00``; ``before_json`` and
+    ``after_json`` are the stored canonical JSON text (see ``CanonicalJSON``). The keys appear
+    in sorted order, exactly as ``json.dumps(sort_keys=True)`` writes them.
+    """
+    return (
+        f'{{"action":{encode_basestring(action)},"actor_id":{_int(actor_id)},'
+        f'"actor_role":{_str(actor_role)},"after":{after_json or "null"},'
+        f'"before":{before_json or "null"},"case_id":{_int(case_id)},'
+        f'"ip_address":{_str(ip_address)},"object_id":{_str(object_id)},'
+        f'"object_type":{encode_basestring(object_type)},'
+        f'"occurred_at":{encode_basestring(occurred_at)},"prev_hash":{encode_basestring(prev_hash)},'
+        f'"request_id":{_str(request_id)}}}'
+    ).encode()
 
 
 def compute_hash(event: AuditEvent) -> str:
@@ -56,8 +132,13 @@ def compute_hash(event: AuditEvent) -> str:
 
 
 def _lock_chain_head() -> None:
+    """Hold the chain head until this transaction ends, so the head read next stays the head."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    else:
+        # SQLite: an INSERT of no rows takes the database write lock now; a plain SELECT would
+        # not, and two processes could then both read the same head.
+        db.session.execute(text("INSERT INTO audit_events (id) SELECT NULL WHERE 0"))
 
 
 def record(
@@ -71,7 +152,11 @@ def record(
     after: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the trail in the current transaction (flushed, not committed)."""
+    """Append one event to the trail in the current transaction (flushed, not committed).
+
+    The chain head stays locked until the transaction ends, so record as the last step of an
+    operation and commit soon after: other writers wait for it.
+    """
     _lock_chain_head()
     head = db.session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)

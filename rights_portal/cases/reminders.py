@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
+from ..audit.services import record
 from ..clock import today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ExamBoardMember, Programme
@@ -164,18 +165,36 @@ def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
         working_days=working_days,
     )
     reminder.outbox_message_id = message.id
+    record(
+        "case.reminder_sent",
+        actor=None,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        after={"milestone": key, "to": sorted(user.email for user in recipients)},
+    )
 
 
 def _send_digest(overdue: list[Case], new: set[str], today: date) -> None:
-    """One daily digest to the DPO(s) listing every overdue case, new ones marked (R9).
+    """One digest to the DPO(s) listing every overdue case, the newly escalated marked (R9).
 
-    The digest row is unique per day, so two sweeps on the same day send it once.
+    Exactly once comes from each case's unique ``escalation`` row: only the sweep that inserted
+    it escalates the case, so a second sweep sends no second digest for it.
     """
     dpos = list(
         db.session.scalars(
             select(User).where(User.role == Role.DPO, User.is_active_account.is_(True))
         )
     )
+    for case in (c for c in overdue if c.reference in new):
+        record(
+            "case.escalated",
+            actor=None,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            after={"effective_due": case.effective_due, "to": sorted(u.email for u in dpos)},
+        )
     if not dpos:
         return
     message = notify_addresses(

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.models import Role
+from ..audit.services import record
 from ..cases.deadlines import AMSTERDAM
 from ..cases.models import OPEN_STATUSES, Case, CaseType
 from ..clock import today_local
@@ -200,6 +201,15 @@ def invigilation_list(exam_id: int) -> ResponseReturnValue:
     if exam is None or not can_see_invigilation_list(current_user, exam):
         abort(404)
     rows = services.scheduled_for_exam(exam)
+    # The list names students: opening or exporting it is on the trail (R24).
+    record(
+        "exam.alternatives_viewed",
+        actor=current_user,
+        object_type="exam",
+        object_id=exam.id,
+        after={"format": request.args.get("format", "html"), "rows": len(rows)},
+    )
+    commit()
     if request.args.get("format") == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..audit.services import record
 from ..clock import today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ProctoringTool
@@ -99,6 +100,13 @@ def sweep(today: date | None = None) -> RegisterSweepReport:
             reminder = db.session.get(RegisterReminder, reminder_id)
             if reminder is not None:
                 reminder.outbox_message_id = message.id
+            record(
+                "register.reminder_sent",
+                actor=None,
+                object_type="proctoring_tool",
+                object_id=tool.id,
+                after={"kind": kind.value, "due_on": due_on, "to": [u.email for u in dpos]},
+            )
             report.sent.append((tool.name, kind, due_on))
     db.session.flush()
     return report

@@ -1,0 +1,155 @@
+"""Anchors: the head of the chain written down outside the database, daily (R24).
+
+A hash chain proves that nothing inside it changed, but not that it was not cut short or
+rebuilt from scratch with fresh hashes. Each night the verified head (event id, hash, number of
+events, time) is appended as one JSON line to ``AUDIT_ANCHOR_FILE`` (by default
+``instance/audit-anchors.log``) and e-mailed to the DPO, whose mailbox is a copy nobody with
+database access controls. The next verification checks every anchor against the chain
+(:func:`rights_portal.audit.verify.verify_chain`).
+
+This module owns the file format and the nightly check; it does not commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..accounts.models import Role, User
+from ..clock import now_utc
+from ..extensions import db
+from ..notifications.services import notify_addresses
+from .services import record
+from .verify import Anchor, VerificationResult, verify_chain
+
+log = logging.getLogger(__name__)
+
+
+class AnchorFileError(ValueError):
+    """The anchor log cannot be read: it was damaged or edited."""
+
+
+def anchor_file() -> Path:
+    """Where the anchors of this installation are kept."""
+    return Path(current_app.config["AUDIT_ANCHOR_FILE"])
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """Every anchor in the log at ``path``, oldest first (an absent file has none)."""
+    if not path.exists():
+        return []
+    anchors = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                anchors.append(
+                    Anchor(
+                        head_id=int(data["head_id"]),
+                        head_hash=str(data["head_hash"]),
+                        events=int(data["events"]),
+                        anchored_at=str(data["anchored_at"]),
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AnchorFileError(f"{path}, line {number}: not an anchor ({exc})") from exc
+    return anchors
+
+
+def append_anchor(path: Path, result: VerificationResult, at: datetime) -> Anchor:
+    """Append the verified head of ``result`` to the log and force it to disk."""
+    if result.head_id is None or result.head_hash is None or not result.ok:
+        raise ValueError("only the head of an intact, non-empty chain can be anchored")
+    anchor = Anchor(
+        head_id=result.head_id,
+        head_hash=result.head_hash,
+        events=result.events_checked,
+        anchored_at=at.isoformat(timespec="seconds"),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(
+        {
+            "anchored_at": anchor.anchored_at,
+            "events": anchor.events,
+            "head_id": anchor.head_id,
+            "head_hash": anchor.head_hash,
+        },
+        sort_keys=True,
+    )
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return anchor
+
+
+def _dpos() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.DPO, User.is_active_account.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def verify_and_anchor(at: datetime | None = None) -> VerificationResult:
+    """The nightly check: verify against every anchor; then anchor the head, or alert the DPO.
+
+    The outcome is itself recorded on the trail (``audit.verified`` or
+    ``audit.verification_failed``) and mailed to the DPO(s) through the outbox; the caller commits.
+    """
+    at = at or now_utc()
+    path = anchor_file()
+    try:
+        result = verify_chain(anchors=read_anchors(path))
+    except AnchorFileError as exc:
+        result = VerificationResult(0, problem=f"the anchor log cannot be read: {exc}")
+    dpos = _dpos()
+    recipients = [user.email for user in dpos]
+    locale = dpos[0].locale if dpos else "nl"
+    if not result.ok:
+        log.error("audit trail verification failed: %s", result.problem)
+        if recipients:
+            notify_addresses(recipients, locale, "audit_trail_broken", result=result, at=at)
+        record(
+            "audit.verification_failed",
+            actor=None,
+            object_type="audit_trail",
+            after={
+                "broken_event_id": result.broken_event_id,
+                "problem": result.problem,
+                "events_checked": result.events_checked,
+            },
+        )
+        return result
+    anchor = None
+    if result.head_id is not None:
+        anchor = append_anchor(path, result, at)
+        if recipients:
+            notify_addresses(recipients, locale, "audit_trail_anchor", anchor=anchor)
+    else:
+        log.info("audit trail is empty: nothing to anchor")
+    if not recipients:
+        log.warning("no active DPO account: the audit check result was not mailed to anyone")
+    record(
+        "audit.verified",
+        actor=None,
+        object_type="audit_trail",
+        after={
+            "events_checked": result.events_checked,
+            "anchors_checked": result.anchors_checked,
+            "head_id": result.head_id,
+            "head_hash": result.head_hash,
+            "anchored": anchor is not None,
+        },
+    )
+    return result

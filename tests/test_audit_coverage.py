@@ -1,0 +1,365 @@
+"""Complete coverage of the trail (R24): every state-changing route and task writes an event.
+
+The registries below are the contract. Every POST (PUT, PATCH, DELETE) endpoint of the app must
+appear in ``AUDITED_POST_ROUTES`` with the action(s) it records, and is performed here over HTTP;
+the event must carry the request id of that very request. An endpoint whose domain tests already
+perform and assert it may instead be listed in ``COVERED_ELSEWHERE`` with that test's node id.
+Every task is either in ``AUDITED_TASKS`` (run here) or in ``TASKS_WITHOUT_EVENTS`` with the
+reason it changes nothing worth recording. Every GET view that opens one object (a URL with a
+variable part) is either in ``AUDITED_VIEWS`` or in ``UNAUDITED_VIEWS`` with a reason.
+
+So a route, task or view added later without being registered fails
+``test_every_…_is_registered``; one registered without an event fails the test that performs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from rights_portal.accounts.models import Role
+from rights_portal.audit.models import AuditEvent
+from rights_portal.cases import services
+from rights_portal.cases.models import Case, CaseType
+from rights_portal.clock import now_utc, today_local
+from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
+from rights_portal.extensions import db
+from rights_portal.register import services as register_services
+from rights_portal.transactions import commit
+from tests.conftest import login, post_form
+from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member
+from tests.test_register import complete_facts
+
+pytestmark = pytest.mark.postgres
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+# endpoint -> the action(s) it records (each one is asserted below)
+AUDITED_POST_ROUTES: dict[str, tuple[str, ...]] = {
+    "accounts.login": ("user.login", "user.login_failed"),
+    "accounts.logout": ("user.logout",),
+    "accounts.set_language": ("user.locale_changed",),
+    "portal.file_request": ("case.received",),
+    "portal.withdraw": ("case.withdrawn",),
+    "staff.assign": ("case.assigned",),
+    "staff.decide": ("case.decided",),
+}
+# endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
+COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "staff.post_message": (
+        "case.message_posted",
+        "tests/test_deadline_workflow.py::test_a_message_from_staff_reaches_the_requester_as_a_link_only",
+    ),
+    "portal.post_message": (
+        "case.message_posted",
+        "tests/test_deadline_workflow.py::test_a_message_from_the_requester_reaches_the_handler_as_a_link_only",
+    ),
+    "staff.ask": (
+        "case.paused",
+        "tests/test_deadline_workflow.py::test_a_prompt_question_pauses_the_clock_until_the_answer_and_moves_the_due_date",
+    ),
+    "staff.extend": (
+        "case.extended",
+        "tests/test_deadline_workflow.py::test_extension_by_two_months_moves_the_due_date_and_tells_the_requester_why",
+    ),
+    "staff.mark_duplicate": (
+        "case.marked_duplicate",
+        "tests/test_deadline_workflow.py::test_a_duplicate_is_closed_with_a_notice_and_linked_to_the_original",
+    ),
+    "examboard.assign_alternative": (
+        "alternative.assigned",
+        "tests/test_exam_board.py::test_the_student_accepts_the_alternative_or_asks_for_another_slot_with_a_reason",
+    ),
+    "portal.respond_alternative": (
+        "alternative.accepted",
+        "tests/test_exam_board.py::test_the_student_accepts_the_alternative_or_asks_for_another_slot_with_a_reason",
+    ),
+    "examboard.sign_off": (
+        "case.decision_signed_off",
+        "tests/test_exam_board.py::test_a_board_that_requires_sign_off_needs_a_second_member",
+    ),
+    "examboard.review_flag": (
+        "flag.reviewed",
+        "tests/test_exam_board.py::test_a_flag_cannot_become_a_fraud_finding_without_a_named_review",
+    ),
+    "examboard.review_flag_for_case": (
+        "flag.reviewed",
+        "tests/test_exam_board.py::test_the_students_view_is_in_the_file_before_the_human_review_decides",
+    ),
+    "register.new_entry": (
+        "register.entry_created",
+        "tests/test_register.py::test_the_admin_adds_a_tool_through_the_form",
+    ),
+    "register.edit_entry": (
+        "register.version_created",
+        "tests/test_register.py::test_the_dpo_records_a_change_through_the_form_and_the_history_shows_it",
+    ),
+    "register.new_exam": (
+        "exam.tool_override",
+        "tests/test_register.py::test_an_exam_cannot_use_a_tool_without_a_dpia_unless_the_dpo_overrides",
+    ),
+    "register.edit_exam": (
+        "exam.updated",
+        "tests/test_register.py::test_an_exam_already_linked_keeps_its_tool_when_its_title_changes",
+    ),
+}
+
+# task name -> the action(s) a run records
+AUDITED_TASKS: dict[str, tuple[str, ...]] = {
+    "rights_portal.sweep_deadlines": ("case.reminder_sent", "case.escalated"),
+    "rights_portal.verify_audit_trail": ("audit.verified",),
+    "rights_portal.register_reminders": ("register.reminder_sent",),
+}
+TASKS_WITHOUT_EVENTS: dict[str, str] = {
+    "rights_portal.deliver_email": (
+        "hands one committed outbox message to SMTP; what caused the mail is on the trail"
+        " already and the outbox row keeps when it was sent"
+    ),
+    "rights_portal.relay_outbox": "re-enqueues undelivered outbox messages; changes nothing",
+}
+
+# GET endpoint that opens one object -> the action it records
+AUDITED_VIEWS: dict[str, str] = {
+    "staff.case_detail": "case.viewed",
+    "examboard.review_flag": "recording.material_viewed",
+    "examboard.invigilation_list": "exam.alternatives_viewed",
+}
+UNAUDITED_VIEWS: dict[str, str] = {
+    "static": "stylesheets and images",
+    "portal.file_request": "an empty form for the logged-in student; shows no one's data",
+    "portal.case_detail": "the requester reading their own case; no staff access to record",
+    "register.tool_detail": "the register of a tool: institutional facts, no personal data",
+    "register.tool_version": "an old version of a tool's register entry: no personal data",
+    "register.edit_entry": "the edit form of a tool's register entry: no personal data",
+    "register.edit_exam": "the edit form of an exam: no personal data",
+}
+
+
+def state_changing_endpoints(app: Flask) -> set[str]:
+    return {
+        rule.endpoint for rule in app.url_map.iter_rules() if STATE_CHANGING & set(rule.methods)
+    }
+
+
+def object_views(app: Flask) -> set[str]:
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.arguments
+    }
+
+
+def app_tasks(app: Flask) -> set[str]:
+    return {name for name in app.extensions["celery"].tasks if name.startswith("rights_portal.")}
+
+
+# --- the registries are complete -------------------------------------------------------------
+
+
+def test_every_state_changing_route_is_registered_with_the_event_it_writes(app):
+    endpoints = state_changing_endpoints(app)
+    registered = set(AUDITED_POST_ROUTES) | set(COVERED_ELSEWHERE)
+    unknown = endpoints - registered
+    assert not unknown, (
+        f"POST routes without an audit mapping: {sorted(unknown)}. Make each record an audit"
+        " event (rights_portal.audit.services.record) and register it in AUDITED_POST_ROUTES"
+        " with a performer below, or in COVERED_ELSEWHERE with the test that asserts it."
+    )
+    assert not registered - endpoints, f"stale entries: {sorted(registered - endpoints)}"
+    assert not set(AUDITED_POST_ROUTES) & set(COVERED_ELSEWHERE)
+
+
+def test_routes_covered_elsewhere_name_an_existing_test():
+    for endpoint, (action, node) in COVERED_ELSEWHERE.items():
+        path, _, name = node.partition("::")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert callable(getattr(module, name, None)), f"{endpoint}: no test {node}"
+        assert action, endpoint
+
+
+def test_every_task_is_registered_as_audited_or_with_a_reason_it_writes_nothing(app):
+    tasks = app_tasks(app)
+    registered = set(AUDITED_TASKS) | set(TASKS_WITHOUT_EVENTS)
+    assert not tasks - registered, (
+        f"tasks without an audit mapping: {sorted(tasks - registered)}: register them in"
+        " AUDITED_TASKS (and make them record an event) or in TASKS_WITHOUT_EVENTS with a reason"
+    )
+    assert not registered - tasks, f"stale entries: {sorted(registered - tasks)}"
+    assert all(reason.strip() for reason in TASKS_WITHOUT_EVENTS.values())
+
+
+def test_every_view_that_opens_an_object_is_audited_or_has_a_reason_not_to_be(app):
+    views = object_views(app)
+    registered = set(AUDITED_VIEWS) | set(UNAUDITED_VIEWS)
+    assert not views - registered, (
+        f"views opening an object without an audit decision: {sorted(views - registered)}:"
+        " staff opening a case, recording or package must record it (R24); register the view"
+        " in AUDITED_VIEWS, or in UNAUDITED_VIEWS with the reason it shows nothing to record"
+    )
+    assert not registered - views, f"stale entries: {sorted(registered - views)}"
+
+
+# --- and each registered route, task and view really writes its event ----------------------
+
+
+@pytest.fixture
+def world(app_ctx):
+    programme = ProgrammeFactory()
+    people = {
+        "exam": ExamFactory(programme=programme),
+        "student": UserFactory(email="sanne@uni.example", programme_id=programme.id, locale="en"),
+        "handler": UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER),
+        "board": board_member(programme, email="board@uni.example"),
+        "dpo": UserFactory(email="dpo@uni.example", role=Role.DPO),
+    }
+    db.session.commit()
+    return people
+
+
+def events_of(response: Any) -> set[str]:
+    """The actions recorded by the request that produced ``response``."""
+    request_id = response.headers["X-Request-ID"]
+    return set(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == request_id))
+    )
+
+
+def test_each_state_changing_route_writes_its_audit_event(app, world):
+    performed: dict[str, set[str]] = {}
+
+    def perform(endpoint: str, response: Any, expected_status: int = 302) -> None:
+        assert response.status_code == expected_status, (endpoint, response.status_code)
+        performed.setdefault(endpoint, set()).update(events_of(response))
+
+    student, handler, board = app.test_client(), app.test_client(), app.test_client()
+    perform(
+        "accounts.login",
+        post_form(student, "/login", {"email": "sanne@uni.example", "password": "wrong-pass"}),
+        401,
+    )
+    perform("accounts.login", login(student, "sanne@uni.example"))
+    perform(
+        "accounts.set_language",
+        post_form(
+            student, "/language", {"language": "nl", "next": "/my/cases"}, token_from="/my/cases"
+        ),
+    )
+    perform(
+        "portal.file_request",
+        post_form(
+            student,
+            "/my/cases/new/objection",
+            {"exam_id": world["exam"].id, "description": "Being filmed at home is unbearable."},
+        ),
+    )
+    perform(
+        "portal.file_request",
+        post_form(student, "/my/cases/new/access", {"description": "All my recordings."}),
+    )
+    objection, access = db.session.scalars(select(Case).order_by(Case.id)).all()
+    perform(
+        "portal.withdraw",
+        post_form(
+            student,
+            f"/my/cases/{access.reference}/withdraw",
+            {},
+            token_from=f"/my/cases/{access.reference}",
+        ),
+    )
+    login(board, "board@uni.example")
+    case_url = f"/staff/cases/{objection.reference}"
+    perform(
+        "staff.assign",
+        post_form(
+            board, f"{case_url}/assign", {"assignee_id": world["board"].id}, token_from=case_url
+        ),
+    )
+    perform(
+        "staff.decide",
+        post_form(
+            board,
+            f"{case_url}/decide",
+            {"outcome": "granted", "reasons": "You take the exam on campus."},
+            token_from=case_url,
+        ),
+    )
+    perform("accounts.logout", post_form(student, "/logout", {}, token_from="/my/cases"))
+    login(handler, "handler@uni.example")  # keeps the fixture's users in use
+
+    assert set(performed) == set(AUDITED_POST_ROUTES), "register a performer for every route"
+    for endpoint, actions in AUDITED_POST_ROUTES.items():
+        missing = set(actions) - performed[endpoint]
+        assert not missing, f"{endpoint} did not record {sorted(missing)}"
+
+
+def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
+    student = world["student"]
+    case = services.file_case(
+        case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
+    )
+    case.effective_due = today_local() - timedelta(days=1)  # overdue: reminded and escalated
+    today = today_local()  # a tool whose DPIA review is due in 30 days: the DPO is reminded
+    register_services.create_entry(
+        name="ProctorCam",
+        kind=ToolKind.PROCTORING,
+        facts=complete_facts(
+            in_use_since=today - timedelta(days=100),
+            necessity_reviewed_on=today - timedelta(days=50),
+            dpia_on=today - timedelta(days=300),
+            dpo_advice_on=today - timedelta(days=290),
+            dpia_next_review_on=today + timedelta(days=30),
+            processor_agreement_on=today - timedelta(days=310),
+            processor_agreement_expires_on=today + timedelta(days=700),
+        ),
+        actor=None,
+    )
+    commit()
+    runners: dict[str, Callable[[], object]] = {
+        name: app.extensions["celery"].tasks[name].apply for name in AUDITED_TASKS
+    }
+    for name, actions in AUDITED_TASKS.items():
+        before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+        runners[name]().get()
+        db.session.expire_all()
+        written = set(
+            db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > (before or 0)))
+        )
+        assert set(actions) <= written, f"{name} did not record {sorted(set(actions) - written)}"
+
+
+def test_each_audited_view_writes_its_audit_event(app, world):
+    student = world["student"]
+    case = services.file_case(
+        case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
+    )
+    commit()
+    recording = Recording(
+        student_id=student.id,
+        exam_id=world["exam"].id,
+        recorded_at=now_utc(),
+        retention_until=today_local() + timedelta(days=90),
+    )
+    recording.flags.append(AutomatedFlag(code="gaze_away", description="Looked away"))
+    db.session.add(recording)
+    commit()
+    handler = app.test_client()
+    login(handler, "handler@uni.example")
+    board = app.test_client()
+    login(board, "board@uni.example")
+    urls = {
+        "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
+        "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
+        "examboard.invigilation_list": (board, f"/staff/exams/{world['exam'].id}/alternatives"),
+    }
+    assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
+    for endpoint, action in AUDITED_VIEWS.items():
+        client, url = urls[endpoint]
+        response = client.get(url)
+        assert response.status_code == 200
+        assert action in events_of(response), endpoint
