@@ -77,6 +77,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
         "REMINDER_OFFSETS": _int_list(_env("REMINDER_OFFSETS", "7,2,0") or "7,2,0"),
         "DEADLINE_SWEEP_MINUTES": int(_env("DEADLINE_SWEEP_MINUTES", "15") or 15),
+        # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
+        "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),
         "CELERY": {
             "broker_url": broker_url,
             "task_ignore_result": True,

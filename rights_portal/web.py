@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from .accounts.labels import LABEL_GLOBALS
 from .cases import deadlines
 from .cases.labels import CASE_TYPE_INTROS, CASE_TYPE_LABELS, OUTCOME_LABELS, STATUS_LABELS
 from .clock import today_local
@@ -85,6 +86,7 @@ def register_template_helpers(app: Flask) -> None:
         case_type_intros=CASE_TYPE_INTROS,
         status_labels=STATUS_LABELS,
         outcome_labels=OUTCOME_LABELS,
+        **LABEL_GLOBALS,
     )
 
     @app.context_processor

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select, tuple_
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts import identity
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..cases import services
@@ -124,6 +125,8 @@ def _render_case(
             may_decide=may_decide and case.status is CaseStatus.IN_REVIEW,
             assign_form=assign_form,
             decide_form=decide_form or DecideForm(),
+            identity_checks=identity.checks_for(case),
+            may_verify_identity=can(current_user, Action.VERIFY_IDENTITY, case),
         ),
         status,
     )
