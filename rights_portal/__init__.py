@@ -93,8 +93,12 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .examboard.views import bp as examboard_bp
     from .notifications.blueprint import bp as notifications_bp
+    from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
+    from .portal import identity as _portal_identity  # noqa: F401
     from .portal.views import bp as portal_bp
     from .register.views import bp as register_bp
+    from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
+    from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp
     from .web import bp as web_bp
 

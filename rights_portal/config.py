@@ -84,6 +84,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # Audit trail (R24): the nightly verification (local time) and its anchor log.
         "AUDIT_VERIFY_AT": _env("AUDIT_VERIFY_AT", "02:30"),
         "AUDIT_ANCHOR_FILE": _env("AUDIT_ANCHOR_FILE", str(instance_path / "audit-anchors.log")),
+        # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
+        "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),
         "CELERY": {
             "broker_url": broker_url,
             "task_ignore_result": True,

@@ -1,14 +1,31 @@
 """The one place that decides who may see and do what (DESIGN §2b).
 
-Views and tasks ask these functions; none does its own check. A case the user may not see is
-answered with 404, so its existence is not revealed; an area the user's role may not enter at all
-(the staff queue for a student) is a 403.
+Views and tasks ask these functions; none does its own check. A case (or guardian link) the user
+may not see is answered with 404, so its existence is not revealed; an area the user's role may
+not enter at all (the staff queue for a student) is a 403.
+
+Who sees a case:
+
+- a student: the cases they filed about themselves;
+- a guardian: the cases they filed, and only while their link to that student is verified
+  (R21: a pending, rejected or revoked link gives access to nothing). After the child's 16th
+  birthday the link stays, so the guardian keeps seeing what they filed, but they cannot file
+  again and see nothing the student files (R20). Two guardians of one child each see only
+  their own cases; a guardian sees a sibling's cases only if linked to and filing for that
+  sibling too;
+- a case handler and the DPO: every case (the DPO read-only);
+- an exam-board member: the cases of their board's programmes;
+- an admin: no case contents.
+
+Who may file is :func:`filing_decision`: a student alone from their 16th birthday; a verified
+guardian for a child under 16 on the day of filing (R20).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -16,7 +33,8 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
-from .accounts.models import STAFF_ROLES, Role, User
+from .accounts.guardianship import is_minor_on
+from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User
 from .cases.models import Case, CaseType
 from .exams.models import (
     AutomatedFlag,
@@ -46,6 +64,9 @@ class Action(enum.StrEnum):
     ASSIGN_ALTERNATIVE = "assign_alternative"
     SIGN_OFF = "sign_off"
     RESPOND_ALTERNATIVE = "respond_alternative"
+
+    VERIFY_IDENTITY = "verify_identity"  # R22: raise doubt and record the check (handlers)
+    ANSWER_IDENTITY = "answer_identity"  # R22: the requester answers a request for proof
 
 
 # What only the staff member who may decide the case may do.
@@ -78,7 +99,16 @@ def visible_cases_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.STUDENT:
         return (Case.subject_id == user.id) & (Case.filed_by_id == user.id)
     if user.role is Role.GUARDIAN:
-        return Case.filed_by_id == user.id
+        verified_link = (
+            select(GuardianLink.id)
+            .where(
+                GuardianLink.guardian_id == user.id,
+                GuardianLink.student_id == Case.subject_id,
+                GuardianLink.status == LinkStatus.VERIFIED,
+            )
+            .exists()
+        )
+        return (Case.filed_by_id == user.id) & verified_link
     if user.role in (Role.CASE_HANDLER, Role.DPO):
         return true()
     if user.role is Role.EXAM_BOARD:
@@ -99,6 +129,10 @@ def can(user: User, action: Action, case: Case) -> bool:
         return case.filed_by_id == user.id or user.role in (Role.CASE_HANDLER, Role.EXAM_BOARD)
     if action in DECIDER_ACTIONS:
         return _decides(user, case)
+    if action is Action.VERIFY_IDENTITY:
+        return user.role is Role.CASE_HANDLER
+    if action is Action.ANSWER_IDENTITY:
+        return user.role in REQUESTER_ROLES and case.filed_by_id == user.id
     return False
 
 
@@ -106,7 +140,7 @@ def _can_view(user: User, case: Case) -> bool:
     if user.role is Role.STUDENT:
         return case.subject_id == user.id and case.filed_by_id == user.id
     if user.role is Role.GUARDIAN:
-        return case.filed_by_id == user.id
+        return case.filed_by_id == user.id and has_verified_link(user, case.subject_id)
     if user.role in (Role.CASE_HANDLER, Role.DPO):
         return True
     if user.role is Role.EXAM_BOARD:
@@ -220,6 +254,31 @@ def _restricting(recording: Recording, case: Case) -> bool:
     )
 
 
+# Who works with guardian links in the staff area: handlers check them, the DPO reads along.
+GUARDIAN_LINK_ROLES = (Role.CASE_HANDLER, Role.DPO)
+# Who invites parents and verifies, rejects or revokes links.
+GUARDIAN_CHECK_ROLES = (Role.CASE_HANDLER,)
+
+
+# --- Guardians and filing (R20, R21) ---------------------------------------------------------
+
+
+def has_verified_link(guardian: User, student_id: int) -> bool:
+    """Whether ``guardian`` holds a verified link to the student (R21)."""
+    return (
+        db.session.scalar(
+            select(GuardianLink.id)
+            .where(
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.student_id == student_id,
+                GuardianLink.status == LinkStatus.VERIFIED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def can_see_invigilation_list(user: User, exam: Exam) -> bool:
     """The alternatives of an exam are for its exam board and the case handlers."""
     if user.role is Role.CASE_HANDLER:
@@ -258,3 +317,70 @@ def exam_or_404(exam_id: int) -> Exam:
     if exam is None:
         abort(404)
     return exam
+
+
+class Filing(enum.StrEnum):
+    """Whether a user may file a request about a student on a given day, and if not, why."""
+
+    ALLOWED = "allowed"
+    NEEDS_GUARDIAN = "needs_guardian"  # a student under 16 files through a guardian (R20)
+    CHILD_ACTS_ALONE = "child_acts_alone"  # the child is 16: the guardian files no more (R20)
+    NOT_ALLOWED = "not_allowed"
+
+
+def filing_decision(user: User, subject: User, day: date) -> Filing:
+    """R20 on the day of filing: who may file a request about ``subject``."""
+    if subject.role is not Role.STUDENT:
+        return Filing.NOT_ALLOWED
+    if user.role is Role.STUDENT:
+        if subject.id != user.id:
+            return Filing.NOT_ALLOWED
+        return Filing.NEEDS_GUARDIAN if is_minor_on(user.date_of_birth, day) else Filing.ALLOWED
+    if user.role is Role.GUARDIAN and has_verified_link(user, subject.id):
+        return (
+            Filing.ALLOWED if is_minor_on(subject.date_of_birth, day) else Filing.CHILD_ACTS_ALONE
+        )
+    return Filing.NOT_ALLOWED
+
+
+class LinkAction(enum.StrEnum):
+    """Things a user can do with a guardian link."""
+
+    VIEW = "view"
+    CHECK = "check"  # verify, reject or revoke
+
+
+def can_link(user: User, action: LinkAction, link: GuardianLink) -> bool:
+    """Whether ``user`` may perform ``action`` on ``link``."""
+    if action is LinkAction.VIEW:
+        return user.role in GUARDIAN_LINK_ROLES
+    if action is LinkAction.CHECK:
+        return user.role in GUARDIAN_CHECK_ROLES
+    return False
+
+
+def link_or_404(link_id: int, action: LinkAction = LinkAction.VIEW) -> GuardianLink:
+    """A guardian link for the staff pages; 404 unless visible, 403 unless ``action`` is allowed."""
+    link = db.session.get(GuardianLink, link_id)
+    if link is None or not can_link(current_user, LinkAction.VIEW, link):
+        abort(404)
+    if not can_link(current_user, action, link):
+        abort(403)
+    return link
+
+
+def child_or_404(link_id: int) -> User:
+    """The student the current guardian acts for through their own verified link, else 404 (R21).
+
+    Whether the child is still under 16 today is :func:`filing_decision`'s question.
+    """
+    link = db.session.get(GuardianLink, link_id)
+    if (
+        link is None
+        or current_user.role is not Role.GUARDIAN
+        or link.guardian_id != current_user.id
+        or not link.is_verified
+        or link.student is None
+    ):
+        abort(404)
+    return link.student

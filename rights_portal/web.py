@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from .accounts.labels import LABEL_GLOBALS
 from .cases import deadlines
 from .cases.labels import (
     CASE_TYPE_INTROS,
@@ -96,6 +97,7 @@ def register_template_helpers(app: Flask) -> None:
         extension_reason_labels=EXTENSION_REASON_LABELS,
         message_kind_labels=MESSAGE_KIND_LABELS,
         due_change_labels=DUE_CHANGE_LABELS,
+        **LABEL_GLOBALS,
     )
 
     @app.context_processor

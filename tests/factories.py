@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from rights_portal.accounts.models import Role, User
+from rights_portal.accounts.models import (
+    AuthorityDocument,
+    GuardianBasis,
+    GuardianLink,
+    LinkStatus,
+    Role,
+    User,
+    VerificationMethod,
+)
 from rights_portal.accounts.services import hash_password
 from rights_portal.exams.models import Exam, ExamBoard, ExamBoardMember, ProctoringTool, Programme
 from rights_portal.extensions import db
@@ -79,3 +87,42 @@ def board_member(programme: Programme, **kwargs: object) -> User:
     db.session.add(ExamBoardMember(board_id=programme.exam_board_id, user_id=user.id))
     db.session.flush()
     return user
+
+
+def guardian_link(
+    guardian: User,
+    student: User,
+    *,
+    status: LinkStatus = LinkStatus.VERIFIED,
+    verifier: User | None = None,
+) -> GuardianLink:
+    """A guardian link in the given state, with the columns its state requires (R21)."""
+    now = datetime.now(UTC)
+    link = GuardianLink(
+        guardian_id=guardian.id,
+        student_id=student.id,
+        claimed_student_number=student.student_number or "",
+        claimed_date_of_birth=student.date_of_birth or now.date(),
+        basis=GuardianBasis.PARENTAL_AUTHORITY,
+        status=status,
+        requested_at=now,
+    )
+    if status in (LinkStatus.VERIFIED, LinkStatus.REVOKED):
+        verifier = verifier or UserFactory(role=Role.CASE_HANDLER)
+        link.verified_by_id = verifier.id
+        link.verified_at = now
+        link.verification_method = VerificationMethod.IN_PERSON
+        link.document_type = AuthorityDocument.CUSTODY_REGISTER_EXTRACT
+        link.document_seen_on = now.date()
+    if status is LinkStatus.REVOKED:
+        link.revoked_by_id = link.verified_by_id
+        link.revoked_at = now
+        link.revocation_reason = "Court decision"
+    if status is LinkStatus.REJECTED:
+        rejecter = verifier or UserFactory(role=Role.CASE_HANDLER)
+        link.rejected_by_id = rejecter.id
+        link.rejected_at = now
+        link.rejection_reason = "No authority"
+    db.session.add(link)
+    db.session.flush()
+    return link

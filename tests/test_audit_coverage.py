@@ -33,7 +33,7 @@ from rights_portal.extensions import db
 from rights_portal.register import services as register_services
 from rights_portal.transactions import commit
 from tests.conftest import login, post_form
-from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member
+from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member, guardian_link
 from tests.test_register import complete_facts
 
 pytestmark = pytest.mark.postgres
@@ -52,6 +52,50 @@ AUDITED_POST_ROUTES: dict[str, tuple[str, ...]] = {
 }
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "accounts.register": (
+        "guardian.registered",
+        "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",
+    ),
+    "portal.request_link": (
+        "guardian_link.requested",
+        "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",
+    ),
+    "staff.verify_link": (
+        "guardian_link.verified",
+        "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",
+    ),
+    "portal.file_for_child": (
+        "case.received",
+        "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",
+    ),
+    "staff.invite_guardian": (
+        "guardian.invited",
+        "tests/test_guardians.py::test_a_handler_invites_a_parent_who_sets_a_password_once",
+    ),
+    "accounts.invitation": (
+        "guardian.invitation_accepted",
+        "tests/test_guardians.py::test_a_handler_invites_a_parent_who_sets_a_password_once",
+    ),
+    "staff.reject_link": (
+        "guardian_link.rejected",
+        "tests/test_guardians.py::test_an_unverified_guardian_sees_nothing_and_is_told_what_happens_next",
+    ),
+    "staff.revoke_link": (
+        "guardian_link.revoked",
+        "tests/test_guardians.py::test_an_unverified_guardian_sees_nothing_and_is_told_what_happens_next",
+    ),
+    "staff.identity_doubt": (
+        "identity.doubt_raised",
+        "tests/test_identity.py::test_doubt_asks_the_requester_for_proof_and_the_check_returns_the_case_to_review",
+    ),
+    "portal.answer_identity": (
+        "identity.answered",
+        "tests/test_identity.py::test_doubt_asks_the_requester_for_proof_and_the_check_returns_the_case_to_review",
+    ),
+    "staff.identity_check": (
+        "identity.checked",
+        "tests/test_identity.py::test_doubt_asks_the_requester_for_proof_and_the_check_returns_the_case_to_review",
+    ),
     "staff.post_message": (
         "case.message_posted",
         "tests/test_deadline_workflow.py::test_a_message_from_staff_reaches_the_requester_as_a_link_only",
@@ -129,11 +173,17 @@ AUDITED_VIEWS: dict[str, str] = {
     "staff.case_detail": "case.viewed",
     "examboard.review_flag": "recording.material_viewed",
     "examboard.invigilation_list": "exam.alternatives_viewed",
+    "staff.guardian_link": "guardian_link.viewed",
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
     "portal.file_request": "an empty form for the logged-in student; shows no one's data",
     "portal.case_detail": "the requester reading their own case; no staff access to record",
+    "accounts.invitation": "the invited parent's own password form; shows no one else's data",
+    "portal.answer_identity": "the requester answering about their own case",
+    "portal.file_for_child": "a verified guardian's filing form for their own child",
+    "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",
+    "staff.identity_check": "a form on a case whose opening staff.case_detail records",
     "register.tool_detail": "the register of a tool: institutional facts, no personal data",
     "register.tool_version": "an old version of a tool's register entry: no personal data",
     "register.edit_entry": "the edit form of a tool's register entry: no personal data",
@@ -347,6 +397,7 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     )
     recording.flags.append(AutomatedFlag(code="gaze_away", description="Looked away"))
     db.session.add(recording)
+    link = guardian_link(UserFactory(role=Role.GUARDIAN, student_number=None), student)
     commit()
     handler = app.test_client()
     login(handler, "handler@uni.example")
@@ -356,6 +407,7 @@ def test_each_audited_view_writes_its_audit_event(app, world):
         "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
         "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
         "examboard.invigilation_list": (board, f"/staff/exams/{world['exam'].id}/alternatives"),
+        "staff.guardian_link": (handler, f"/staff/guardians/{link.id}"),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

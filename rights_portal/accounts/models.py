@@ -1,7 +1,9 @@
-"""The user account and its role.
+"""The user account and its role; guardian links, invitations and identity checks.
 
 A user has exactly one role. Students carry their student number, date of birth (for the
-under-16 rule, R20) and programme; staff accounts leave those empty.
+under-16 rule, R20) and programme; staff accounts leave those empty. A guardian acts for a
+student only through a verified :class:`GuardianLink` (R21). An :class:`IdentityCheck` records a
+handler's reasonable doubt about a requester's identity and how it was resolved (R22).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -75,3 +77,252 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+
+# --- Guardians (R20, R21) --------------------------------------------------------------------
+
+
+class GuardianBasis(enum.StrEnum):
+    """On what authority a guardian acts for a child."""
+
+    PARENTAL_AUTHORITY = "parental_authority"  # ouder met gezag
+    COURT_APPOINTED = "court_appointed"  # voogd benoemd door de rechter
+
+
+class LinkStatus(enum.StrEnum):
+    """A guardian link's life: only a verified link gives access to anything (R21)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+class VerificationMethod(enum.StrEnum):
+    """How staff checked a guardian's authority."""
+
+    IN_PERSON = "in_person"
+    VIDEO_CALL = "video_call"
+    REGISTER = "register"  # staff consulted the custody register (gezagsregister) themselves
+
+
+class AuthorityDocument(enum.StrEnum):
+    """The document that showed the guardian's authority (seen, never stored: R21, R22)."""
+
+    CUSTODY_REGISTER_EXTRACT = "custody_register_extract"
+    BRP_EXTRACT = "brp_extract"
+    COURT_DECISION = "court_decision"
+
+
+class GuardianLink(Base):
+    """A guardian's request to act for a student, and how staff checked it.
+
+    The guardian states a student number and date of birth; ``student_id`` is filled only when both
+    match a student, but the request is stored either way so the guardian's answer and list look
+    the same whether or not the number exists (nobody can probe student numbers). Columns that
+    belong to a state are tied to it by CHECK constraints: a verified link always says who checked
+    which document when, a rejected or revoked one always says why.
+    """
+
+    __tablename__ = "guardian_links"
+    __table_args__ = (
+        CheckConstraint(
+            "(status IN ('pending', 'rejected') AND verified_by_id IS NULL"
+            " AND verified_at IS NULL AND verification_method IS NULL AND document_type IS NULL"
+            " AND document_seen_on IS NULL)"
+            " OR (status IN ('verified', 'revoked') AND student_id IS NOT NULL"
+            " AND verified_by_id IS NOT NULL AND verified_at IS NOT NULL"
+            " AND verification_method IS NOT NULL AND document_type IS NOT NULL"
+            " AND document_seen_on IS NOT NULL)",
+            name="verification_complete",
+        ),
+        CheckConstraint(
+            "(status <> 'rejected' AND rejected_by_id IS NULL AND rejected_at IS NULL"
+            " AND rejection_reason IS NULL)"
+            " OR (status = 'rejected' AND rejected_by_id IS NOT NULL AND rejected_at IS NOT NULL"
+            " AND coalesce(length(trim(rejection_reason)), 0) > 0)",
+            name="rejection_complete",
+        ),
+        CheckConstraint(
+            "(status <> 'revoked' AND revoked_by_id IS NULL AND revoked_at IS NULL"
+            " AND revocation_reason IS NULL)"
+            " OR (status = 'revoked' AND revoked_by_id IS NOT NULL AND revoked_at IS NOT NULL"
+            " AND coalesce(length(trim(revocation_reason)), 0) > 0)",
+            name="revocation_complete",
+        ),
+        CheckConstraint("guardian_id <> student_id", name="not_own_guardian"),
+        # One open (pending or verified) link per guardian and student.
+        Index(
+            "uq_guardian_links_open_pair",
+            "guardian_id",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status IN ('pending', 'verified')"),
+            sqlite_where=text("status IN ('pending', 'verified')"),
+        ),
+        Index("ix_guardian_links_status_requested", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_student_number: Mapped[str] = mapped_column(String(32))
+    claimed_date_of_birth: Mapped[date] = mapped_column(Date)
+    basis: Mapped[GuardianBasis] = mapped_column(str_enum(GuardianBasis, "guardian_basis"))
+    status: Mapped[LinkStatus] = mapped_column(
+        str_enum(LinkStatus, "link_status"), default=LinkStatus.PENDING
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verification_method: Mapped[VerificationMethod | None] = mapped_column(
+        str_enum(VerificationMethod, "verification_method")
+    )
+    document_type: Mapped[AuthorityDocument | None] = mapped_column(
+        str_enum(AuthorityDocument, "authority_document")
+    )
+    document_seen_on: Mapped[date | None] = mapped_column(Date)
+
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+    guardian: Mapped[User] = relationship(foreign_keys=[guardian_id])
+    student: Mapped[User | None] = relationship(foreign_keys=[student_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    rejected_by: Mapped[User | None] = relationship(foreign_keys=[rejected_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @property
+    def is_verified(self) -> bool:
+        """Only a verified link lets the guardian file or see anything (R21)."""
+        return self.status is LinkStatus.VERIFIED
+
+    def __repr__(self) -> str:
+        return f"<GuardianLink {self.id} {self.status.value}>"
+
+
+class GuardianInvitation(Base):
+    """Staff invited a parent to create a guardian account; the e-mailed link works once."""
+
+    __tablename__ = "guardian_invitations"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint(
+            "(accepted_at IS NULL AND user_id IS NULL)"
+            " OR (accepted_at IS NOT NULL AND user_id IS NOT NULL)",
+            name="acceptance_complete",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invited_by: Mapped[User] = relationship(foreign_keys=[invited_by_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+# --- Identity on reasonable doubt (R22) ------------------------------------------------------
+
+
+class IdentityCheckStatus(enum.StrEnum):
+    """An identity check is asked, then recorded as checked (or as not possible)."""
+
+    REQUESTED = "requested"
+    VERIFIED = "verified"
+    NOT_VERIFIED = "not_verified"
+
+
+class IdentityAnswer(enum.StrEnum):
+    """What the requester answered in the portal."""
+
+    WILL_SHOW_AT_DESK = "will_show_at_desk"
+    SHOWN_AT_DESK = "shown_at_desk"
+
+
+class IdentityDocument(enum.StrEnum):
+    """The identity document the handler saw (its type only; never a copy or number: R22)."""
+
+    PASSPORT = "passport"
+    IDENTITY_CARD = "identity_card"
+    DRIVING_LICENCE = "driving_licence"
+    RESIDENCE_PERMIT = "residence_permit"
+
+
+class IdentityCheck(Base):
+    """A handler's reasonable doubt about a requester's identity, and how it was resolved (R22).
+
+    A logged-in account is normally identity enough; this row exists only when a handler doubted
+    it, with the reason. The outcome records "checked, document type, date" and nothing more.
+    """
+
+    __tablename__ = "identity_checks"
+    __table_args__ = (
+        CheckConstraint("coalesce(length(trim(reason)), 0) > 0", name="reason_given"),
+        CheckConstraint(
+            "(answer IS NULL AND answered_at IS NULL)"
+            " OR (answer IS NOT NULL AND answered_at IS NOT NULL)",
+            name="answer_complete",
+        ),
+        CheckConstraint(
+            "(status = 'requested' AND checked_by_id IS NULL AND checked_at IS NULL"
+            " AND document_type IS NULL AND document_seen_on IS NULL AND note IS NULL)"
+            " OR (status = 'verified' AND checked_by_id IS NOT NULL AND checked_at IS NOT NULL"
+            " AND document_type IS NOT NULL AND document_seen_on IS NOT NULL)"
+            " OR (status = 'not_verified' AND checked_by_id IS NOT NULL"
+            " AND checked_at IS NOT NULL AND document_type IS NULL AND document_seen_on IS NULL"
+            " AND coalesce(length(trim(note)), 0) > 0)",
+            name="outcome_complete",
+        ),
+        # At most one open request for proof per case.
+        Index(
+            "uq_identity_checks_open_case",
+            "case_id",
+            unique=True,
+            postgresql_where=text("status = 'requested'"),
+            sqlite_where=text("status = 'requested'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    status: Mapped[IdentityCheckStatus] = mapped_column(
+        str_enum(IdentityCheckStatus, "identity_check_status"),
+        default=IdentityCheckStatus.REQUESTED,
+    )
+    answer: Mapped[IdentityAnswer | None] = mapped_column(
+        str_enum(IdentityAnswer, "identity_answer")
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document_type: Mapped[IdentityDocument | None] = mapped_column(
+        str_enum(IdentityDocument, "identity_document")
+    )
+    document_seen_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    case = relationship("Case")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the requester still has to show proof."""
+        return self.status is IdentityCheckStatus.REQUESTED

@@ -1,16 +1,41 @@
-"""Creating accounts and checking passwords (argon2id via argon2-cffi)."""
+"""Accounts: creating them, checking passwords (argon2id), guardian accounts and guardian links.
+
+Guardian operations (R20, R21): a parent registers or accepts a staff invitation (a signed,
+expiring, single-use link made with itsdangerous), asks to be linked to a student, and a case
+handler verifies, rejects or revokes that link. Each operation checks the move is allowed,
+changes the rows, writes the audit event and queues the e-mail; none commits (the caller does).
+Who may call them is decided in :mod:`rights_portal.permissions`.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import enum
+from datetime import date, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from ..audit.services import record
+from ..clock import now_utc, today_local
+from ..errors import RuleViolation
 from ..extensions import db
-from .models import Role, User
+from ..notifications.services import notify_addresses, notify_user
+from .guardianship import is_minor_on
+from .models import (
+    AuthorityDocument,
+    GuardianBasis,
+    GuardianInvitation,
+    GuardianLink,
+    LinkStatus,
+    Role,
+    User,
+    VerificationMethod,
+)
 
 _hasher = PasswordHasher()
 # Verifying against this hash when the e-mail is unknown keeps both answers equally slow.
@@ -151,3 +176,346 @@ def _verify(password_hash: str, password: str) -> bool:
 def count_users() -> int:
     """Number of accounts (for the CLI)."""
     return db.session.scalar(select(func.count(User.id))) or 0
+
+
+# --- Guardian accounts -----------------------------------------------------------------------
+
+INVITATION_SALT = "guardian-invitation"
+# A guardian with this many requests still waiting for a check cannot add another.
+MAX_PENDING_LINKS = 5
+
+
+class EmailTaken(RuleViolation):
+    """An account with this e-mail address exists already."""
+
+
+def _ensure_email_free(email: str) -> None:
+    if find_by_email(email) is not None:
+        raise EmailTaken(_l("An account with this e-mail address exists already. Log in instead."))
+
+
+def register_guardian(*, email: str, password: str, full_name: str, locale: str) -> User:
+    """A parent creates a guardian account on the public registration page."""
+    _ensure_email_free(email)
+    user = create_user(
+        email=email, password=password, full_name=full_name, role=Role.GUARDIAN, locale=locale
+    )
+    record(
+        "guardian.registered",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"email": user.email},
+    )
+    return user
+
+
+def _invitation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=INVITATION_SALT)
+
+
+def invitation_token(invitation: GuardianInvitation) -> str:
+    """The signed token of the invitation's e-mailed link (its age is part of the signature)."""
+    return str(_invitation_serializer().dumps({"invitation": invitation.id}))
+
+
+def invite_guardian(*, email: str, full_name: str, locale: str, actor: User) -> GuardianInvitation:
+    """Staff invite a parent; the parent gets an e-mail with a link to set a password."""
+    email = normalise_email(email)
+    full_name = full_name.strip()
+    if "@" not in email or not full_name:
+        raise RuleViolation(_l("Give the parent's name and e-mail address."))
+    _ensure_email_free(email)
+    created_at = now_utc()
+    invitation = GuardianInvitation(
+        email=email,
+        full_name=full_name,
+        locale=locale,
+        invited_by_id=actor.id,
+        created_at=created_at,
+        expires_at=created_at + timedelta(days=current_app.config["GUARDIAN_INVITATION_DAYS"]),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    record(
+        "guardian.invited",
+        actor=actor,
+        object_type="guardian_invitation",
+        object_id=invitation.id,
+        after={"email": email, "expires_at": invitation.expires_at},
+    )
+    notify_addresses(
+        [email],
+        locale,
+        "guardian_invitation",
+        invitation=invitation,
+        token=invitation_token(invitation),
+        days=current_app.config["GUARDIAN_INVITATION_DAYS"],
+    )
+    return invitation
+
+
+class InvitationState(enum.StrEnum):
+    """What an invitation link is worth when it is opened."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    USED = "used"
+    INVALID = "invalid"
+
+
+def invitation_from_token(token: str) -> tuple[InvitationState, GuardianInvitation | None]:
+    """Check an invitation link: signed by us, not older than allowed, not used yet."""
+    max_age = current_app.config["GUARDIAN_INVITATION_DAYS"] * 24 * 3600
+    serializer = _invitation_serializer()
+    try:
+        payload: Any = serializer.loads(token, max_age=max_age)
+    except SignatureExpired:
+        return InvitationState.EXPIRED, None
+    except BadSignature:
+        return InvitationState.INVALID, None
+    invitation_id = payload.get("invitation") if isinstance(payload, dict) else None
+    invitation = db.session.get(GuardianInvitation, invitation_id) if invitation_id else None
+    if invitation is None:
+        return InvitationState.INVALID, None
+    if invitation.accepted_at is not None:
+        return InvitationState.USED, invitation
+    if invitation.expires_at <= now_utc():
+        return InvitationState.EXPIRED, invitation
+    return InvitationState.VALID, invitation
+
+
+def accept_invitation(invitation: GuardianInvitation, *, full_name: str, password: str) -> User:
+    """Create the guardian account of an invitation; the invitation cannot be used again."""
+    if invitation.accepted_at is not None:
+        raise RuleViolation(_l("This invitation has been used already. Log in instead."))
+    _ensure_email_free(invitation.email)
+    user = create_user(
+        email=invitation.email,
+        password=password,
+        full_name=full_name or invitation.full_name,
+        role=Role.GUARDIAN,
+        locale=invitation.locale,
+    )
+    invitation.accepted_at = now_utc()
+    invitation.user_id = user.id
+    db.session.flush()
+    record(
+        "guardian.invitation_accepted",
+        actor=user,
+        object_type="guardian_invitation",
+        object_id=invitation.id,
+        after={"user_id": user.id},
+    )
+    return user
+
+
+# --- Guardian links (R21) --------------------------------------------------------------------
+
+
+def _link_snapshot(link: GuardianLink) -> dict[str, Any]:
+    fields = (
+        "status",
+        "student_id",
+        "basis",
+        "verification_method",
+        "document_type",
+        "document_seen_on",
+        "rejection_reason",
+        "revocation_reason",
+    )
+    return {name: getattr(link, name) for name in fields}
+
+
+def _open_statuses() -> tuple[LinkStatus, LinkStatus]:
+    return (LinkStatus.PENDING, LinkStatus.VERIFIED)
+
+
+def request_link(
+    guardian: User, *, student_number: str, date_of_birth: date, basis: GuardianBasis
+) -> GuardianLink:
+    """A guardian asks to act for a student, named by student number and date of birth.
+
+    The request is stored whether or not the two match a student, and the guardian gets the same
+    answer either way, so student numbers cannot be probed; staff see whether it matched.
+    """
+    number = student_number.strip()
+    if not number:
+        raise RuleViolation(_l("Enter the student number."))
+    pending = db.session.scalar(
+        select(func.count(GuardianLink.id)).where(
+            GuardianLink.guardian_id == guardian.id, GuardianLink.status == LinkStatus.PENDING
+        )
+    )
+    if (pending or 0) >= MAX_PENDING_LINKS:
+        raise RuleViolation(
+            _l("You have several requests waiting for a check. Wait until we have checked them.")
+        )
+    same_request = db.session.scalars(
+        select(GuardianLink).where(
+            GuardianLink.guardian_id == guardian.id,
+            func.lower(GuardianLink.claimed_student_number) == number.lower(),
+            GuardianLink.claimed_date_of_birth == date_of_birth,
+            GuardianLink.status.in_(_open_statuses()),
+        )
+    ).first()
+    if same_request is not None:
+        return same_request
+    student = db.session.scalars(
+        select(User).where(
+            User.role == Role.STUDENT,
+            func.lower(User.student_number) == number.lower(),
+            User.date_of_birth == date_of_birth,
+        )
+    ).one_or_none()
+    if student is not None:
+        same_student = db.session.scalars(
+            select(GuardianLink).where(
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.student_id == student.id,
+                GuardianLink.status.in_(_open_statuses()),
+            )
+        ).first()
+        if same_student is not None:
+            return same_student
+    link = GuardianLink(
+        guardian_id=guardian.id,
+        student_id=student.id if student else None,
+        claimed_student_number=number,
+        claimed_date_of_birth=date_of_birth,
+        basis=basis,
+        status=LinkStatus.PENDING,
+        requested_at=now_utc(),
+    )
+    db.session.add(link)
+    db.session.flush()
+    record(
+        "guardian_link.requested",
+        actor=guardian,
+        object_type="guardian_link",
+        object_id=link.id,
+        after={
+            **_link_snapshot(link),
+            "claimed_student_number": number,
+            "claimed_date_of_birth": date_of_birth,
+            "matched": student is not None,
+        },
+    )
+    return link
+
+
+def verify_link(
+    link: GuardianLink,
+    *,
+    actor: User,
+    method: VerificationMethod,
+    document_type: AuthorityDocument,
+    document_seen_on: date,
+) -> GuardianLink:
+    """Staff record how they checked the guardian's authority; the link now gives access (R21).
+
+    Only the kind of document and the day it was seen are kept, never a copy of it.
+    """
+    if link.status is not LinkStatus.PENDING:
+        raise RuleViolation(_l("Only a request that waits for a check can be verified."))
+    if link.student is None:
+        raise RuleViolation(
+            _l(
+                "No student has this student number and date of birth. "
+                "Reject the request and say why."
+            )
+        )
+    today = today_local()
+    if document_seen_on > today:
+        raise RuleViolation(_l("The day the document was seen cannot be in the future."))
+    if not is_minor_on(link.student.date_of_birth, today):
+        raise RuleViolation(
+            _l("This student is 16 or older and acts alone. Reject the request and say why.")
+        )
+    before = _link_snapshot(link)
+    link.status = LinkStatus.VERIFIED
+    link.verified_by_id = actor.id
+    link.verified_at = now_utc()
+    link.verification_method = method
+    link.document_type = document_type
+    link.document_seen_on = document_seen_on
+    db.session.flush()
+    record(
+        "guardian_link.verified",
+        actor=actor,
+        object_type="guardian_link",
+        object_id=link.id,
+        before=before,
+        after=_link_snapshot(link),
+    )
+    notify_user(link.guardian, "guardian_link_verified", link=link)
+    return link
+
+
+def reject_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink:
+    """Staff refuse a pending request, with a reason the guardian reads."""
+    reason = reason.strip()
+    if link.status is not LinkStatus.PENDING:
+        raise RuleViolation(_l("Only a request that waits for a check can be rejected."))
+    if not reason:
+        raise RuleViolation(_l("Write down why the request is rejected."))
+    before = _link_snapshot(link)
+    link.status = LinkStatus.REJECTED
+    link.rejected_by_id = actor.id
+    link.rejected_at = now_utc()
+    link.rejection_reason = reason
+    db.session.flush()
+    record(
+        "guardian_link.rejected",
+        actor=actor,
+        object_type="guardian_link",
+        object_id=link.id,
+        before=before,
+        after=_link_snapshot(link),
+    )
+    notify_user(link.guardian, "guardian_link_rejected", link=link)
+    return link
+
+
+def revoke_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink:
+    """Staff end a verified link (for example after a court decision); all access ends with it."""
+    reason = reason.strip()
+    if link.status is not LinkStatus.VERIFIED:
+        raise RuleViolation(_l("Only a verified link can be revoked."))
+    if not reason:
+        raise RuleViolation(_l("Write down why the link is revoked."))
+    before = _link_snapshot(link)
+    link.status = LinkStatus.REVOKED
+    link.revoked_by_id = actor.id
+    link.revoked_at = now_utc()
+    link.revocation_reason = reason
+    db.session.flush()
+    record(
+        "guardian_link.revoked",
+        actor=actor,
+        object_type="guardian_link",
+        object_id=link.id,
+        before=before,
+        after=_link_snapshot(link),
+    )
+    notify_user(link.guardian, "guardian_link_revoked", link=link)
+    return link
+
+
+def links_of(guardian: User) -> list[GuardianLink]:
+    """A guardian's own links and requests, newest first."""
+    return list(
+        db.session.scalars(
+            select(GuardianLink)
+            .where(GuardianLink.guardian_id == guardian.id)
+            .order_by(GuardianLink.requested_at.desc(), GuardianLink.id.desc())
+        )
+    )
+
+
+def links_for_staff(status: LinkStatus | None) -> list[GuardianLink]:
+    """Links for the staff list, oldest request first (the queue of checks to do)."""
+    query = select(GuardianLink).order_by(GuardianLink.requested_at, GuardianLink.id)
+    if status is not None:
+        query = query.where(GuardianLink.status == status)
+    return list(db.session.scalars(query.limit(500)))

@@ -1,4 +1,4 @@
-"""Login, logout and the language switch."""
+"""Login, logout, the language switch, and the public guardian pages (registration, invitation)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
 from ..transactions import commit
-from .forms import LanguageForm, LoginForm
+from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
-from .services import authenticate, change_locale, normalise_email
+from .services import (
+    EmailTaken,
+    InvitationState,
+    accept_invitation,
+    authenticate,
+    change_locale,
+    invitation_from_token,
+    normalise_email,
+    register_guardian,
+)
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -111,3 +120,69 @@ def set_language() -> ResponseReturnValue:
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
+
+
+def _current_locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "nl")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def register() -> ResponseReturnValue:
+    """A parent or guardian creates an account (students and staff get theirs elsewhere)."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = GuardianRegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = register_guardian(
+                email=form.email.data or "",
+                password=form.password.data or "",
+                full_name=form.full_name.data or "",
+                locale=_current_locale(),
+            )
+        except EmailTaken as exc:
+            form.email.errors = [str(exc.message)]
+        else:
+            commit()
+            login_user(user)
+            flash(
+                _("Your account has been created. Now ask to be linked to your child."), "success"
+            )
+            return redirect(url_for("portal.request_link"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def invitation(token: str) -> ResponseReturnValue:
+    """An invited parent sets a password through the e-mailed link (signed, expiring, once)."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    state, found = invitation_from_token(token)
+    if state is not InvitationState.VALID or found is None:
+        messages = {
+            InvitationState.EXPIRED: _(
+                "This invitation link has expired. Ask the privacy office for a new invitation."
+            ),
+            InvitationState.USED: _("This invitation link has been used already. Log in instead."),
+        }
+        message = messages.get(state, _("This invitation link is not valid."))
+        code = 404 if state is InvitationState.INVALID else 410
+        return render_template("errors/error.html", code=code, message=message), code
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.full_name.data = found.full_name
+    if form.validate_on_submit():
+        user = accept_invitation(
+            found, full_name=form.full_name.data or "", password=form.password.data or ""
+        )
+        commit()
+        login_user(user)
+        flash(_("Your account is ready. Now ask to be linked to your child."), "success")
+        return redirect(url_for("portal.request_link"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/invitation.html", form=form, invitation=found), status

@@ -395,7 +395,13 @@ def question_would_pause(case: Case, today: date | None = None) -> bool:
 
 
 def ask_requester(
-    case: Case, *, actor: User, kind: MessageKind, question: str, now: datetime | None = None
+    case: Case,
+    *,
+    actor: User,
+    kind: MessageKind,
+    question: str,
+    now: datetime | None = None,
+    notify: bool = True,
 ) -> tuple[CaseMessage, CasePause | None]:
     """Ask for identity information or a clarification (R6, R22).
 
@@ -432,7 +438,8 @@ def ask_requester(
             before={"status": CaseStatus.IN_REVIEW},
             after={"status": case.status, "reason": kind, "pause_id": pause.id},
         )
-    notify_user(case.filed_by, "case_question", case=case)
+    if notify:
+        notify_user(case.filed_by, "case_question", case=case)
     return message, pause
 
 
@@ -445,28 +452,40 @@ def answer_question(
     if not body:
         raise RuleViolation(_l("Write your answer first."))
     message = _add_message(case, author=author, kind=MessageKind.ANSWER, body=body)
-    pause = open_pause(case)
-    if pause is not None:
-        pause.ended_at = now
-        pause.ended_on = deadlines.local_date(now)
-        pause.answer_id = message.id
-        case.status = CaseStatus.IN_REVIEW
-        db.session.flush()
-        record(
-            "case.resumed",
-            actor=author,
-            object_type="case",
-            object_id=case.id,
-            case_id=case.id,
-            before={"status": CaseStatus.AWAITING_REQUESTER},
-            after={"status": case.status, "paused_days": pause.days, "pause_id": pause.id},
-        )
-        _recompute_due_dates(
-            case, cause="resumed", reason=f"paused {pause.days} day(s)", actor=author
-        )
+    resume_clock(case, actor=author, answer=message, now=now)
     if case.assignee is not None:
         notify_user(case.assignee, "case_message_staff", case=case)
     return message
+
+
+def resume_clock(
+    case: Case, *, actor: User, answer: CaseMessage | None = None, now: datetime | None = None
+) -> CasePause | None:
+    """End a running pause: back in review, and the due date moves by the paused days (R6).
+
+    The requester's answer ends it, or a handler who got what was asked by another way (an
+    identity document shown at the desk, R22).
+    """
+    pause = open_pause(case)
+    if pause is None:
+        return None
+    now = now or now_utc()
+    pause.ended_at = now
+    pause.ended_on = deadlines.local_date(now)
+    pause.answer_id = answer.id if answer is not None else None
+    case.status = CaseStatus.IN_REVIEW
+    db.session.flush()
+    record(
+        "case.resumed",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before={"status": CaseStatus.AWAITING_REQUESTER},
+        after={"status": case.status, "paused_days": pause.days, "pause_id": pause.id},
+    )
+    _recompute_due_dates(case, cause="resumed", reason=f"paused {pause.days} day(s)", actor=actor)
+    return pause
 
 
 def mark_duplicate(case: Case, *, of: Case, actor: User, note: str = "") -> Case:

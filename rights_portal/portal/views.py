@@ -1,4 +1,9 @@
-"""Student pages: my cases, file a request, a case with its history, withdraw."""
+"""Requester pages: my cases, file a request, a case with its messages and history, withdraw.
+
+Students file for themselves from their 16th birthday; a verified guardian files for a child
+under 16 through :mod:`rights_portal.portal.guardians`, with the same forms (R20). Whether a
+user may file is the permission layer's :func:`~rights_portal.permissions.filing_decision`.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts.models import Role
+from ..accounts import identity
+from ..accounts.models import Role, User
 from ..cases import services
 from ..cases.history import case_history
 from ..cases.models import Case, CaseMessage, CaseStatus, CaseType
-from ..clock import now_utc
+from ..clock import now_utc, today_local
 from ..examboard import services as examboard
 from ..examboard.forms import (
     ALTERNATIVE_FORM_LABELS,
@@ -26,7 +32,15 @@ from ..examboard.forms import (
 from ..examboard.models import AlternativeStatus
 from ..exams.models import Exam
 from ..extensions import db
-from ..permissions import Action, can, case_or_404, roles_required, visible_cases_clause
+from ..permissions import (
+    Action,
+    Filing,
+    can,
+    case_or_404,
+    filing_decision,
+    roles_required,
+    visible_cases_clause,
+)
 from ..transactions import commit
 from .forms import (
     AccessRequestForm,
@@ -47,13 +61,21 @@ FORMS: dict[CaseType, type[FlaskForm]] = {
 }
 
 
-def _exam_choices() -> list[Exam]:
+def _exam_choices(subject: User) -> list[Exam]:
     """Exams of the student's programme, from six months back on, soonest first."""
     since = now_utc() - timedelta(days=183)
     query = select(Exam).where(Exam.starts_at >= since).order_by(Exam.starts_at)
-    if current_user.programme_id is not None:
-        query = query.where(Exam.programme_id == current_user.programme_id)
+    if subject.programme_id is not None:
+        query = query.where(Exam.programme_id == subject.programme_id)
     return list(db.session.scalars(query))
+
+
+def case_type_or_404(case_type: str) -> CaseType:
+    """The request type named in the URL."""
+    try:
+        return CaseType(case_type)
+    except ValueError:
+        abort(404)
 
 
 @bp.route("/cases")
@@ -63,20 +85,33 @@ def my_cases() -> ResponseReturnValue:
     cases = db.session.scalars(
         select(Case).where(visible_cases_clause(current_user)).order_by(Case.id.desc())
     ).all()
-    return render_template("portal/my_cases.html", cases=cases, case_types=list(CaseType))
+    filing = None
+    if current_user.role is Role.STUDENT:
+        filing = filing_decision(current_user, current_user, today_local()).value
+    return render_template(
+        "portal/my_cases.html", cases=cases, case_types=list(CaseType), filing=filing
+    )
 
 
 @bp.route("/cases/new/<case_type>", methods=["GET", "POST"])
 @roles_required(Role.STUDENT)
 def file_request(case_type: str) -> ResponseReturnValue:
-    """File one of the request types."""
-    try:
-        kind = CaseType(case_type)
-    except ValueError:
-        abort(404)
+    """A student files one of the request types for themselves (from 16 on: R20)."""
+    return file_request_page(case_type_or_404(case_type), subject=current_user)
+
+
+def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
+    """The filing form for ``subject``, filed by the current user if the age rule allows it."""
+    decision = filing_decision(current_user, subject, today_local())
+    if decision is not Filing.ALLOWED:
+        # R20: explain who files instead; nothing is stored.
+        return (
+            render_template("portal/filing_refused.html", decision=decision.value, subject=subject),
+            403,
+        )
     form = FORMS[kind]()
-    exams = _exam_choices() if kind.needs_exam and kind is not CaseType.HUMAN_REVIEW else []
-    flags = examboard.reviewable_flags(current_user) if kind is CaseType.HUMAN_REVIEW else []
+    exams = _exam_choices(subject) if kind.needs_exam and kind is not CaseType.HUMAN_REVIEW else []
+    flags = examboard.reviewable_flags(subject) if kind is CaseType.HUMAN_REVIEW else []
     if isinstance(form, ExamRequestForm):
         form.exam_id.choices = [SelectChoice("0", _("— choose an exam —"))] + [
             SelectChoice(str(exam.id), exam.label) for exam in exams
@@ -86,7 +121,7 @@ def file_request(case_type: str) -> ResponseReturnValue:
             SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
         ]
     if form.validate_on_submit():
-        case = _file(kind, form, exams, flags)
+        case = _file(kind, form, subject, exams, flags)
         if case is not None:
             commit()
             flash(
@@ -101,13 +136,19 @@ def file_request(case_type: str) -> ResponseReturnValue:
     exam_notices = {exam.id: exam for exam in exams if exam.proctoring_tool is not None}
     return (
         render_template(
-            "portal/file_request.html", form=form, kind=kind, exam_notices=exam_notices
+            "portal/file_request.html",
+            form=form,
+            kind=kind,
+            subject=subject,
+            exam_notices=exam_notices,
         ),
         status,
     )
 
 
-def _file(kind: CaseType, form: FlaskForm, exams: list[Exam], flags: list) -> Case | None:
+def _file(
+    kind: CaseType, form: FlaskForm, subject: User, exams: list[Exam], flags: list
+) -> Case | None:
     """File the request the validated form describes; None (with a field error) if it cannot."""
     description = form.description.data or ""
     if isinstance(form, HumanReviewForm):
@@ -116,7 +157,7 @@ def _file(kind: CaseType, form: FlaskForm, exams: list[Exam], flags: list) -> Ca
             form.flag_id.errors = [_("Choose a flag.")]
             return None
         return examboard.file_human_review(
-            student=current_user, filed_by=current_user, flag=flag, view=description
+            student=subject, filed_by=current_user, flag=flag, view=description
         )
     exam = None
     if isinstance(form, ExamRequestForm):
@@ -126,7 +167,7 @@ def _file(kind: CaseType, form: FlaskForm, exams: list[Exam], flags: list) -> Ca
             return None
     if isinstance(form, ObjectionForm) and exam is not None:
         return examboard.file_objection(
-            student=current_user,
+            student=subject,
             filed_by=current_user,
             exam=exam,
             grounds=description,
@@ -134,7 +175,7 @@ def _file(kind: CaseType, form: FlaskForm, exams: list[Exam], flags: list) -> Ca
         )
     return services.file_case(
         case_type=kind,
-        subject=current_user,
+        subject=subject,
         filed_by=current_user,
         description=description,
         exam=exam,
@@ -171,6 +212,7 @@ def _render_case(
             may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
             message_form=message_form or MessageForm(),
             withdraw_form=WithdrawForm(),
+            identity_check=identity.open_check(case),
             alternative=alternative,
             may_respond=alternative is not None
             and alternative.status is AlternativeStatus.OFFERED

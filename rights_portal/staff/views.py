@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select, tuple_
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts import identity
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..cases import services
@@ -162,6 +163,8 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
             extend_form=forms.get("extend_form") or ExtendForm(),
             duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
             **case_panel_context(case, **forms),
+            identity_checks=identity.checks_for(case),
+            may_verify_identity=can(current_user, Action.VERIFY_IDENTITY, case),
         ),
         status,
     )

@@ -1,0 +1,345 @@
+"""Every route, every role: the one permission layer answers 404, 403 or a login everywhere.
+
+The walk iterates over ``app.url_map`` itself (only ``static`` is skipped) and looks each
+endpoint up in ``EXPECTED``, an explicit table of what every role gets. A route that nobody
+classified makes the test fail, so a new page cannot ship without someone deciding who may
+open it. URL parameters are filled with real objects: a case of a student or of a guardian
+(a student's own case, a guardian's case for their child, and a case whose guardian's link was
+revoked since), the verified link
+of a guardian, a real invitation token.
+
+Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
+may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
+(DESIGN §2b, R20-R22). POSTs carry a valid CSRF token, so a refusal is the permission layer's and
+not the CSRF check's; their forms are empty, so an allowed POST changes nothing but is answered
+with a form error (400), a rule refusal (409) or a redirect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+
+from rights_portal.accounts import identity
+from rights_portal.accounts import services as accounts
+from rights_portal.accounts.models import LinkStatus, Role
+from rights_portal.cases import services as cases
+from rights_portal.cases.deadlines import AMSTERDAM
+from rights_portal.cases.models import CaseType
+from rights_portal.extensions import db
+from tests.conftest import login
+from tests.factories import (
+    ExamFactory,
+    ProgrammeFactory,
+    UserFactory,
+    board_member,
+    guardian_link,
+)
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=AMSTERDAM)
+
+# --- outcomes --------------------------------------------------------------------------------
+
+OK = "ok"  # the view was reached: 2xx, a redirect other than to login, or a form/rule error
+LOGIN = "login"  # 302 to the login page
+FORBIDDEN = 403
+NOT_FOUND = 404
+OWNER = "owner"  # OK for the role that filed the target case, 404 for every other requester
+DECIDER = "decider"  # OK for the role that decides the target case's type, else 403
+LOGGED_OUT = "logged_out"  # logging out ends on the login page too
+
+REQUESTERS = (
+    "student",
+    "other_student",
+    "child",
+    "guardian_linked",
+    "guardian_unlinked",
+    "guardian_pending",
+    "guardian_revoked",
+)
+STAFF = ("case_handler", "exam_board", "exam_board_other", "dpo", "admin")
+ROLES = ("anonymous", *REQUESTERS, *STAFF)
+
+
+def expect(default: Any, **by_role: Any) -> dict[str, Any]:
+    """Every role gets ``default`` unless named; anonymous visitors must log in unless named."""
+    unknown = set(by_role) - set(ROLES)
+    assert not unknown, unknown
+    table = {role: default for role in ROLES}
+    table["anonymous"] = LOGIN
+    table.update(by_role)
+    return table
+
+
+def public() -> dict[str, Any]:
+    return expect(OK, anonymous=OK)
+
+
+def requesters(outcome: Any) -> dict[str, Any]:
+    return dict.fromkeys(REQUESTERS, outcome)
+
+
+def guardians(outcome: Any) -> dict[str, Any]:
+    return {role: outcome for role in REQUESTERS if role.startswith("guardian")}
+
+
+def students(outcome: Any) -> dict[str, Any]:
+    return {role: outcome for role in REQUESTERS if not role.startswith("guardian")}
+
+
+STAFF_CASE_VIEW = expect(
+    FORBIDDEN, case_handler=OK, dpo=OK, exam_board=OK, exam_board_other=NOT_FOUND
+)
+STAFF_CASE_DECIDE = expect(
+    FORBIDDEN, case_handler=DECIDER, exam_board=DECIDER, exam_board_other=NOT_FOUND
+)
+STAFF_IDENTITY = expect(FORBIDDEN, case_handler=OK, exam_board_other=NOT_FOUND)
+OWN_CASE = expect(FORBIDDEN, **requesters(OWNER))
+
+# Endpoint -> role -> outcome. Adding a route means adding a row here.
+EXPECTED: dict[str, dict[str, Any]] = {
+    "index": expect(OK),
+    "web.healthz": public(),
+    "web.readyz": public(),
+    "accounts.login": public(),
+    "accounts.logout": expect(LOGGED_OUT),
+    "accounts.set_language": public(),
+    "accounts.register": public(),
+    "accounts.invitation": public(),
+    "portal.my_cases": expect(FORBIDDEN, **requesters(OK)),
+    # R20: the child under 16 gets a page explaining that a guardian files for them.
+    "portal.file_request": expect(FORBIDDEN, student=OK, other_student=OK),
+    "portal.case_detail": OWN_CASE,
+    "portal.withdraw": OWN_CASE,
+    "portal.answer_identity": OWN_CASE,
+    "portal.children": expect(FORBIDDEN, **guardians(OK)),
+    "portal.request_link": expect(FORBIDDEN, **guardians(OK)),
+    # R21: only the guardian's own verified link; pending or someone else's is a 404.
+    "portal.file_for_child": expect(
+        FORBIDDEN,
+        guardian_linked=OK,
+        guardian_unlinked=NOT_FOUND,
+        guardian_pending=NOT_FOUND,
+        guardian_revoked=NOT_FOUND,
+    ),
+    "staff.queue": expect(FORBIDDEN, case_handler=OK, exam_board=OK, exam_board_other=OK, dpo=OK),
+    "staff.case_detail": STAFF_CASE_VIEW,
+    "staff.assign": STAFF_CASE_DECIDE,
+    "staff.decide": STAFF_CASE_DECIDE,
+    "staff.identity_doubt": STAFF_IDENTITY,
+    "staff.identity_check": STAFF_IDENTITY,
+    "staff.guardian_links": expect(FORBIDDEN, case_handler=OK, dpo=OK),
+    "staff.guardian_link": expect(FORBIDDEN, case_handler=OK, dpo=OK),
+    "staff.verify_link": expect(FORBIDDEN, case_handler=OK),
+    "staff.reject_link": expect(FORBIDDEN, case_handler=OK),
+    "staff.revoke_link": expect(FORBIDDEN, case_handler=OK),
+    "staff.invite_guardian": expect(FORBIDDEN, case_handler=OK),
+    "staff.admin_home": expect(FORBIDDEN, admin=OK),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The case whose reference fills ``<reference>``: who filed it and who decides it."""
+
+    name: str
+    owner: str | None
+    decider: str
+
+
+TARGETS = (
+    Target("student_case", owner="student", decider="exam_board"),  # an objection
+    Target("guardian_case", owner="guardian_linked", decider="case_handler"),  # access, for child
+    # Filed by a guardian whose link was revoked afterwards: no requester sees it any more (R21).
+    Target("revoked_case", owner=None, decider="case_handler"),
+)
+
+
+def resolve(outcome: Any, role: str, target: Target) -> Any:
+    if outcome == OWNER:
+        return OK if role == target.owner else NOT_FOUND
+    if outcome == DECIDER:
+        return OK if role == target.decider else FORBIDDEN
+    return outcome
+
+
+# --- the world ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(app_ctx):
+    with time_machine.travel(NOW, tick=False):
+        programme = ProgrammeFactory(code="PSY")
+        other_programme = ProgrammeFactory(code="CS")
+        exam = ExamFactory(programme=programme, starts_at=NOW + timedelta(days=21))
+        handler = UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER)
+        child = UserFactory(
+            email="child@uni.example", programme_id=programme.id, date_of_birth=date(2012, 5, 1)
+        )
+        people = {
+            "student": UserFactory(
+                email="student@uni.example",
+                programme_id=programme.id,
+                date_of_birth=date(2004, 5, 1),
+            ),
+            "other_student": UserFactory(email="other@uni.example", programme_id=programme.id),
+            "child": child,
+            "guardian_linked": UserFactory(email="linked@home.example", role=Role.GUARDIAN),
+            "guardian_unlinked": UserFactory(email="unlinked@home.example", role=Role.GUARDIAN),
+            "guardian_pending": UserFactory(email="pending@home.example", role=Role.GUARDIAN),
+            "guardian_revoked": UserFactory(email="revoked@home.example", role=Role.GUARDIAN),
+            "case_handler": handler,
+            "exam_board": board_member(programme, email="board@uni.example"),
+            "exam_board_other": board_member(other_programme, email="board-cs@uni.example"),
+            "dpo": UserFactory(email="dpo@uni.example", role=Role.DPO),
+            "admin": UserFactory(email="admin@uni.example", role=Role.ADMIN),
+        }
+        link = guardian_link(people["guardian_linked"], child, verifier=handler)
+        guardian_link(people["guardian_pending"], child, status=LinkStatus.PENDING)
+        revoked = guardian_link(people["guardian_revoked"], child, verifier=handler)
+
+        student_case = cases.file_case(
+            case_type=CaseType.OBJECTION,
+            subject=people["student"],
+            filed_by=people["student"],
+            description="Being filmed at home is unbearable for me.",
+            exam=exam,
+        )
+        cases.assign(student_case, people["exam_board"], actor=people["exam_board"])
+        guardian_case = cases.file_case(
+            case_type=CaseType.ACCESS,
+            subject=child,
+            filed_by=people["guardian_linked"],
+            description="All recordings of my child",
+        )
+        cases.assign(guardian_case, handler, actor=handler)
+        revoked_case = cases.file_case(
+            case_type=CaseType.ACCESS,
+            subject=child,
+            filed_by=people["guardian_revoked"],
+            description="Everything",
+        )
+        cases.assign(revoked_case, handler, actor=handler)
+        accounts.revoke_link(revoked, actor=handler, reason="Court decision: no authority.")
+        for case in (student_case, guardian_case, revoked_case):  # the answer page has a form
+            identity.raise_doubt(case, actor=handler, reason="The request came from a new device.")
+        invitation = accounts.invite_guardian(
+            email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
+        )
+        db.session.commit()
+        return {
+            "people": people,
+            "params": {
+                "student_case": student_case.reference,
+                "guardian_case": guardian_case.reference,
+                "revoked_case": revoked_case.reference,
+                "link_id": link.id,
+                "case_type": CaseType.OBJECTION.value,
+                "token": accounts.invitation_token(invitation),
+            },
+        }
+
+
+# --- the walk ------------------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def session_for(app: Flask, world: dict[str, Any], role: str) -> tuple[FlaskClient, str]:
+    """A client logged in as ``role`` (HTTP login) and its CSRF token."""
+    client = app.test_client()
+    if role != "anonymous":
+        login(client, world["people"][role].email)
+    page = client.get("/a-page-that-does-not-exist")  # every page carries the token
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, "no CSRF token on the error page"
+    return client, match.group(1)
+
+
+def is_login_redirect(response: Any) -> bool:
+    return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+def verdict(response: Any, expected: Any) -> str | None:
+    """None if ``response`` is what ``expected`` says, else what went wrong."""
+    status = response.status_code
+    if status >= 500:
+        return f"server error {status}"
+    if expected in (LOGIN, LOGGED_OUT):
+        return None if is_login_redirect(response) else f"expected login redirect, got {status}"
+    if expected in (FORBIDDEN, NOT_FOUND):
+        return None if status == expected else f"expected {expected}, got {status}"
+    assert expected == OK
+    if status in (401, 403, 404, 405) or is_login_redirect(response):
+        return f"expected access, got {status} {response.headers.get('Location', '')}"
+    return None
+
+
+def walk(app: Flask, world: dict[str, Any], role: str, targets: tuple[Target, ...]) -> list[str]:
+    """Request every route with every method as ``role``, once per target; list what is wrong.
+
+    Logging out comes last, so one login serves the whole walk.
+    """
+    client, token = session_for(app, world, role)
+    adapter = app.url_map.bind("localhost")
+    problems = []
+    rules = sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"),
+        key=lambda r: (r.endpoint == "accounts.logout", r.endpoint, r.rule),
+    )
+    for rule in rules:
+        if rule.endpoint not in EXPECTED:
+            problems.append(f"{rule.endpoint} ({rule.rule}) is not classified in EXPECTED")
+            continue
+        # A route without a case in its URL is the same for every target: walk it once.
+        walked = targets if "reference" in rule.arguments else targets[:1]
+        for target in walked:
+            params = {**world["params"], "reference": world["params"][target.name]}
+            expected = resolve(EXPECTED[rule.endpoint][role], role, target)
+            url = adapter.build(rule.endpoint, {k: params[k] for k in rule.arguments})
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                if method == "GET":
+                    response = client.get(url)
+                else:
+                    response = client.open(url, method=method, data={"csrf_token": token})
+                problem = verdict(response, expected)
+                if problem:
+                    problems.append(f"{method} {url} [{rule.endpoint}] as {role}: {problem}")
+    return problems
+
+
+def test_every_route_is_classified_for_every_role(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    assert endpoints - set(EXPECTED) == set(), "routes nobody classified"
+    assert set(EXPECTED) - endpoints == set(), "classified routes that no longer exist"
+    for endpoint, table in EXPECTED.items():
+        assert set(table) == set(ROLES), endpoint
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_walk_gives_each_role_exactly_its_access(app, world, role):
+    with time_machine.travel(NOW, tick=True):
+        problems = walk(app, world, role, TARGETS)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_walk_notices_an_unclassified_route(app, world, database_url, smtp_sink):
+    """A new route that nobody put in EXPECTED fails the walk (checked on a throwaway app)."""
+    from rights_portal import create_app
+    from tests.conftest import test_config
+
+    other = create_app(test_config(database_url, smtp_sink))
+    other.add_url_rule("/my/new-page/<reference>", "portal.new_page", lambda reference: "hi")
+    with time_machine.travel(NOW, tick=True):
+        problems = walk(other, world, "student", TARGETS[:1])
+    assert problems == ["portal.new_page (/my/new-page/<reference>) is not classified in EXPECTED"]
