@@ -77,6 +77,7 @@ def _select_locale() -> str:
 
 def _register_models() -> None:
     # Importing the models registers their tables on the shared metadata (Alembic reads it).
+    from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .cases import models as _cases  # noqa: F401
@@ -85,6 +86,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .access.views import bp as access_bp
     from .accounts.views import bp as accounts_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
@@ -96,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -107,12 +110,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from .access.cli import recordings_cli
     from .accounts.cli import users_cli
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
 
-    for group in (users_cli, audit_cli, deadlines_cli, demo_cli):
+    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, recordings_cli):
         app.cli.add_command(group)
 
 

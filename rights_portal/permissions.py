@@ -31,6 +31,10 @@ class Action(enum.StrEnum):
     WITHDRAW = "withdraw"
     ASSIGN = "assign"
     DECIDE = "decide"
+    # Access requests (R11-R14, R24).
+    WORK_ACCESS = "work_access"  # see what is held, open recordings and packages (audited)
+    HANDLE_ACCESS = "handle_access"  # decide items, build and release the package
+    DOWNLOAD_PACKAGE = "download_package"  # the requester who filed, nobody else
 
 
 def board_programme_ids(user: User) -> set[int]:
@@ -67,6 +71,15 @@ def can(user: User, action: Action, case: Case) -> bool:
         return case.filed_by_id == user.id  # whether it is still open is the workflow's rule
     if action in (Action.ASSIGN, Action.DECIDE):
         return _decides(user, case)
+    if case.case_type is not CaseType.ACCESS:
+        return False
+    if action is Action.WORK_ACCESS:
+        return user.role in (Role.CASE_HANDLER, Role.DPO)
+    if action is Action.HANDLE_ACCESS:
+        return user.role is Role.CASE_HANDLER
+    if action is Action.DOWNLOAD_PACKAGE:
+        # R14: only the requester — the student, or the guardian who filed it.
+        return user.role in REQUESTER_ROLES and case.filed_by_id == user.id
     return False
 
 

@@ -19,6 +19,10 @@ PARTICIPANT_LABELS = {
     "case.assigned": _l("Taken into review"),
     "case.decided": _l("Decision made"),
     "case.withdrawn": _l("Request withdrawn"),
+    "case.fulfilled": _l("Request fulfilled"),
+    "package.released": _l("Your data package is ready to download"),
+    "package.downloaded": _l("Data package downloaded"),
+    "package.expired": _l("Download period ended; the package file was deleted"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The named operations on a case: file, assign, decide, withdraw.
+"""The named operations on a case: file, assign, decide, fulfil, withdraw.
 
 Each operation checks the move is allowed, changes the case, writes the audit event and queues
 the e-mails in the caller's transaction. None of them commits: the request, task or CLI command
@@ -162,6 +162,29 @@ def decide(case: Case, *, actor: User, outcome: Outcome, reasons: str) -> Case:
         after=_snapshot(case, "status", "outcome", "decision_reasons", "legal_basis", "decided_at"),
     )
     notify_user(case.filed_by, "case_decided", case=case)
+    return case
+
+
+def fulfil(case: Case, *, actor: User, fulfilment: str) -> Case:
+    """Close a decided case once what was decided has been done (DESIGN §2b: fulfil).
+
+    ``fulfilment`` says what was done, e.g. "access package delivered" (untranslated, for the
+    audit trail).
+    """
+    if case.status is not CaseStatus.DECIDED:
+        raise RuleViolation(_l("Only a decided case can be closed as fulfilled."))
+    before = _snapshot(case, "status")
+    case.status = CaseStatus.CLOSED
+    db.session.flush()
+    record(
+        "case.fulfilled",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before=before,
+        after={**_snapshot(case, "status"), "fulfilment": fulfilment},
+    )
     return case
 
 

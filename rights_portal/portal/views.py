@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..access import services as access_services
 from ..accounts.models import Role
 from ..cases import services
 from ..cases.history import case_history
@@ -19,7 +20,7 @@ from ..cases.models import Case, CaseType
 from ..clock import now_utc
 from ..exams.models import Exam
 from ..extensions import db
-from ..permissions import Action, case_or_404, roles_required, visible_cases_clause
+from ..permissions import Action, can, case_or_404, roles_required, visible_cases_clause
 from ..transactions import commit
 from .forms import AccessRequestForm, ExamRequestForm, ObjectionForm, WithdrawForm
 
@@ -65,7 +66,21 @@ def file_request(case_type: str) -> ResponseReturnValue:
         form.exam_id.choices = [SelectChoice("0", _("— choose an exam —"))] + [
             SelectChoice(str(exam.id), exam.label) for exam in exams
         ]
-    if form.validate_on_submit():
+    if isinstance(form, AccessRequestForm):
+        exams = access_services.exams_to_choose(current_user)
+        form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
+        if form.validate_on_submit():
+            chosen = set(form.exam_ids.data or [])
+            case = access_services.file_access_request(
+                subject=current_user,
+                filed_by=current_user,
+                description=form.description.data or "",
+                all_data=form.scope.data == "all",
+                exams=[exam for exam in exams if exam.id in chosen],
+                include_flags=bool(form.include_flags.data),
+            )
+            return _filed(case)
+    elif form.validate_on_submit():
         exam = None
         if isinstance(form, ExamRequestForm):
             exam = next((e for e in exams if e.id == form.exam_id.data), None)
@@ -79,17 +94,21 @@ def file_request(case_type: str) -> ResponseReturnValue:
                 description=form.description.data or "",
                 exam=exam,
             )
-            commit()
-            flash(
-                _(
-                    "Your request has been received under reference %(reference)s.",
-                    reference=case.reference,
-                ),
-                "success",
-            )
-            return redirect(url_for("portal.case_detail", reference=case.reference))
+            return _filed(case)
     status = 400 if form.is_submitted() else 200
     return render_template("portal/file_request.html", form=form, kind=kind), status
+
+
+def _filed(case: Case) -> ResponseReturnValue:
+    commit()
+    flash(
+        _(
+            "Your request has been received under reference %(reference)s.",
+            reference=case.reference,
+        ),
+        "success",
+    )
+    return redirect(url_for("portal.case_detail", reference=case.reference))
 
 
 @bp.route("/cases/<reference>")
@@ -97,9 +116,14 @@ def file_request(case_type: str) -> ResponseReturnValue:
 def case_detail(reference: str) -> ResponseReturnValue:
     """One case with its status, due date, decision and history."""
     case = case_or_404(reference)
+    package = None
+    if case.case_type is CaseType.ACCESS and can(current_user, Action.DOWNLOAD_PACKAGE, case):
+        package = access_services.delivered_package(case)
     return render_template(
         "portal/case_detail.html",
         case=case,
+        package=package,
+        now=now_utc(),
         history=case_history(case.id, for_staff=False),
         withdraw_form=WithdrawForm(),
     )
