@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from ..accounts.services import find_by_email
 from ..extensions import db
@@ -34,8 +35,10 @@ def import_command(path: Path, actor_email: str | None) -> None:
     except importer.ImportRejected as rejected:
         db.session.rollback()
         click.echo(f"Nothing imported: {len(rejected.errors)} error(s) in {path}", err=True)
-        for error in rejected.errors:
-            click.echo(f"  {error}", err=True)
+        # A command line has no request to choose a language from: the report is in English.
+        with force_locale("en"):
+            for error in rejected.errors:
+                click.echo(f"  {error}", err=True)
         raise SystemExit(1) from None
     commit()
     click.echo(

@@ -49,7 +49,7 @@ class ItemDecisionForm(FlaskForm):
         if item_type is not ItemType.FILE:
             # Only a file can be redacted; a flag or a note is released or withheld.
             self.decision.choices = [
-                c for c in self.decision.choices if c[0] != Release.REDACTED.value
+                c for c in self.decision.choices if c.value != Release.REDACTED.value
             ]
 
     def validate(self, extra_validators: Any = None) -> bool:

@@ -145,11 +145,14 @@ def decide(case: Case, *, actor: User, outcome: Outcome, reasons: str) -> Case:
     if not reasons:
         raise RuleViolation(_l("A decision needs written reasons."))
     before = _snapshot(case, "status", "outcome")
+    # Read the actor's id before changing the case: loading an expired actor autoflushes, and a
+    # half-decided case would violate the decision_complete CHECK.
+    decided_by_id = actor.id
     case.status = CaseStatus.DECIDED
     case.outcome = outcome
     case.decision_reasons = reasons
     case.legal_basis = case.case_type.legal_basis
-    case.decided_by_id = actor.id
+    case.decided_by_id = decided_by_id
     case.decided_at = now_utc()
     db.session.flush()
     record(
