@@ -35,9 +35,9 @@ class AccessRequestForm(FlaskForm):
     )
     include_flags = BooleanField(_l("The automated flags and how a person reviewed them"))
     description = TextAreaField(
-        _l("What would you like to receive? (optional)"),
+        _l("Anything you want to add? (optional)"),
         validators=[Optional(), Length(max=MAX_TEXT)],
-        description=_l("For example: the recording of one exam, or all data you have about me."),
+        description=_l("For example: which moment of a recording you are looking for."),
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
