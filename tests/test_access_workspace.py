@@ -341,3 +341,15 @@ def test_a_decision_on_an_item_of_another_student_is_a_404(app, world):
         client, case, f"file-{theirs.id}", {"decision": "withheld", "reason": "just because"}
     )
     assert response.status_code == 404
+
+
+@time_machine.travel(AFTER_EXAM, tick=True)
+def test_an_access_request_that_does_not_narrow_its_scope_covers_all_data(app, world):
+    client = app.test_client()
+    login(client, "sanne@uni.example")
+    assert (
+        post_form(client, "/my/cases/new/access", {"description": "All please"}).status_code == 302
+    )
+    scope = db.session.scalars(select(AccessScope)).one()
+    assert scope.all_data
+    assert post_form(client, "/my/cases/new/access", {"scope": "some"}).status_code == 400

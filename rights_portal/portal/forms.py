@@ -24,7 +24,8 @@ class AccessRequestForm(FlaskForm):
             SelectChoice("specific", _l("Only what I choose below")),
         ],
         default="all",
-        validators=[InputRequired(message=_l("Choose what you would like to receive."))],
+        # Not answering means everything: an access request covers all data unless narrowed.
+        validators=[Optional()],
     )
     exam_ids = SelectMultipleField(
         _l("Recordings and data of these exams"),
@@ -43,6 +44,8 @@ class AccessRequestForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """Choosing "only what I choose" needs at least one exam or the flags."""
         valid = super().validate(extra_validators)
+        if not self.scope.data:
+            self.scope.data = "all"
         nothing_chosen = not self.exam_ids.data and not self.include_flags.data
         if valid and self.scope.data == "specific" and nothing_chosen:
             self.scope.errors = [_l("Choose at least one exam, or the automated flags.")]
