@@ -260,3 +260,33 @@ def test_only_case_handlers_may_import(app, world, email):
     client = app.test_client()
     login(client, email)
     assert client.get("/staff/recordings/import").status_code == 403
+
+
+def test_a_damaged_zip_member_is_reported_and_nothing_is_kept(app, world, tmp_path):
+    folder = write_export(tmp_path / "export", standard_files(), standard_rows())
+    archive = zip_folder(folder, tmp_path / "export.zip")
+    data = bytearray(archive.read_bytes())
+    # Flip bytes inside the stored screenshot: its CRC no longer matches.
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo("media/session-1/screen-01.png")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 100
+    data[start : start + 8] = b"\xff" * 8
+    archive.write_bytes(bytes(data))
+    before = stored_files(app)
+
+    result = run_import(app, archive)
+
+    assert result.exit_code == 1
+    assert "line 3 [file]: The file cannot be read completely." in result.output
+    assert count(RecordingFile) == 0
+    assert stored_files(app) == before
+
+
+def test_a_truncated_zip_upload_is_a_clear_400(app, world, tmp_path):
+    folder = write_export(tmp_path / "export", standard_files(), standard_rows())
+    whole = zip_folder(folder, tmp_path / "export.zip").read_bytes()
+    client = app.test_client()
+    login(client, "handler@uni.example")
+    response = upload(client, whole[: len(whole) // 2] + whole[-22:])
+    assert response.status_code == 400
+    assert count(Recording) == 0

@@ -477,3 +477,18 @@ def test_a_recording_larger_than_the_builders_memory_limit_still_builds(
         if built is not None and built.storage_key:
             packages_storage().delete(built.storage_key)
         recordings.delete(stored.key)
+
+
+def test_housekeeping_resends_a_build_whose_task_was_lost(app, world):
+    # The broker was down when the handler asked for the build: the package stays queued.
+    package = access_services.request_build(world["case"], actor=world["handler"])
+    commit()
+    task = app.extensions["celery"].tasks["rights_portal.access_package_housekeeping"]
+
+    with time_machine.travel(now_utc() + timedelta(minutes=1)):
+        assert task.apply().get()["requeued"] == []
+    with time_machine.travel(now_utc() + timedelta(minutes=3)):
+        assert task.apply().get()["requeued"] == [package.id]
+
+    db.session.expire_all()
+    assert db.session.get(AccessPackage, package.id).status is PackageStatus.READY

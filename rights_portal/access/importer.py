@@ -26,6 +26,7 @@ import json
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,7 +161,12 @@ class Export:
                 if item.is_file() and not item.is_symlink():
                     self._names[item.relative_to(base).as_posix()] = str(item)
         elif zipfile.is_zipfile(self.path):
-            self._zip = zipfile.ZipFile(self.path)
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ImportRejected(
+                    [LineError(0, None, _l("The ZIP file is damaged or incomplete."))]
+                ) from exc
             for info in self._zip.infolist():
                 if not info.is_dir():
                     self._names[info.filename.replace("\\", "/")] = info.filename
@@ -245,6 +251,15 @@ def _rows(export: Export, manifest: str) -> list[tuple[int, dict[str, Any]]]:
             )
         # JSON entries are numbered from 1, like the lines of a CSV manifest after its header.
         return [(number, entry) for number, entry in enumerate(entries, start=1)]
+    try:
+        return _csv_rows(text)
+    except csv.Error as exc:
+        raise ImportRejected(
+            [LineError(0, None, _l("The CSV manifest cannot be read: %(error)s", error=str(exc)))]
+        ) from exc
+
+
+def _csv_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip().lower() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -515,8 +530,13 @@ def _store(
     errors: list[LineError] = []
     recordings: dict[tuple[int, int, datetime], Recording] = {}
     for line in lines:
-        with export.open(line.path) as stream:
-            stored = store.put(stream)
+        try:
+            with export.open(line.path) as stream:
+                stored = store.put(stream)
+        except (zipfile.BadZipFile, EOFError, zlib.error):
+            # A damaged member (bad CRC, truncated ZIP): report the line, keep nothing.
+            errors.append(LineError(line.line, "file", _l("The file cannot be read completely.")))
+            continue
         stored_keys.append(stored.key)
         if line.sha256 is not None and stored.sha256 != line.sha256:
             errors.append(
