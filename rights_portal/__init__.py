@@ -79,6 +79,7 @@ def _select_locale() -> str:
 
 def _register_models() -> None:
     # Importing the models registers their tables on the shared metadata (Alembic reads it).
+    from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .cases import models as _cases  # noqa: F401
@@ -89,6 +90,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .access.views import bp as access_bp
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .examboard.views import bp as examboard_bp
@@ -110,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(examboard_bp, url_prefix="/staff")
     app.register_blueprint(register_bp, url_prefix="/staff")
     app.register_blueprint(audit_bp, url_prefix="/staff/audit")
+    app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -121,13 +124,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from .access.cli import recordings_cli
     from .accounts.cli import users_cli
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
     from .register.cli import register_cli
 
-    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, register_cli):
+    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, register_cli, recordings_cli):
         app.cli.add_command(group)
 
 

@@ -86,6 +86,20 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "AUDIT_ANCHOR_FILE": _env("AUDIT_ANCHOR_FILE", str(instance_path / "audit-anchors.log")),
         # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
         "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),
+        # Access packages and the recordings store (R11-R14). RECORDINGS_S3_BUCKET selects the
+        # S3-compatible backend (see rights_portal/access/storage.py); otherwise local folders.
+        "RECORDINGS_DIR": _env("RECORDINGS_DIR", str(instance_path / "recordings")),
+        "PACKAGES_DIR": _env("PACKAGES_DIR", str(instance_path / "packages")),
+        "RECORDINGS_S3_BUCKET": _env("RECORDINGS_S3_BUCKET"),
+        "RECORDINGS_S3_ENDPOINT_URL": _env("RECORDINGS_S3_ENDPOINT_URL"),
+        "RECORDINGS_S3_REGION": _env("RECORDINGS_S3_REGION"),
+        "RECORDINGS_S3_ACCESS_KEY_ID": _env("RECORDINGS_S3_ACCESS_KEY_ID"),
+        "RECORDINGS_S3_SECRET_ACCESS_KEY": _env("RECORDINGS_S3_SECRET_ACCESS_KEY"),
+        "RECORDINGS_UPLOAD_MAX_BYTES": int(
+            _env("RECORDINGS_UPLOAD_MAX_BYTES", str(4 * 1024**3)) or 4 * 1024**3
+        ),
+        "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
+        "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
         "CELERY": {
             "broker_url": broker_url,
             "task_ignore_result": True,

@@ -68,6 +68,11 @@ class Action(enum.StrEnum):
     VERIFY_IDENTITY = "verify_identity"  # R22: raise doubt and record the check (handlers)
     ANSWER_IDENTITY = "answer_identity"  # R22: the requester answers a request for proof
 
+    # Access requests (R11-R14, R24).
+    WORK_ACCESS = "work_access"  # see what is held, open recordings and packages (audited)
+    HANDLE_ACCESS = "handle_access"  # decide items, build and release the package
+    DOWNLOAD_PACKAGE = "download_package"  # the requester who filed, nobody else
+
 
 # What only the staff member who may decide the case may do.
 DECIDER_ACTIONS = frozenset(
@@ -132,6 +137,15 @@ def can(user: User, action: Action, case: Case) -> bool:
     if action is Action.VERIFY_IDENTITY:
         return user.role is Role.CASE_HANDLER
     if action is Action.ANSWER_IDENTITY:
+        return user.role in REQUESTER_ROLES and case.filed_by_id == user.id
+    if case.case_type is not CaseType.ACCESS:
+        return False
+    if action is Action.WORK_ACCESS:
+        return user.role in (Role.CASE_HANDLER, Role.DPO)
+    if action is Action.HANDLE_ACCESS:
+        return user.role is Role.CASE_HANDLER
+    if action is Action.DOWNLOAD_PACKAGE:
+        # R14: only the requester — the student, or the guardian who filed it.
         return user.role in REQUESTER_ROLES and case.filed_by_id == user.id
     return False
 
@@ -228,8 +242,8 @@ def can_open_recording(user: User, recording: Recording, case: Case | None = Non
     """
     from .examboard.services import is_restricted_for
 
-    if user.role is Role.CASE_HANDLER:
-        allowed = True
+    if user.role in (Role.CASE_HANDLER, Role.DPO):
+        allowed = True  # the DPO reads everything (DESIGN §2b)
     elif user.role is Role.EXAM_BOARD:
         allowed = recording.exam.programme_id in board_programme_ids(user)
     else:

@@ -12,6 +12,8 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
+from rights_portal.access import package as access_package
+from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import verify_and_anchor
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
@@ -72,3 +74,24 @@ def verify_audit_trail() -> dict[str, object]:
         "broken_event_id": result.broken_event_id,
         "problem": result.problem,
     }
+
+
+@shared_task(name="rights_portal.build_access_package")
+def build_access_package(package_id: int) -> str | None:
+    """Build an access package (R11, R12); a no-op if it is not queued (or stale) any more."""
+    status = access_package.build(package_id)
+    commit()
+    return status.value if status else None
+
+
+@shared_task(name="rights_portal.access_package_housekeeping")
+def access_package_housekeeping() -> dict[str, list[int]]:
+    """Delete expired packages' files (R14) and re-send builds whose task was lost."""
+    expired = access_services.expire_packages()
+    stale = access_services.stale_builds()
+    commit()
+    for package_id in stale:
+        access_package.enqueue_build(package_id)
+    if expired:
+        log.info("expired access packages %s", expired)
+    return {"expired": expired, "requeued": stale}

@@ -24,6 +24,10 @@ PARTICIPANT_LABELS = {
     "case.resumed": _l("Answer received: the term runs again"),
     "case.marked_duplicate": _l("Handled together with another request"),
     "case.due_date_changed": _l("Due date changed"),
+    "case.fulfilled": _l("Request fulfilled"),
+    "package.released": _l("Your data package is ready to download"),
+    "package.downloaded": _l("Data package downloaded"),
+    "package.expired": _l("Download period ended; the package file was deleted"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The named operations on a case: file, assign, decide, withdraw.
+"""The named operations on a case: file, assign, decide, fulfil, withdraw.
 
 Each operation checks the move is allowed, changes the case, writes the audit event and queues
 the e-mails in the caller's transaction. None of them commits: the request, task or CLI command
@@ -185,12 +185,15 @@ def decide(
     if justification and outcome is not Outcome.REJECTED:
         raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
     before = _snapshot(case, "status", "outcome")
+    # Read the actor's id before changing the case: loading an expired actor autoflushes, and a
+    # half-decided case would violate the decision_complete CHECK.
+    decided_by_id = actor.id
     case.manifestly_unfounded_justification = justification
     case.status = CaseStatus.DECIDED
     case.outcome = outcome
     case.decision_reasons = reasons
     case.legal_basis = case.case_type.legal_basis
-    case.decided_by_id = actor.id
+    case.decided_by_id = decided_by_id
     case.decided_at = now_utc()
     db.session.flush()
     record(
@@ -211,6 +214,29 @@ def decide(
         ),
     )
     notify_user(case.filed_by, "case_decided", case=case)
+    return case
+
+
+def fulfil(case: Case, *, actor: User, fulfilment: str) -> Case:
+    """Close a decided case once what was decided has been done (DESIGN §2b: fulfil).
+
+    ``fulfilment`` says what was done, e.g. "access package delivered" (untranslated, for the
+    audit trail).
+    """
+    if case.status is not CaseStatus.DECIDED:
+        raise RuleViolation(_l("Only a decided case can be closed as fulfilled."))
+    before = _snapshot(case, "status")
+    case.status = CaseStatus.CLOSED
+    db.session.flush()
+    record(
+        "case.fulfilled",
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before=before,
+        after={**_snapshot(case, "status"), "fulfilment": fulfilment},
+    )
     return case
 
 

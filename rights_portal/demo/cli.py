@@ -8,7 +8,7 @@ Safe to run twice: everything is looked up by its natural key first and only cre
 
 from __future__ import annotations
 
-import hashlib
+import io
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from ..access.storage import recordings_storage
 from ..accounts.models import Role, User
 from ..accounts.services import create_user, find_by_email
 from ..cases.deadlines import AMSTERDAM, next_working_day
@@ -131,14 +132,16 @@ def seed_command() -> None:
             recorded_at=past_exam.starts_at,
             retention_until=past_exam.starts_at.date() + timedelta(days=tool.retention_days),
         )
-        content = b"demo webcam recording"
+        # Stored for real, so an access package can be built from the demo data.
+        stored = recordings_storage().put(io.BytesIO(b"demo webcam recording"))
         recording.files.append(
             RecordingFile(
                 kind=FileKind.VIDEO,
                 filename="webcam.webm",
                 media_type="video/webm",
-                size_bytes=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
+                size_bytes=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
             )
         )
         recording.flags.append(

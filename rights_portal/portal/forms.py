@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 MAX_TEXT = 5000
 
 
 class AccessRequestForm(FlaskForm):
-    """R11: access to recordings and data; the student may say what they are looking for."""
+    """R11: access to recordings and data: everything, or chosen exams and/or the flags."""
 
-    description = TextAreaField(
-        _l("What would you like to receive? (optional)"),
-        validators=[Optional(), Length(max=MAX_TEXT)],
-        description=_l("For example: the recording of one exam, or all data you have about me."),
+    scope = RadioField(
+        _l("What would you like to receive?"),
+        choices=[
+            SelectChoice("all", _l("Everything you hold about me")),
+            SelectChoice("specific", _l("Only what I choose below")),
+        ],
+        default="all",
+        # Not answering means everything: an access request covers all data unless narrowed.
+        validators=[Optional()],
     )
+    exam_ids = SelectMultipleField(
+        _l("Recordings and data of these exams"),
+        coerce=int,
+        validators=[Optional()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    include_flags = BooleanField(_l("The automated flags and how a person reviewed them"))
+    description = TextAreaField(
+        _l("Anything you want to add? (optional)"),
+        validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("For example: which moment of a recording you are looking for."),
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Choosing "only what I choose" needs at least one exam or the flags."""
+        valid = super().validate(extra_validators)
+        if not self.scope.data:
+            self.scope.data = "all"
+        nothing_chosen = not self.exam_ids.data and not self.include_flags.data
+        if valid and self.scope.data == "specific" and nothing_chosen:
+            self.scope.errors = [_l("Choose at least one exam, or the automated flags.")]
+            return False
+        return valid
 
 
 class ExamRequestForm(FlaskForm):

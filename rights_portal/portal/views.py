@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..access import services as access_services
 from ..accounts import identity
 from ..accounts.models import Role, User
 from ..cases import services
@@ -120,18 +121,13 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
         form.flag_id.choices = [SelectChoice("0", _("— choose a flag —"))] + [
             SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
         ]
+    if isinstance(form, AccessRequestForm):
+        exams = access_services.exams_to_choose(subject)
+        form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
     if form.validate_on_submit():
         case = _file(kind, form, subject, exams, flags)
         if case is not None:
-            commit()
-            flash(
-                _(
-                    "Your request has been received under reference %(reference)s.",
-                    reference=case.reference,
-                ),
-                "success",
-            )
-            return redirect(url_for("portal.case_detail", reference=case.reference))
+            return _filed(case)
     status = 400 if form.is_submitted() else 200
     exam_notices = {exam.id: exam for exam in exams if exam.proctoring_tool is not None}
     return (
@@ -151,6 +147,16 @@ def _file(
 ) -> Case | None:
     """File the request the validated form describes; None (with a field error) if it cannot."""
     description = form.description.data or ""
+    if isinstance(form, AccessRequestForm):
+        chosen = set(form.exam_ids.data or [])
+        return access_services.file_access_request(
+            subject=subject,
+            filed_by=current_user,
+            description=description,
+            all_data=form.scope.data == "all",
+            exams=[exam for exam in exams if exam.id in chosen],
+            include_flags=bool(form.include_flags.data),
+        )
     if isinstance(form, HumanReviewForm):
         flag = next((f for f in flags if f.id == form.flag_id.data), None)
         if flag is None:
@@ -182,6 +188,18 @@ def _file(
     )
 
 
+def _filed(case: Case) -> ResponseReturnValue:
+    commit()
+    flash(
+        _(
+            "Your request has been received under reference %(reference)s.",
+            reference=case.reference,
+        ),
+        "success",
+    )
+    return redirect(url_for("portal.case_detail", reference=case.reference))
+
+
 @bp.route("/cases/<reference>")
 @roles_required(Role.STUDENT, Role.GUARDIAN)
 def case_detail(reference: str) -> ResponseReturnValue:
@@ -199,6 +217,9 @@ def _render_case(
     alternative = (
         examboard.current_alternative(case) if case.case_type.leads_to_alternative else None
     )
+    package = None
+    if case.case_type is CaseType.ACCESS and can(current_user, Action.DOWNLOAD_PACKAGE, case):
+        package = access_services.delivered_package(case)
     messages = db.session.scalars(
         select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
     ).all()
@@ -206,6 +227,8 @@ def _render_case(
         render_template(
             "portal/case_detail.html",
             case=case,
+            package=package,
+            now=now_utc(),
             history=case_history(case.id, for_staff=False),
             messages=messages,
             awaiting_answer=case.status is CaseStatus.AWAITING_REQUESTER,
