@@ -5,8 +5,9 @@ endpoint up in ``EXPECTED``, an explicit table of what every role gets. A route 
 classified makes the test fail, so a new page cannot ship without someone deciding who may
 open it. URL parameters are filled with real objects: a case of a student or of a guardian
 (a student's own case, a guardian's case for their child, and a case whose guardian's link was
-revoked since), the verified link
-of a guardian, a real invitation token.
+revoked since, and a student's request for human review of an automated flag), the verified
+link of a guardian, a real invitation token, the target programme's exam, that flag, and a
+register tool with its version 1.
 
 Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
 may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
@@ -34,7 +35,9 @@ from rights_portal.accounts.models import LinkStatus, Role
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
+from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
 from rights_portal.extensions import db
+from rights_portal.register import services as register
 from tests.conftest import login
 from tests.factories import (
     ExamFactory,
@@ -43,6 +46,7 @@ from tests.factories import (
     board_member,
     guardian_link,
 )
+from tests.test_register import complete_facts
 
 pytestmark = pytest.mark.postgres
 
@@ -56,6 +60,7 @@ FORBIDDEN = 403
 NOT_FOUND = 404
 OWNER = "owner"  # OK for the role that filed the target case, 404 for every other requester
 DECIDER = "decider"  # OK for the role that decides the target case's type, else 403
+REVIEWER = "reviewer"  # OK for the board that reviews the target case's flag (R18), else 403
 LOGGED_OUT = "logged_out"  # logging out ends on the login page too
 
 REQUESTERS = (
@@ -145,6 +150,45 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "staff.revoke_link": expect(FORBIDDEN, case_handler=OK),
     "staff.invite_guardian": expect(FORBIDDEN, case_handler=OK),
     "staff.admin_home": expect(FORBIDDEN, admin=OK),
+    # Working on a case is for the handlers and the board that decides it; the DPO reads along
+    # but does not write (DESIGN §2b), so messaging is theirs too, not the read-only DPO's.
+    "staff.post_message": expect(
+        FORBIDDEN, case_handler=OK, exam_board=OK, exam_board_other=NOT_FOUND
+    ),
+    "staff.ask": STAFF_CASE_DECIDE,
+    "staff.extend": STAFF_CASE_DECIDE,
+    "staff.mark_duplicate": STAFF_CASE_DECIDE,
+    "portal.post_message": OWN_CASE,
+    "portal.respond_alternative": OWN_CASE,  # R17: the requester answers the offer
+    # The exam board's own pages (R16-R18): only the board of the case's or flag's programme.
+    "examboard.workspace": expect(FORBIDDEN, exam_board=OK, exam_board_other=OK),
+    "examboard.sign_off": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
+    "examboard.assign_alternative": expect(
+        FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND
+    ),
+    "examboard.review_flag_for_case": expect(
+        FORBIDDEN, exam_board=REVIEWER, exam_board_other=NOT_FOUND
+    ),
+    "examboard.review_flag": expect(FORBIDDEN, exam_board=OK, exam_board_other=NOT_FOUND),
+    # Who sits where at an alternative sitting: the exam's board and the handlers who arrange it.
+    "examboard.invigilation_list": expect(
+        FORBIDDEN, case_handler=OK, exam_board=OK, exam_board_other=NOT_FOUND
+    ),
+    # R17: late alternatives and their justification, for the DPO and (own programmes) the board.
+    "examboard.late_alternatives": expect(FORBIDDEN, dpo=OK, exam_board=OK, exam_board_other=OK),
+    # R24: the whole trail is the DPO's alone.
+    "audit.trail": expect(FORBIDDEN, dpo=OK),
+    "audit.export": expect(FORBIDDEN, dpo=OK),
+    # The register of tools: every staff member reads it; the admin and the DPO keep it.
+    "register.index": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "register.tool_detail": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "register.tool_version": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "register.new_entry": expect(FORBIDDEN, admin=OK, dpo=OK),
+    "register.edit_entry": expect(FORBIDDEN, admin=OK, dpo=OK),
+    # Exams and the tool they use are configuration: the admin's.
+    "register.exams": expect(FORBIDDEN, admin=OK),
+    "register.new_exam": expect(FORBIDDEN, admin=OK),
+    "register.edit_exam": expect(FORBIDDEN, admin=OK),
 }
 
 
@@ -155,6 +199,7 @@ class Target:
     name: str
     owner: str | None
     decider: str
+    reviewer: str | None = None  # who reviews the case's automated flag (R18), if it has one
 
 
 TARGETS = (
@@ -162,6 +207,8 @@ TARGETS = (
     Target("guardian_case", owner="guardian_linked", decider="case_handler"),  # access, for child
     # Filed by a guardian whose link was revoked afterwards: no requester sees it any more (R21).
     Target("revoked_case", owner=None, decider="case_handler"),
+    # The student asks for human review of an automated flag: the board reviews it (R18).
+    Target("review_case", owner="student", decider="exam_board", reviewer="exam_board"),
 )
 
 
@@ -170,6 +217,8 @@ def resolve(outcome: Any, role: str, target: Target) -> Any:
         return OK if role == target.owner else NOT_FOUND
     if outcome == DECIDER:
         return OK if role == target.decider else FORBIDDEN
+    if outcome == REVIEWER:
+        return OK if role == target.reviewer else FORBIDDEN
     return outcome
 
 
@@ -216,6 +265,27 @@ def world(app_ctx):
             exam=exam,
         )
         cases.assign(student_case, people["exam_board"], actor=people["exam_board"])
+        # A recording of the student's exam with an automated flag, and their request to have a
+        # person review it (R18).
+        recording = Recording(
+            student_id=people["student"].id,
+            exam_id=exam.id,
+            recorded_at=NOW - timedelta(days=60),
+            retention_until=date(2027, 3, 1),
+        )
+        flag = AutomatedFlag(code="gaze_away", description="Looked away for 14 seconds")
+        recording.flags.append(flag)
+        db.session.add(recording)
+        db.session.flush()
+        review_case = cases.file_case(
+            case_type=CaseType.HUMAN_REVIEW,
+            subject=people["student"],
+            filed_by=people["student"],
+            description="My cat walked over the keyboard.",
+            exam=exam,
+            flag_id=flag.id,
+        )
+        cases.assign(review_case, people["exam_board"], actor=people["exam_board"])
         guardian_case = cases.file_case(
             case_type=CaseType.ACCESS,
             subject=child,
@@ -231,10 +301,18 @@ def world(app_ctx):
         )
         cases.assign(revoked_case, handler, actor=handler)
         accounts.revoke_link(revoked, actor=handler, reason="Court decision: no authority.")
-        for case in (student_case, guardian_case, revoked_case):  # the answer page has a form
+        for case in (
+            student_case,
+            guardian_case,
+            revoked_case,
+            review_case,
+        ):  # the answer page has a form
             identity.raise_doubt(case, actor=handler, reason="The request came from a new device.")
         invitation = accounts.invite_guardian(
             email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
+        )
+        tool = register.create_entry(
+            name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
         db.session.commit()
         return {
@@ -243,6 +321,11 @@ def world(app_ctx):
                 "student_case": student_case.reference,
                 "guardian_case": guardian_case.reference,
                 "revoked_case": revoked_case.reference,
+                "review_case": review_case.reference,
+                "exam_id": exam.id,
+                "flag_id": flag.id,
+                "tool_id": tool.id,
+                "number": 1,
                 "link_id": link.id,
                 "case_type": CaseType.OBJECTION.value,
                 "token": accounts.invitation_token(invitation),
