@@ -81,13 +81,17 @@ def _register_models() -> None:
     # Importing the models registers their tables on the shared metadata (Alembic reads it).
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
+    from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
+    from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
+    from .breaches.views import bp as breaches_bp
+    from .dpo.views import bp as dpo_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal.views import bp as portal_bp
     from .staff.views import bp as staff_bp
@@ -98,6 +102,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
+    app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

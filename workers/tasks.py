@@ -12,6 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
+from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.transactions import commit, dispatch
@@ -43,6 +44,16 @@ def relay_outbox() -> int:
 def sweep_deadlines() -> list[str]:
     """Run the deadline sweep (R9, R10) and dispatch the reminders it queued."""
     report = sweep()
+    commit()
+    for line in report.lines():
+        log.info(line)
+    return report.lines()
+
+
+@shared_task(name="rights_portal.breach_reminders")
+def breach_reminders() -> list[str]:
+    """Remind the DPO of breaches awaiting the AP notification (R26), each reminder once."""
+    report = send_reminders()
     commit()
     for line in report.lines():
         log.info(line)

@@ -1,0 +1,284 @@
+"""The dashboard's figures: one aggregate SQL query per figure (DESIGN §1, the DPO oversees).
+
+Every function takes the same :class:`Filters` (a period in Amsterdam dates and an optional
+programme) and returns a short list of rows computed by ``GROUP BY`` in the database: no Python
+loop ever walks the cases. Figures about "now" (open, due this week, overdue, upcoming retention
+deletions) ignore the period and keep the programme; figures about what happened use the period.
+The indexes these queries lean on are declared in :mod:`rights_portal.dpo.models`.
+
+This module reads; it never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
+
+from ..accounts.models import User
+from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType, Outcome
+from ..clock import AMSTERDAM, as_utc
+from ..exams.models import AutomatedFlag, Exam, FlagReviewStatus, Programme, Recording
+from ..extensions import db
+from .sql import amsterdam_date, days_between, median, month_start
+
+#: Recordings whose retention ends within this many days count as upcoming deletions (R25).
+RETENTION_HORIZON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A period (Amsterdam dates, both inclusive), an optional programme, and today's date."""
+
+    start: date
+    end: date
+    programme_id: int | None
+    today: date
+
+    @property
+    def start_utc(self) -> datetime:
+        """The first instant of ``start`` in Amsterdam, in UTC (so indexes on UTC columns work)."""
+        return as_utc(datetime.combine(self.start, time(0), tzinfo=AMSTERDAM))
+
+    @property
+    def end_utc(self) -> datetime:
+        """The first instant after ``end`` in Amsterdam, in UTC (exclusive bound)."""
+        return as_utc(datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=AMSTERDAM))
+
+    @property
+    def week_end(self) -> date:
+        """The Sunday of the current week."""
+        return self.today + timedelta(days=6 - self.today.weekday())
+
+    def programme(self, column: Any) -> ColumnElement[bool]:
+        """Restrict ``column`` to the chosen programme, or nothing when none is chosen."""
+        return true() if self.programme_id is None else column == self.programme_id
+
+
+def _rows(statement: Any) -> list[Row[Any]]:
+    return list(db.session.execute(statement).all())
+
+
+def clock_running() -> ColumnElement[bool]:
+    """Open cases whose clock runs: a pause stops the statutory clock, not the exam's (R6, R7).
+
+    The same rule as the deadline sweep's, so the dashboard calls overdue what the sweep escalates.
+    """
+    return or_(
+        Case.status.in_((CaseStatus.RECEIVED, CaseStatus.IN_REVIEW)),
+        and_(
+            Case.status == CaseStatus.AWAITING_REQUESTER,
+            Case.exam_bound_due.is_not(None),
+            Case.effective_due == Case.exam_bound_due,
+        ),
+    )
+
+
+def _decided_in_period(f: Filters) -> ColumnElement[bool]:
+    return and_(
+        Case.decided_at.is_not(None),
+        Case.decided_at >= f.start_utc,
+        Case.decided_at < f.end_utc,
+        f.programme(Case.programme_id),
+    )
+
+
+def open_by_type_and_status(f: Filters) -> list[Row[Any]]:
+    """Open cases now: (case_type, status, count)."""
+    return _rows(
+        select(Case.case_type, Case.status, func.count().label("cases"))
+        .where(Case.status.in_(OPEN_STATUSES), f.programme(Case.programme_id))
+        .group_by(Case.case_type, Case.status)
+        .order_by(Case.case_type, Case.status)
+    )
+
+
+def due_this_week(f: Filters) -> list[Row[Any]]:
+    """Open cases with a running clock due from today to Sunday: (due, case_type, count)."""
+    return _rows(
+        select(Case.effective_due, Case.case_type, func.count().label("cases"))
+        .where(
+            clock_running(),
+            Case.effective_due >= f.today,
+            Case.effective_due <= f.week_end,
+            f.programme(Case.programme_id),
+        )
+        .group_by(Case.effective_due, Case.case_type)
+        .order_by(Case.effective_due, Case.case_type)
+    )
+
+
+def overdue_by_handler(f: Filters) -> list[Row[Any]]:
+    """Overdue cases now, per handler (None = unassigned): (handler, count, oldest due)."""
+    handler = aliased(User)
+    return _rows(
+        select(
+            handler.full_name.label("handler"),
+            func.count().label("cases"),
+            func.min(Case.effective_due).label("oldest_due"),
+        )
+        .select_from(Case)
+        .outerjoin(handler, handler.id == Case.assignee_id)
+        .where(clock_running(), Case.effective_due < f.today, f.programme(Case.programme_id))
+        .group_by(Case.assignee_id, handler.full_name)
+        .order_by(func.count().desc(), handler.full_name)
+    )
+
+
+def overdue_cases(f: Filters, limit: int | None = 100) -> list[Row[Any]]:
+    """The overdue cases themselves, most overdue first: (reference, type, due, days, handler)."""
+    handler = aliased(User)
+    statement = (
+        select(
+            Case.reference,
+            Case.case_type,
+            Case.effective_due,
+            days_between(literal(f.today), Case.effective_due).label("days_overdue"),
+            handler.full_name.label("handler"),
+        )
+        .select_from(Case)
+        .outerjoin(handler, handler.id == Case.assignee_id)
+        .where(clock_running(), Case.effective_due < f.today, f.programme(Case.programme_id))
+        .order_by(Case.effective_due, Case.id)
+    )
+    return _rows(statement if limit is None else statement.limit(limit))
+
+
+def decided_within_term_by_month(f: Filters) -> list[Row[Any]]:
+    """Decisions per month (Amsterdam): (month, decided, within term).
+
+    Within term = decided on or before the statutory due date, which already includes the
+    extension and pauses the law allows (R4, R6).
+    """
+    decided_on = amsterdam_date(Case.decided_at)
+    month = month_start(decided_on).label("month")
+    within = func.sum(case((decided_on <= Case.statutory_due, 1), else_=0))
+    return _rows(
+        select(month, func.count().label("decided"), within.label("within_term"))
+        .where(_decided_in_period(f))
+        .group_by(month)
+        .order_by(month)
+    )
+
+
+def median_days_to_decision(f: Filters) -> list[Row[Any]]:
+    """Per type, for cases decided in the period: (case_type, decided, median calendar days)."""
+    days = days_between(amsterdam_date(Case.decided_at), Case.received_on)
+    return _rows(
+        select(Case.case_type, func.count().label("decided"), median(days).label("median_days"))
+        .where(_decided_in_period(f))
+        .group_by(Case.case_type)
+        .order_by(Case.case_type)
+    )
+
+
+def extensions_by_reason(f: Filters) -> list[Row[Any]]:
+    """Cases received in the period that were extended: (reason, months, count) (R4)."""
+    return _rows(
+        select(Case.extension_reason, Case.extension_months, func.count().label("cases"))
+        .where(
+            Case.extension_months > 0,
+            Case.received_on >= f.start,
+            Case.received_on <= f.end,
+            f.programme(Case.programme_id),
+        )
+        .group_by(Case.extension_reason, Case.extension_months)
+        .order_by(Case.extension_reason, Case.extension_months)
+    )
+
+
+def received_in_period(f: Filters) -> int:
+    """How many cases were received in the period (the base of the extension share)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(
+                Case.received_on >= f.start,
+                Case.received_on <= f.end,
+                f.programme(Case.programme_id),
+            )
+        )
+        or 0
+    )
+
+
+def objections_by_programme(f: Filters) -> list[Row[Any]]:
+    """Objections decided in the period per programme: (code, name, upheld, partly, rejected).
+
+    Upheld = granted (R15, R17).
+    """
+
+    def count_of(outcome: Outcome) -> Any:
+        return func.sum(case((Case.outcome == outcome, 1), else_=0))
+
+    return _rows(
+        select(
+            Programme.code,
+            Programme.name,
+            count_of(Outcome.GRANTED).label("upheld"),
+            count_of(Outcome.PARTLY_GRANTED).label("partly_upheld"),
+            count_of(Outcome.REJECTED).label("rejected"),
+        )
+        .join(Programme, Programme.id == Case.programme_id)
+        .where(Case.case_type == CaseType.OBJECTION, _decided_in_period(f))
+        .group_by(Programme.id, Programme.code, Programme.name)
+        .order_by(Programme.code)
+    )
+
+
+def alternatives_later_than_no_delay_limit(f: Filters) -> list[Row[Any]]:
+    """Alternative exams scheduled later than the programme's no-delay limit (R17).
+
+    TODO(lead): the alternative exam's scheduled date and its justification are being added by
+    the objections/alternatives branch. Once merged, replace this stub with one aggregate query:
+    alternatives whose date is more than ``Programme.alternative_max_working_days`` working days
+    after the original exam, decided in the period, grouped by programme, with the count that
+    has a recorded justification. Rows: (code, name, later, with_justification).
+    """
+    return []
+
+
+def flags_by_review_status(f: Filters) -> list[Row[Any]]:
+    """Automated flags raised in the period by review status: (status, count) (R18)."""
+    statement = (
+        select(AutomatedFlag.review_status, func.count().label("flags"))
+        .where(AutomatedFlag.raised_at >= f.start_utc, AutomatedFlag.raised_at < f.end_utc)
+        .group_by(AutomatedFlag.review_status)
+        .order_by(AutomatedFlag.review_status)
+    )
+    if f.programme_id is not None:
+        statement = (
+            statement.join(Recording, Recording.id == AutomatedFlag.recording_id)
+            .join(Exam, Exam.id == Recording.exam_id)
+            .where(Exam.programme_id == f.programme_id)
+        )
+    return _rows(statement)
+
+
+REVIEWED_STATUSES = (FlagReviewStatus.NO_IRREGULARITY, FlagReviewStatus.IRREGULARITY_SUSPECTED)
+
+
+def upcoming_retention_deletions(f: Filters) -> list[Row[Any]]:
+    """Recordings whose retention ends in the next 30 days: (retention_until, count) (R25)."""
+    horizon = f.today + timedelta(days=RETENTION_HORIZON_DAYS)
+    statement = (
+        select(Recording.retention_until, func.count().label("recordings"))
+        .where(Recording.retention_until >= f.today, Recording.retention_until <= horizon)
+        .group_by(Recording.retention_until)
+        .order_by(Recording.retention_until)
+    )
+    if f.programme_id is not None:
+        statement = statement.join(Exam, Exam.id == Recording.exam_id).where(
+            Exam.programme_id == f.programme_id
+        )
+    return _rows(statement)
+
+
+def programmes() -> Sequence[Row[Any]]:
+    """Programmes for the filter: (id, code, name)."""
+    return _rows(select(Programme.id, Programme.code, Programme.name).order_by(Programme.code))
