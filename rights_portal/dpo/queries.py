@@ -11,6 +11,7 @@ This module reads; it never writes.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -59,6 +60,11 @@ class Filters:
         return true() if self.programme_id is None else column == self.programme_id
 
 
+def in_enum_order(column: Any, enum_class: type[enum.Enum]) -> Any:
+    """Sort by the enum's declared order (received before in review), not alphabetically."""
+    return case({member.value: index for index, member in enumerate(enum_class)}, value=column)
+
+
 def _rows(statement: Any) -> list[Row[Any]]:
     return list(db.session.execute(statement).all())
 
@@ -93,7 +99,7 @@ def open_by_type_and_status(f: Filters) -> list[Row[Any]]:
         select(Case.case_type, Case.status, func.count().label("cases"))
         .where(Case.status.in_(OPEN_STATUSES), f.programme(Case.programme_id))
         .group_by(Case.case_type, Case.status)
-        .order_by(Case.case_type, Case.status)
+        .order_by(in_enum_order(Case.case_type, CaseType), in_enum_order(Case.status, CaseStatus))
     )
 
 
@@ -108,7 +114,7 @@ def due_this_week(f: Filters) -> list[Row[Any]]:
             f.programme(Case.programme_id),
         )
         .group_by(Case.effective_due, Case.case_type)
-        .order_by(Case.effective_due, Case.case_type)
+        .order_by(Case.effective_due, in_enum_order(Case.case_type, CaseType))
     )
 
 
@@ -172,7 +178,7 @@ def median_days_to_decision(f: Filters) -> list[Row[Any]]:
         select(Case.case_type, func.count().label("decided"), median(days).label("median_days"))
         .where(_decided_in_period(f))
         .group_by(Case.case_type)
-        .order_by(Case.case_type)
+        .order_by(in_enum_order(Case.case_type, CaseType))
     )
 
 
@@ -249,7 +255,7 @@ def flags_by_review_status(f: Filters) -> list[Row[Any]]:
         select(AutomatedFlag.review_status, func.count().label("flags"))
         .where(AutomatedFlag.raised_at >= f.start_utc, AutomatedFlag.raised_at < f.end_utc)
         .group_by(AutomatedFlag.review_status)
-        .order_by(AutomatedFlag.review_status)
+        .order_by(in_enum_order(AutomatedFlag.review_status, FlagReviewStatus))
     )
     if f.programme_id is not None:
         statement = (
