@@ -166,10 +166,13 @@ def assess(breach: Breach, *, actor: User, risk: RiskLevel, assessment: str) -> 
     if not assessment:
         raise RuleViolation(_l("Write down how you assessed the risk."))
     before = _snapshot(breach, "status", "risk", "risk_assessment")
+    # Read everything before the first assignment: a lazy load in between would autoflush a
+    # half-assessed row, which the CHECK constraint rightly refuses.
+    actor_id, moment = actor.id, now_utc()
     breach.risk = risk
     breach.risk_assessment = assessment
-    breach.assessed_by_id = actor.id
-    breach.assessed_at = now_utc()
+    breach.assessed_by_id = actor_id
+    breach.assessed_at = moment
     breach.status = BreachStatus.ASSESSED
     db.session.flush()
     _audit(
@@ -211,8 +214,8 @@ def record_ap_notification(
         raise RuleViolation(
             _l("The AP was notified after the 72-hour deadline: give the reasons for the delay.")
         )
-    breach.ap_notified_at = notified_at
     breach.ap_reference = reference
+    breach.ap_notified_at = notified_at
     breach.lateness_reason = lateness_reason if notified_at > breach.ap_deadline else None
     db.session.flush()
     _audit(
@@ -333,7 +336,7 @@ def affected_students(breach: Breach) -> list[tuple[User, BreachAffectedStudent]
             .join(BreachAffectedStudent, BreachAffectedStudent.student_id == User.id)
             .where(BreachAffectedStudent.breach_id == breach.id)
             .order_by(User.student_number)
-        ).tuples()
+        )
     ]
 
 
@@ -460,11 +463,12 @@ def close(
             )
         )
     before = _snapshot(breach, "status")
-    breach.status = BreachStatus.CLOSED
-    breach.closed_at = now_utc()
-    breach.closed_by_id = actor.id
-    if breach.ap_notified_at is None:
+    actor_id, moment, notified = actor.id, now_utc(), breach.ap_notified_at is not None
+    if not notified:
         breach.not_notified_reason = not_notified_reason
+    breach.closed_at = moment
+    breach.closed_by_id = actor_id
+    breach.status = BreachStatus.CLOSED
     if subjects_not_informed_reason:
         breach.subjects_not_informed_reason = subjects_not_informed_reason
     db.session.flush()
