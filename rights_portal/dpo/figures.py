@@ -150,7 +150,11 @@ def overdue_cases(f: Filters, limit: int | None = 100) -> Figure:
 
 def decided_within_term(f: Filters) -> Figure:
     """Share of decisions within the legal term, per month."""
-    rows = queries.decided_within_term_by_month(f)
+    # SUM() comes back as NUMERIC on PostgreSQL: plain ints for the table, CSV and chart.
+    rows = [
+        (r.month, int(r.decided), int(r.within_term))
+        for r in queries.decided_within_term_by_month(f)
+    ]
     figure = Figure(
         key="within-term",
         title=_("Decided within the legal term, per month"),
@@ -160,16 +164,16 @@ def decided_within_term(f: Filters) -> Figure:
         ),
         columns=[_("Month"), _("Decided"), _("Within the term"), _("Share (%)")],
         rows=[
-            [r.month.strftime("%Y-%m"), r.decided, r.within_term, _share(r.within_term, r.decided)]
-            for r in rows
+            [month.strftime("%Y-%m"), decided, within, _share(within, decided)]
+            for month, decided, within in rows
         ],
     )
     figure.chart = bar_chart(
         "chart-within-term",
         figure.title,
         _("Share of decisions within the legal term per month, in percent."),
-        [r.month.strftime("%Y-%m") for r in rows],
-        [Series(_("Within the term"), [_share(r.within_term, r.decided) for r in rows])],
+        [month.strftime("%Y-%m") for month, _decided, _within in rows],
+        [Series(_("Within the term"), [_share(w, n) for _m, n, w in rows])],
         unit="%",
         empty_text=_("No decisions in this period."),
     )

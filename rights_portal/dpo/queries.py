@@ -85,10 +85,15 @@ def clock_running() -> ColumnElement[bool]:
 
 
 def _decided_in_period(f: Filters) -> ColumnElement[bool]:
+    """Decided on an Amsterdam date in the period.
+
+    The expression is the one ix_cases_decided_local_date indexes, so PostgreSQL reads it there.
+    """
+    decided_on = amsterdam_date(Case.decided_at)
     return and_(
         Case.decided_at.is_not(None),
-        Case.decided_at >= f.start_utc,
-        Case.decided_at < f.end_utc,
+        decided_on >= f.start,
+        decided_on <= f.end,
         f.programme(Case.programme_id),
     )
 
@@ -158,14 +163,27 @@ def decided_within_term_by_month(f: Filters) -> list[Row[Any]]:
     """Decisions per month (Amsterdam): (month, decided, within term).
 
     Within term = decided on or before the statutory due date, which already includes the
-    extension and pauses the law allows (R4, R6).
+    extension and pauses the law allows (R4, R6). Counted per day first, in the order of the
+    index on the local decision date (no sort of the cases), then per month.
     """
     decided_on = amsterdam_date(Case.decided_at)
-    month = month_start(decided_on).label("month")
-    within = func.sum(case((decided_on <= Case.statutory_due, 1), else_=0))
-    return _rows(
-        select(month, func.count().label("decided"), within.label("within_term"))
+    per_day = (
+        select(
+            decided_on.label("decided_on"),
+            func.count().label("decided"),
+            func.sum(case((decided_on <= Case.statutory_due, 1), else_=0)).label("within_term"),
+        )
         .where(_decided_in_period(f))
+        .group_by(decided_on)
+        .subquery()
+    )
+    month = month_start(per_day.c.decided_on).label("month")
+    return _rows(
+        select(
+            month,
+            func.sum(per_day.c.decided).label("decided"),
+            func.sum(per_day.c.within_term).label("within_term"),
+        )
         .group_by(month)
         .order_by(month)
     )

@@ -72,7 +72,8 @@ def _amsterdam_date_sqlite(element: amsterdam_date, compiler: SQLCompiler, **kw:
 @compiles(month_start, "postgresql")
 def _month_start_pg(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
     (day,) = _args(element, compiler, **kw)
-    return f"CAST(date_trunc('month', {day}) AS DATE)"
+    # Through a timestamp without time zone: immutable and free of the session's TimeZone.
+    return f"CAST(date_trunc('month', CAST({day} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(month_start, "sqlite")
