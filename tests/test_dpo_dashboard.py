@@ -284,6 +284,13 @@ def test_median_days_to_decision_per_type(dpo):
     ]
 
 
+def test_an_even_count_has_the_mean_of_its_two_middle_values_as_median(dpo, seeded):
+    assert table(dpo, "median-days", programme=str(seeded["p2"].id)) == [
+        [ACCESS, "2", "74.5"],  # d11 71, d3 78
+        [OBJECTION, "2", "4.0"],  # d6 4, d7 4
+    ]
+
+
 def test_extensions_and_their_reasons_for_cases_received_in_the_period(dpo):
     assert table(dpo, "extensions") == [
         ["the request is complex", "2", "1"],  # d11 (d3 was received before the period)

@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, literal, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from ..accounts.models import User
@@ -25,7 +37,7 @@ from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType, Outcome
 from ..clock import AMSTERDAM, as_utc
 from ..exams.models import AutomatedFlag, Exam, FlagReviewStatus, Programme, Recording
 from ..extensions import db
-from .sql import amsterdam_date, days_between, median, month_start
+from .sql import amsterdam_date, days_between, month_start
 
 #: Recordings whose retention ends within this many days count as upcoming deletions (R25).
 RETENTION_HORIZON_DAYS = 30
@@ -190,13 +202,46 @@ def decided_within_term_by_month(f: Filters) -> list[Row[Any]]:
 
 
 def median_days_to_decision(f: Filters) -> list[Row[Any]]:
-    """Per type, for cases decided in the period: (case_type, decided, median calendar days)."""
+    """Per type, for cases decided in the period: (case_type, decided, median calendar days).
+
+    Computed from a histogram (cases per type and number of days), not by sorting the cases: the
+    median is the middle of the running count, averaged over the two middle values when the
+    count is even. A histogram has a few hundred rows whatever the number of cases.
+    """
     days = days_between(amsterdam_date(Case.decided_at), Case.received_on)
-    return _rows(
-        select(Case.case_type, func.count().label("decided"), median(days).label("median_days"))
+    histogram = (
+        select(Case.case_type, days.label("days"), func.count().label("n"))
         .where(_decided_in_period(f))
-        .group_by(Case.case_type)
-        .order_by(in_enum_order(Case.case_type, CaseType))
+        .group_by(Case.case_type, days)
+        .subquery()
+    )
+    running = (
+        select(
+            histogram.c.case_type,
+            histogram.c.days,
+            cast(
+                func.sum(histogram.c.n).over(
+                    partition_by=histogram.c.case_type, order_by=histogram.c.days
+                ),
+                BigInteger,
+            ).label("running"),
+            cast(
+                func.sum(histogram.c.n).over(partition_by=histogram.c.case_type), BigInteger
+            ).label("total"),
+        )
+    ).subquery()
+    lower_position = (running.c.total + 1) // 2
+    upper_position = running.c.total // 2 + 1
+    lower = func.min(running.c.days).filter(running.c.running >= lower_position)
+    upper = func.min(running.c.days).filter(running.c.running >= upper_position)
+    return _rows(
+        select(
+            running.c.case_type,
+            func.max(running.c.total).label("decided"),
+            ((lower + upper) / 2.0).label("median_days"),
+        )
+        .group_by(running.c.case_type)
+        .order_by(in_enum_order(running.c.case_type, CaseType))
     )
 
 

@@ -1,18 +1,17 @@
-"""Three SQL expressions the dashboard needs that differ per database.
+"""SQL expressions the dashboard needs that differ per database.
 
 PostgreSQL (production and tests) computes them natively. The embedded SQLite of ``make run``
-gets small Python functions registered on each connection, so the dashboard works there too,
+gets a small Python function registered on each connection, so the dashboard works there too,
 only slower. Nothing else in the portal depends on this module.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import statistics
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, event
+from sqlalchemy import Date, Integer, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -43,14 +42,6 @@ class days_between(FunctionElement[int]):  # noqa: N801
     type = Integer()
     inherit_cache = True
     name = "days_between"
-
-
-class median(FunctionElement[float]):  # noqa: N801
-    """The median of a numeric expression (an aggregate)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "median"
 
 
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
@@ -94,18 +85,6 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
-@compiles(median, "postgresql")
-def _median_pg(element: median, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = _args(element, compiler, **kw)
-    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value})"
-
-
-@compiles(median, "sqlite")
-def _median_sqlite(element: median, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = _args(element, compiler, **kw)
-    return f"rp_median({value})"
-
-
 def _sqlite_amsterdam_date(value: str | None) -> str | None:
     if value is None:
         return None
@@ -114,23 +93,9 @@ def _sqlite_amsterdam_date(value: str | None) -> str | None:
     return moment.astimezone(AMSTERDAM).date().isoformat()
 
 
-class _SqliteMedian:
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def step(self, value: Any, /) -> None:
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
-
-
 @event.listens_for(Engine, "connect")
 def _register_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function(
             "rp_amsterdam_date", 1, _sqlite_amsterdam_date, deterministic=True
         )
-        # typeshed wants finalize() to return int; SQLite accepts any number.
-        dbapi_connection.create_aggregate("rp_median", 1, _SqliteMedian)  # type: ignore[arg-type]
