@@ -130,7 +130,6 @@ def upgrade():
             postgresql_include=[
                 'decided_at', 'case_type', 'programme_id', 'outcome', 'statutory_due', 'received_on'
             ],
-            postgresql_where=sa.text('decided_at IS NOT NULL'),
         )
 
 

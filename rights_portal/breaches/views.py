@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -281,7 +282,9 @@ def add_students(breach_id: int) -> ResponseReturnValue:
     commit()
     return _back(
         breach,
-        _("%(num)s student(s) added to the list.", num=added),
+        ngettext(
+            "%(num)s student added to the list.", "%(num)s students added to the list.", added
+        ),
         "students",
     )
 
@@ -312,7 +315,11 @@ def notify_students(breach_id: int) -> ResponseReturnValue:
     sent = services.notify_affected_students(breach, actor=current_user)
     commit()
     if sent:
-        message = _("The notice has been sent to %(num)s student(s).", num=sent)
+        message = ngettext(
+            "The notice has been sent to %(num)s student.",
+            "The notice has been sent to %(num)s students.",
+            sent,
+        )
     else:
         message = _("Every student on the list has been informed already.")
     return _back(breach, message, "students")
