@@ -318,7 +318,7 @@ def test_a_notification_after_the_deadline_needs_the_reasons_for_the_delay(app, 
     with time_machine.travel(MONDAY_23H + timedelta(hours=3), tick=False):
         dpo = client_for(app, "dpo@uni.example")
         url = f"/staff/breaches/{breach.id}"
-        form = {"notified_on": "2026-12-08", "notified_time": "01:00", "reference": "AP-77"}
+        form = {"notified_on": "2026-12-08", "notified_time": "01:00", "ap_reference": "AP-77"}
         assert post_form(dpo, f"{url}/ap-notification", form, token_from=url).status_code == 400
         db.session.refresh(breach)
         assert breach.ap_notified_at is None
@@ -529,3 +529,33 @@ def test_the_accountability_report_is_a_pdf_with_the_statistics_and_the_register
         # Case handlers read the dashboard but not the register inside the report.
         handler = client_for(app, "handler@uni.example")
         assert handler.get("/staff/dpo/report.pdf", query_string=args).status_code == 403
+
+
+def test_the_dpo_links_a_case_by_reference_and_the_page_has_unique_field_ids(app, people):
+    import re
+
+    from tests.test_dpo_dashboard import CaseFactory
+
+    student = people["student_nl"]
+    case = CaseFactory(
+        subject_id=student.id,
+        filed_by_id=student.id,
+        received_on=datetime(2026, 11, 2).date(),
+        statutory_due=datetime(2026, 12, 2).date(),
+    )
+    db.session.commit()
+    breach = new_breach(people)
+    dpo = client_for(app, "dpo@uni.example")
+    url = f"/staff/breaches/{breach.id}"
+    unknown = post_form(dpo, f"{url}/cases", {"case_reference": "RP-1999-000001"}, token_from=url)
+    assert unknown.status_code == 400
+    assert "There is no case with this reference." in unknown.get_data(as_text=True)
+    linked = post_form(
+        dpo, f"{url}/cases", {"case_reference": case.reference.lower()}, token_from=url
+    )
+    assert linked.status_code == 302
+    page = dpo.get(url).get_data(as_text=True)
+    assert f"/staff/cases/{case.reference}" in page
+    ids = [i for i in re.findall(r'\sid="([^"]+)"', page) if i != "csrf_token"]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'for="ap_reference"' in page and 'for="case_reference"' in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from datetime import date, datetime, timedelta
 
 import factory
@@ -335,6 +336,8 @@ def test_the_page_shows_each_chart_as_accessible_svg_with_its_table_and_csv_link
     assert page.count("<table") == 11
     assert page.count("/staff/dpo/export/") == 11
     assert "/staff/dpo/export/open.csv?from=2026-09-01&amp;to=2026-11-30" in page
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
 
 
 def test_bad_filters_are_refused_with_a_message(dpo):

@@ -88,7 +88,8 @@ class ApNotificationForm(FlaskForm):
         _l("Time of the notification (Amsterdam time)"),
         validators=[InputRequired(message=_l("Give the time of the notification."))],
     )
-    reference = StringField(
+    # Field names are unique across the breach page's forms, so every label points at one id.
+    ap_reference = StringField(
         _l("Reference of the notification at the AP"),
         validators=[
             DataRequired(message=_l("Give the reference of the notification to the AP.")),
@@ -119,7 +120,7 @@ class ToolForm(FlaskForm):
 class LinkCaseForm(FlaskForm):
     """Link a case by its reference."""
 
-    reference = StringField(
+    case_reference = StringField(
         _l("Case reference"),
         validators=[DataRequired(message=_l("Give the reference of the case.")), Length(max=20)],
     )

@@ -205,7 +205,7 @@ def ap_notification(breach_id: int) -> ResponseReturnValue:
         breach,
         actor=current_user,
         notified_at=notified_at,
-        reference=form.reference.data or "",
+        reference=form.ap_reference.data or "",
         lateness_reason=form.lateness_reason.data or "",
     )
     commit()
@@ -249,9 +249,9 @@ def link_case(breach_id: int) -> ResponseReturnValue:
     form = LinkCaseForm()
     case = None
     if form.validate_on_submit():
-        case = case_by_reference((form.reference.data or "").strip().upper())
+        case = case_by_reference((form.case_reference.data or "").strip().upper())
         if case is None:
-            form.reference.errors = [_("There is no case with this reference.")]
+            form.case_reference.errors = [_("There is no case with this reference.")]
     if case is None:
         return _render(breach, 400, case_form=form)
     services.link_case(breach, actor=current_user, case=case)
