@@ -82,7 +82,9 @@ def _register_models() -> None:
     from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
+    from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
+    from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
@@ -93,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     from .access.views import bp as access_bp
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
+    from .breaches.views import bp as breaches_bp
+    from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
@@ -113,6 +117,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(register_bp, url_prefix="/staff")
     app.register_blueprint(audit_bp, url_prefix="/staff/audit")
     app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
+    app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
+    app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from .accounts.guardianship import is_minor_on
 from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User
+from .breaches.models import Breach
 from .cases.models import Case, CaseType
 from .exams.models import (
     AutomatedFlag,
@@ -398,3 +399,51 @@ def child_or_404(link_id: int) -> User:
     ):
         abort(404)
     return link.student
+
+
+# --- The DPO's desk: dashboard and data-breach register (R26) ----------------------------------
+
+# The dashboard shows aggregate figures plus overdue references and handler names. The DPO
+# oversees; the privacy office (case handlers) sees every case anyway and steers on the same
+# figures. Exam boards see only their programmes' cases, so an institution-wide dashboard is not
+# theirs; admins see no case contents.
+DASHBOARD_ROLES = (Role.DPO, Role.CASE_HANDLER)
+# The accountability report includes the breach register, which only the DPO reads in full.
+REPORT_ROLES = (Role.DPO,)
+# Anyone on staff must be able to report a suspected breach: the 72 hours start at discovery.
+BREACH_REPORTER_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO, Role.ADMIN)
+
+
+class BreachAction(enum.StrEnum):
+    """Things a user can do with a breach in the register."""
+
+    VIEW = "view"
+    MANAGE = "manage"  # assess, record notifications, link, close: the DPO's work
+
+
+def visible_breaches_clause(user: User) -> ColumnElement[bool]:
+    """The DPO sees the whole register; other staff see the breaches they reported."""
+    if user.role is Role.DPO:
+        return true()
+    if user.role in BREACH_REPORTER_ROLES:
+        return Breach.reported_by_id == user.id
+    return false()
+
+
+def can_breach(user: User, action: BreachAction, breach: Breach) -> bool:
+    """Whether ``user`` may ``action`` the breach."""
+    if user.role is Role.DPO:
+        return True
+    if action is BreachAction.VIEW:
+        return user.role in BREACH_REPORTER_ROLES and breach.reported_by_id == user.id
+    return False
+
+
+def breach_or_404(breach_id: int, action: BreachAction = BreachAction.VIEW) -> Breach:
+    """Load a breach for the current user; 404 unless they may see it, 403 unless ``action``."""
+    breach = db.session.get(Breach, breach_id)
+    if breach is None or not can_breach(current_user, BreachAction.VIEW, breach):
+        abort(404)
+    if not can_breach(current_user, action, breach):
+        abort(403)
+    return breach

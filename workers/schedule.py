@@ -21,6 +21,11 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "rights_portal.sweep_deadlines",
             "schedule": timedelta(minutes=config["DEADLINE_SWEEP_MINUTES"]),
         },
+        # R26: reminders at 24, 48 and 66 hours after a breach's discovery; 15 minutes late at most.
+        "breach-reminders": {
+            "task": "rights_portal.breach_reminders",
+            "schedule": timedelta(minutes=15),
+        },
         "access-package-housekeeping": {
             "task": "rights_portal.access_package_housekeeping",
             "schedule": timedelta(minutes=config["PACKAGE_HOUSEKEEPING_MINUTES"]),

@@ -15,6 +15,7 @@ from flask import current_app
 from rights_portal.access import package as access_package
 from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import verify_and_anchor
+from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
@@ -57,6 +58,16 @@ def sweep_deadlines() -> list[str]:
 def register_reminders() -> list[str]:
     """Remind the DPO of DPIA reviews, expiring processor agreements and necessity checks."""
     report = register_sweep()
+    commit()
+    for line in report.lines():
+        log.info(line)
+    return report.lines()
+
+
+@shared_task(name="rights_portal.breach_reminders")
+def breach_reminders() -> list[str]:
+    """Remind the DPO of breaches awaiting the AP notification (R26), each reminder once."""
+    report = send_reminders()
     commit()
     for line in report.lines():
         log.info(line)

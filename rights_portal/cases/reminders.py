@@ -56,7 +56,7 @@ class SweepReport:
         return out
 
 
-def _clock_running() -> ColumnElement[bool]:
+def clock_running() -> ColumnElement[bool]:
     """Open cases whose clock runs: a pause stops the statutory clock, not the exam's (R6, R7)."""
     return or_(
         Case.status.in_((CaseStatus.RECEIVED, CaseStatus.IN_REVIEW)),
@@ -105,7 +105,7 @@ def sweep(today: date | None = None) -> SweepReport:
     cases = db.session.scalars(
         select(Case)
         .options(joinedload(Case.assignee))
-        .where(_clock_running(), Case.effective_due <= horizon)
+        .where(clock_running(), Case.effective_due <= horizon)
         .order_by(Case.effective_due, Case.id)
     ).all()
     report.cases_examined = len(cases)
