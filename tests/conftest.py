@@ -143,6 +143,8 @@ def test_config(database_url: str, smtp_sink: SmtpSink) -> dict[str, Any]:
         "SMTP_HOST": smtp_sink.host,
         "SMTP_PORT": smtp_sink.port,
         "RATELIMIT_ENABLED": False,
+        # argon2id at its cheapest: a login is milliseconds, not a second (production: defaults).
+        "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
         "PORTAL_BASE_URL": "http://portal.test",
         "SERVER_NAME": None,
         # Tasks run in-process here; tests marked `worker` start a real worker on Redis.

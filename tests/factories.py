@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import factory
+from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
 
 from rights_portal.accounts.models import (
@@ -16,12 +17,12 @@ from rights_portal.accounts.models import (
     User,
     VerificationMethod,
 )
-from rights_portal.accounts.services import hash_password
 from rights_portal.exams.models import Exam, ExamBoard, ExamBoardMember, ProctoringTool, Programme
 from rights_portal.extensions import db
 
 PASSWORD = "correct-horse-battery"
-_PASSWORD_HASH = hash_password(PASSWORD)
+# Hashed with the suite's cheap argon2 parameters (ARGON2_PARAMS in conftest), so logins are fast.
+_PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 
 
 class Base(SQLAlchemyModelFactory):

@@ -118,6 +118,8 @@ def seeded(app_ctx):
             decided_by_id=h1.id,
             decision_reasons="reasons",
             legal_basis=case_type.legal_basis,
+            # R15: a rejected objection carries compelling legitimate grounds.
+            compelling_grounds="grounds" if outcome is Outcome.REJECTED else None,
             **common,
             **kw,
         )
@@ -182,6 +184,16 @@ def seeded(app_ctx):
                 description="looked away",
                 raised_at=at(raised),
                 review_status=status,
+                # R18: a reviewed flag names its reviewer, the time and the reasons.
+                **(
+                    {}
+                    if status is FlagReviewStatus.UNREVIEWED
+                    else {
+                        "reviewed_by_id": h1.id,
+                        "reviewed_at": at(raised),
+                        "review_reasons": "seen",
+                    }
+                ),
             )
         )
 

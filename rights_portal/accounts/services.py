@@ -10,12 +10,13 @@ Who may call them is decided in :mod:`rights_portal.permissions`.
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -37,9 +38,28 @@ from .models import (
     VerificationMethod,
 )
 
-_hasher = PasswordHasher()
-# Verifying against this hash when the e-mail is unknown keeps both answers equally slow.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+@functools.cache
+def _hasher_for(params: tuple[tuple[str, int], ...]) -> PasswordHasher:
+    return PasswordHasher(**dict(params))  # type: ignore[arg-type]
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's defaults, or ``ARGON2_PARAMS`` (the tests make it cheap)."""
+    params = current_app.config.get("ARGON2_PARAMS") if has_app_context() else None
+    return _hasher_for(tuple(sorted((params or {}).items())))
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the e-mail is unknown: both answers cost the same."""
+    return _dummy_hash_for(_hasher())
+
+
+@functools.cache
+def _dummy_hash_for(hasher: PasswordHasher) -> str:
+    return hasher.hash("not-a-real-password")
+
+
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -49,7 +69,7 @@ class AccountError(ValueError):
 
 def hash_password(password: str) -> str:
     """Return the argon2id hash of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def normalise_email(email: str) -> str:
@@ -157,18 +177,18 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (same cost either way)."""
     user = find_by_email(email)
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if not _verify(user.password_hash, password) or not user.is_active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
