@@ -29,6 +29,7 @@ from flask.testing import FlaskClient
 DEFAULT_TEST_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/rights_portal_test"
 DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/14"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def unavailable(reason: str) -> None:
@@ -93,6 +94,8 @@ def _clear_sink(request: pytest.FixtureRequest) -> None:
 def database_url() -> str:
     """A fresh, empty PostgreSQL database for this test session."""
     url = sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DB))
+    if XDIST_WORKER:  # each pytest-xdist worker gets a database of its own
+        url = url.set(database=f"{url.database}_{XDIST_WORKER}")
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -117,6 +120,9 @@ def redis_url() -> str:
     import redis
 
     url = os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS)
+    if XDIST_WORKER:  # and a Redis database of its own: gw0 -> base, gw1 -> base + 1, …
+        base, _, number = url.rpartition("/")
+        url = f"{base}/{(int(number or 0) + int(XDIST_WORKER.removeprefix('gw'))) % 16}"
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         client.ping()
