@@ -1,20 +1,31 @@
-"""Shared pieces of the access-request tests: a small world, vendor exports, stored-file counts."""
+"""Shared pieces of the access-request tests: a small world, vendor exports, stored-file counts,
+and an access request handled up to a built (and released) package."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask
 
-from rights_portal.accounts.models import Role
+from rights_portal.access import services as access_services
+from rights_portal.access.models import AccessPackage, ItemDecision, ItemType, Release
+from rights_portal.access.package import build
+from rights_portal.access.storage import recordings_storage
+from rights_portal.accounts.models import Role, User
+from rights_portal.cases import services as case_services
 from rights_portal.cases.deadlines import AMSTERDAM
+from rights_portal.cases.models import Case
+from rights_portal.exams.models import Exam, FileKind, Recording, RecordingFile
 from rights_portal.extensions import db
+from rights_portal.transactions import commit
 from tests.factories import (
     ExamFactory,
     ProctoringToolFactory,
@@ -154,3 +165,74 @@ def stored_files(app: Flask) -> set[Path]:
     if not root.exists():
         return set()
     return {p for p in root.rglob("*") if p.is_file() and ".incoming" not in p.parts}
+
+
+@dataclass
+class HandledAccess:
+    """An access request worked on by a handler: a stored file, its redacted copy, a package."""
+
+    case: Case
+    file: RecordingFile
+    decision: ItemDecision
+    package: AccessPackage
+
+
+def handled_access_case(
+    *,
+    student: User,
+    handler: User,
+    exam: Exam,
+    filed_by: User | None = None,
+    until: Literal["queued", "built", "released"] = "released",
+) -> HandledAccess:
+    """File an access request for ``student``, store a webcam file of ``exam`` for them, redact
+    it and queue the package; build it in-process and release it to the filer, ``until`` asked.
+
+    Real services all the way; the package is built by :func:`rights_portal.access.package.build`
+    as the worker would, so a built package has a real ZIP, letter and sha256.
+    """
+    recording = Recording(
+        student_id=student.id,
+        exam_id=exam.id,
+        recorded_at=exam.starts_at,
+        retention_until=exam.starts_at.date() + timedelta(days=90),
+    )
+    db.session.add(recording)
+    content = media(11, 20_000)
+    stored = recordings_storage().put(io.BytesIO(content))
+    file = RecordingFile(
+        recording=recording,
+        kind=FileKind.VIDEO,
+        filename="webcam.mp4",
+        media_type="video/mp4",
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+    )
+    db.session.add(file)
+    db.session.flush()
+    case = access_services.file_access_request(
+        subject=student, filed_by=filed_by or student, description="", all_data=True
+    )
+    case_services.assign(case, handler, actor=handler)
+    decision = access_services.decide_item(
+        case,
+        actor=handler,
+        item_type=ItemType.FILE,
+        item_id=file.id,
+        decision=Release.REDACTED,
+        protects="a housemate who walks into view",
+        redacted=access_services.RedactedUpload(
+            io.BytesIO(b"blurred " * 500), "blurred.mp4", "video/mp4"
+        ),
+    )
+    package = access_services.request_build(case, actor=handler)
+    commit()  # the build claims the package on its own connection
+    if until == "queued":
+        return HandledAccess(case=case, file=file, decision=decision, package=package)
+    build(package.id)
+    commit()
+    if until == "released":
+        access_services.release(package, actor=handler)
+        commit()
+    return HandledAccess(case=case, file=file, decision=decision, package=package)

@@ -210,6 +210,11 @@ def test_a_handler_uploads_a_zip_larger_than_the_default_request_limit(app, worl
     assert count(RecordingFile) == 3
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Imported 3 files of 1 new recordings" in page
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recordings.imported")
+    ).one()
+    assert (event.actor_id, event.after["source"]) == (world["handler"].id, "upload")
+    assert event.request_id == response.headers["X-Request-ID"]
 
 
 def test_a_bad_upload_shows_the_errors_per_line_and_imports_nothing(app, world, tmp_path):

@@ -123,6 +123,12 @@ def test_a_built_package_holds_the_media_the_data_and_the_letter(app, world):
     assert not any("-log-" in n for n in names)
     assert {"data.json", "data.csv", "cover-letter.html", "cover-letter.pdf"} <= set(names)
     assert all(archive.getinfo(n).compress_type == zipfile.ZIP_STORED for n in (video_name,))
+    actions = db.session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.object_type == "access_package", AuditEvent.object_id == str(package.id))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["package.build_requested", "package.built"]
 
     data = json.loads(archive.read("data.json"))
     assert data["format"] == "rights-portal/access-package/1"

@@ -32,6 +32,7 @@ from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
 from rights_portal.extensions import db
 from rights_portal.register import services as register_services
 from rights_portal.transactions import commit
+from tests.access_support import handled_access_case
 from tests.conftest import login, post_form
 from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member, guardian_link
 from tests.test_register import complete_facts
@@ -152,6 +153,22 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "exam.updated",
         "tests/test_register.py::test_an_exam_already_linked_keeps_its_tool_when_its_title_changes",
     ),
+    "access.import_export": (
+        "recordings.imported",
+        "tests/test_access_import.py::test_a_handler_uploads_a_zip_larger_than_the_default_request_limit",
+    ),
+    "access.decide_item": (
+        "access.item_decided",
+        "tests/test_access_workspace.py::test_a_redaction_needs_the_redacted_copy_and_whom_it_protects",
+    ),
+    "access.build": (
+        "package.build_requested",
+        "tests/test_access_package.py::test_a_built_package_holds_the_media_the_data_and_the_letter",
+    ),
+    "access.release": (
+        "package.released",
+        "tests/test_access_package.py::test_releasing_decides_partly_granted_with_the_refusals_and_closes_the_case",
+    ),
 }
 
 # task name -> the action(s) a run records
@@ -159,6 +176,8 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.sweep_deadlines": ("case.reminder_sent", "case.escalated"),
     "rights_portal.verify_audit_trail": ("audit.verified",),
     "rights_portal.register_reminders": ("register.reminder_sent",),
+    "rights_portal.build_access_package": ("package.built",),
+    "rights_portal.access_package_housekeeping": ("package.expired",),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
     "rights_portal.deliver_email": (
@@ -174,6 +193,13 @@ AUDITED_VIEWS: dict[str, str] = {
     "examboard.review_flag": "recording.material_viewed",
     "examboard.invigilation_list": "exam.alternatives_viewed",
     "staff.guardian_link": "guardian_link.viewed",
+    "access.workspace": "access_workspace.opened",
+    "access.open_file": "recording.opened",
+    "access.open_redacted": "redacted_copy.opened",
+    "access.package_page": "package_page.opened",
+    "access.preview_letter": "package_letter.opened",
+    "access.staff_download": "package.opened",
+    "access.download": "package.downloaded",
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
@@ -188,6 +214,7 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "register.tool_version": "an old version of a tool's register entry: no personal data",
     "register.edit_entry": "the edit form of a tool's register entry: no personal data",
     "register.edit_exam": "the edit form of an exam: no personal data",
+    "access.latest_package": "a redirect to access.package_page, which records the opening",
 }
 
 
@@ -370,9 +397,22 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
         actor=None,
     )
     commit()
-    runners: dict[str, Callable[[], object]] = {
-        name: app.extensions["celery"].tasks[name].apply for name in AUDITED_TASKS
-    }
+    # A queued package for the builder, and a released one whose link has expired (R14).
+    queued = handled_access_case(
+        student=student, handler=world["handler"], exam=world["exam"], until="queued"
+    ).package
+    released = handled_access_case(
+        student=UserFactory(programme_id=student.programme_id),
+        handler=world["handler"],
+        exam=world["exam"],
+    ).package
+    released.expires_at = now_utc() - timedelta(minutes=1)
+    commit()
+    tasks = app.extensions["celery"].tasks
+    runners: dict[str, Callable[[], Any]] = {name: tasks[name].apply for name in AUDITED_TASKS}
+    runners["rights_portal.build_access_package"] = lambda: tasks[
+        "rights_portal.build_access_package"
+    ].apply(args=(queued.id,))
     for name, actions in AUDITED_TASKS.items():
         before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
         runners[name]().get()
@@ -399,15 +439,30 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     db.session.add(recording)
     link = guardian_link(UserFactory(role=Role.GUARDIAN, student_number=None), student)
     commit()
+    access = handled_access_case(student=student, handler=world["handler"], exam=world["exam"])
     handler = app.test_client()
     login(handler, "handler@uni.example")
     board = app.test_client()
     login(board, "board@uni.example")
+    requester = app.test_client()
+    login(requester, "sanne@uni.example")
+    workspace = f"/staff/cases/{access.case.reference}/access"
+    package = f"{workspace}/packages/{access.package.id}"
     urls = {
         "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
         "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
         "examboard.invigilation_list": (board, f"/staff/exams/{world['exam'].id}/alternatives"),
         "staff.guardian_link": (handler, f"/staff/guardians/{link.id}"),
+        "access.workspace": (handler, workspace),
+        "access.open_file": (handler, f"{workspace}/files/{access.file.id}"),
+        "access.open_redacted": (handler, f"{workspace}/redacted/{access.decision.id}"),
+        "access.package_page": (handler, package),
+        "access.preview_letter": (handler, f"{package}/letter"),
+        "access.staff_download": (handler, f"{package}/zip"),
+        "access.download": (
+            requester,
+            f"/my/cases/{access.case.reference}/package/{access.package.id}",
+        ),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

@@ -5,9 +5,10 @@ endpoint up in ``EXPECTED``, an explicit table of what every role gets. A route 
 classified makes the test fail, so a new page cannot ship without someone deciding who may
 open it. URL parameters are filled with real objects: a case of a student or of a guardian
 (a student's own case, a guardian's case for their child, and a case whose guardian's link was
-revoked since, and a student's request for human review of an automated flag), the verified
-link of a guardian, a real invitation token, the target programme's exam, that flag, and a
-register tool with its version 1.
+revoked since, a student's request for human review of an automated flag, and a student's
+access request answered with a released package), the verified link of a
+guardian, a real invitation token, the target programme's exam, that flag, a register tool with
+its version 1, and the answered access request's recording file, redacted copy and package.
 
 Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
 may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
@@ -29,6 +30,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
+from rights_portal.access import services as access_services
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role
@@ -38,6 +40,7 @@ from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
 from rights_portal.extensions import db
 from rights_portal.register import services as register
+from tests.access_support import handled_access_case
 from tests.conftest import login
 from tests.factories import (
     ExamFactory,
@@ -61,6 +64,11 @@ NOT_FOUND = 404
 OWNER = "owner"  # OK for the role that filed the target case, 404 for every other requester
 DECIDER = "decider"  # OK for the role that decides the target case's type, else 403
 REVIEWER = "reviewer"  # OK for the board that reviews the target case's flag (R18), else 403
+ACCESS_CASE = "access_case"  # OK on an access request, 403 on other case types (R11)
+# OK on the access request that holds the walk's file, redacted copy and package; 404 on another
+# access request (someone else's object), 403 on other case types.
+ACCESS_OBJECT = "access_object"
+PACKAGE_OWNER = "package_owner"  # OK for who filed the released package's case, else 404 (R14)
 LOGGED_OUT = "logged_out"  # logging out ends on the login page too
 
 REQUESTERS = (
@@ -189,6 +197,21 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "register.exams": expect(FORBIDDEN, admin=OK),
     "register.new_exam": expect(FORBIDDEN, admin=OK),
     "register.edit_exam": expect(FORBIDDEN, admin=OK),
+    # Access requests (R11-R14, R24): the handlers work on them, the DPO reads along (opening is
+    # audited); deciding items, building and releasing is the handler's; the download is the
+    # filer's alone.
+    "access.workspace": expect(FORBIDDEN, case_handler=ACCESS_CASE, dpo=ACCESS_CASE),
+    "access.latest_package": expect(FORBIDDEN, case_handler=ACCESS_CASE, dpo=ACCESS_CASE),
+    "access.open_file": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
+    "access.open_redacted": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
+    "access.package_page": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
+    "access.preview_letter": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
+    "access.staff_download": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
+    "access.decide_item": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "access.build": expect(FORBIDDEN, case_handler=ACCESS_CASE),
+    "access.release": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "access.import_export": expect(FORBIDDEN, case_handler=OK),
+    "access.download": expect(FORBIDDEN, **requesters(PACKAGE_OWNER)),
 }
 
 
@@ -200,15 +223,26 @@ class Target:
     owner: str | None
     decider: str
     reviewer: str | None = None  # who reviews the case's automated flag (R18), if it has one
+    access: bool = False  # an access request (R11)
+    holds_access_objects: bool = False  # the case of the walk's file, redacted copy and package
 
 
 TARGETS = (
     Target("student_case", owner="student", decider="exam_board"),  # an objection
-    Target("guardian_case", owner="guardian_linked", decider="case_handler"),  # access, for child
+    # Access, for the child; its package is being built, so an empty build request is refused.
+    Target("guardian_case", owner="guardian_linked", decider="case_handler", access=True),
     # Filed by a guardian whose link was revoked afterwards: no requester sees it any more (R21).
-    Target("revoked_case", owner=None, decider="case_handler"),
+    Target("revoked_case", owner=None, decider="case_handler", access=True),
     # The student asks for human review of an automated flag: the board reviews it (R18).
     Target("review_case", owner="student", decider="exam_board", reviewer="exam_board"),
+    # The student's access request, answered: a redacted file, a released package (R13, R14).
+    Target(
+        "delivered_case",
+        owner="student",
+        decider="case_handler",
+        access=True,
+        holds_access_objects=True,
+    ),
 )
 
 
@@ -219,6 +253,14 @@ def resolve(outcome: Any, role: str, target: Target) -> Any:
         return OK if role == target.decider else FORBIDDEN
     if outcome == REVIEWER:
         return OK if role == target.reviewer else FORBIDDEN
+    if outcome == ACCESS_CASE:
+        return OK if target.access else FORBIDDEN
+    if outcome == ACCESS_OBJECT:
+        if not target.access:
+            return FORBIDDEN
+        return OK if target.holds_access_objects else NOT_FOUND
+    if outcome == PACKAGE_OWNER:
+        return OK if role == target.owner and target.holds_access_objects else NOT_FOUND
     return outcome
 
 
@@ -293,6 +335,7 @@ def world(app_ctx):
             description="All recordings of my child",
         )
         cases.assign(guardian_case, handler, actor=handler)
+        access_services.request_build(guardian_case, actor=handler)
         revoked_case = cases.file_case(
             case_type=CaseType.ACCESS,
             subject=child,
@@ -300,6 +343,7 @@ def world(app_ctx):
             description="Everything",
         )
         cases.assign(revoked_case, handler, actor=handler)
+        access_services.request_build(revoked_case, actor=handler)
         accounts.revoke_link(revoked, actor=handler, reason="Court decision: no authority.")
         for case in (
             student_case,
@@ -315,6 +359,11 @@ def world(app_ctx):
             name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
         db.session.commit()
+        # Of an earlier exam than the objection's, whose recordings the objection restricts (R16).
+        earlier_exam = ExamFactory(programme=programme, starts_at=NOW - timedelta(days=30))
+        delivered = handled_access_case(
+            student=people["student"], handler=handler, exam=earlier_exam
+        )
         return {
             "people": people,
             "params": {
@@ -322,6 +371,12 @@ def world(app_ctx):
                 "guardian_case": guardian_case.reference,
                 "revoked_case": revoked_case.reference,
                 "review_case": review_case.reference,
+                "delivered_case": delivered.case.reference,
+                "file_id": delivered.file.id,
+                "item_type": "file",
+                "item_id": delivered.file.id,
+                "decision_id": delivered.decision.id,
+                "package_id": delivered.package.id,
                 "exam_id": exam.id,
                 "flag_id": flag.id,
                 "tool_id": tool.id,

@@ -294,9 +294,24 @@ def _package(case: Case, package_id: int) -> AccessPackage:
 @bp.route("/staff/cases/<reference>/access/packages/<int:package_id>")
 @roles_required(*STAFF_ROLES)
 def package_page(reference: str, package_id: int) -> ResponseReturnValue:
-    """A build's progress (the page refreshes itself while building), preview and release."""
+    """A build's progress (the page refreshes itself while building), preview and release.
+
+    Opening a build that is no longer in progress is logged (R24).
+    """
     case = _access_case(reference, Action.WORK_ACCESS)
     package = _package(case, package_id)
+    if not package.status.in_progress:
+        # A build lists what it holds and the partial refusals (personal data): an opening is
+        # logged (R24). While building, the page refreshes itself every two seconds and shows
+        # only the progress, so those refreshes are not.
+        services.record_staff_open(
+            case,
+            actor=current_user,
+            what="package_page",
+            object_id=package.id,
+            details={"status": package.status.value},
+        )
+        commit()
     newest = services.packages_of(case)[0]
     return render_template(
         "access/package.html",
