@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 # Two pytest workers, one per core; each gets its own PostgreSQL and Redis database.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist load
 
 .PHONY: run test lint typecheck translations extract-messages migrate seed worker clean
 
