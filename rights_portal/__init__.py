@@ -89,6 +89,7 @@ def _register_models() -> None:
     from .exams import models as _exams  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
+    from .retention import models as _retention  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from .portal import identity as _portal_identity  # noqa: F401
     from .portal.views import bp as portal_bp
     from .register.views import bp as register_bp
+    from .retention.views import bp as retention_bp
     from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
     from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp
@@ -115,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(examboard_bp, url_prefix="/staff")
     app.register_blueprint(register_bp, url_prefix="/staff")
+    app.register_blueprint(retention_bp, url_prefix="/staff/retention")
     app.register_blueprint(audit_bp, url_prefix="/staff/audit")
     app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
@@ -136,8 +139,17 @@ def _register_cli(app: Flask) -> None:
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
     from .register.cli import register_cli
+    from .retention.cli import retention_cli
 
-    for group in (users_cli, audit_cli, deadlines_cli, demo_cli, register_cli, recordings_cli):
+    for group in (
+        users_cli,
+        audit_cli,
+        deadlines_cli,
+        demo_cli,
+        register_cli,
+        recordings_cli,
+        retention_cli,
+    ):
         app.cli.add_command(group)
 
 

@@ -306,6 +306,8 @@ def can_see_invigilation_list(user: User, exam: Exam) -> bool:
 REGISTER_READERS = tuple(sorted(STAFF_ROLES))
 REGISTER_EDITORS = (Role.ADMIN, Role.DPO)
 EXAM_MANAGERS = (Role.ADMIN,)
+# R25: retention is the DPO's: the overview of deletions and holds, and placing legal holds.
+RETENTION_ROLES = (Role.DPO,)
 
 
 def can_edit_register(user: User) -> bool:
@@ -324,6 +326,14 @@ def tool_or_404(tool_id: int) -> ProctoringTool:
     if tool is None:
         abort(404)
     return tool
+
+
+def recording_for_hold_or_404(recording_id: int | None) -> Recording:
+    """A recording the DPO may place a legal hold on (every recording), or 404."""
+    recording = db.session.get(Recording, recording_id) if recording_id else None
+    if recording is None or current_user.role not in RETENTION_ROLES:
+        abort(404)
+    return recording
 
 
 def exam_or_404(exam_id: int) -> Exam:

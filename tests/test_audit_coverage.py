@@ -149,6 +149,14 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "exam.tool_override",
         "tests/test_register.py::test_an_exam_cannot_use_a_tool_without_a_dpia_unless_the_dpo_overrides",
     ),
+    "retention.place_hold": (
+        "retention.hold_placed",
+        "tests/test_retention.py::test_held_recordings_are_kept_and_listed_with_the_reason_until_the_hold_ends",
+    ),
+    "retention.release_hold": (
+        "retention.hold_released",
+        "tests/test_retention.py::test_held_recordings_are_kept_and_listed_with_the_reason_until_the_hold_ends",
+    ),
     "register.edit_exam": (
         "exam.updated",
         "tests/test_register.py::test_an_exam_already_linked_keeps_its_tool_when_its_title_changes",
@@ -178,6 +186,7 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.register_reminders": ("register.reminder_sent",),
     "rights_portal.build_access_package": ("package.built",),
     "rights_portal.access_package_housekeeping": ("package.expired",),
+    "rights_portal.retention_purge": ("retention.purged",),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
     "rights_portal.deliver_email": (

@@ -193,6 +193,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "register.tool_version": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "register.new_entry": expect(FORBIDDEN, admin=OK, dpo=OK),
     "register.edit_entry": expect(FORBIDDEN, admin=OK, dpo=OK),
+    # R25: retention, deletions and legal holds are the DPO's.
+    "retention.index": expect(FORBIDDEN, dpo=OK),
+    "retention.place_hold": expect(FORBIDDEN, dpo=OK),
+    "retention.release_hold": expect(FORBIDDEN, dpo=OK),
     # Exams and the tool they use are configuration: the admin's.
     "register.exams": expect(FORBIDDEN, admin=OK),
     "register.new_exam": expect(FORBIDDEN, admin=OK),

@@ -456,6 +456,7 @@ def test_two_guardians_each_see_only_their_own_cases_and_never_an_unlinked_sibli
 @time_machine.travel(NOW, tick=True)
 def test_registration_creates_a_guardian_account_with_an_argon2_password(app, world):
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # a visitor whose browser asks English
     response = register(client, "marieke@home.example", password="short")
     assert response.status_code == 400
     assert "at least 10 characters" in response.get_data(as_text=True)
@@ -513,6 +514,7 @@ def test_a_handler_invites_a_parent_who_sets_a_password_once(app, world, smtp_si
         assert db.session.scalars(select(GuardianInvitation)).one().user_id == user.id
 
         again = app.test_client()
+        again.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         used = again.get(path)
         assert used.status_code == 410 and "used already" in used.get_data(as_text=True)
         assert again.get(path[:-3] + "xyz").status_code == 404  # tampered signature
@@ -530,7 +532,7 @@ def test_a_handler_invites_a_parent_who_sets_a_password_once(app, world, smtp_si
             if "/invitation/" in line
         )
     with time_machine.travel(NOW + timedelta(days=8), tick=True):
-        expired = app.test_client().get(path)
+        expired = app.test_client().get(path, headers={"Accept-Language": "en"})
         assert expired.status_code == 410
         assert "has expired" in expired.get_data(as_text=True)
 

@@ -13,7 +13,7 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     The deadline sweep, the outbox relay (safety net for a lost dispatch), the register's daily
     reminders to the DPO (unique per tool, kind and date) and the nightly audit-trail
-    verification with its anchor (R24).
+    verification with its anchor (R24), and the daily retention purge (R25).
     """
     hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
     return {
@@ -37,6 +37,10 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "register-reminders": {
             "task": "rights_portal.register_reminders",
             "schedule": crontab(hour=7, minute=0),  # daily, Europe/Amsterdam (Celery timezone)
+        },
+        "retention-purge": {
+            "task": "rights_portal.retention_purge",
+            "schedule": crontab(hour=3, minute=30),  # daily, Europe/Amsterdam (R25)
         },
         "audit-verify-nightly": {
             "task": "rights_portal.verify_audit_trail",

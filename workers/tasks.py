@@ -19,6 +19,7 @@ from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
+from rights_portal.retention import runner as retention_runner
 from rights_portal.transactions import commit, dispatch
 
 log = logging.getLogger(__name__)
@@ -106,3 +107,16 @@ def access_package_housekeeping() -> dict[str, list[int]]:
     if expired:
         log.info("expired access packages %s", expired)
     return {"expired": expired, "requeued": stale}
+
+
+@shared_task(name="rights_portal.retention_purge")
+def retention_purge() -> list[str]:
+    """Daily (R25): delete expired recording files nothing holds; complete half-done deletions.
+
+    The runner commits each intent before its file is deleted, so a killed run is completed by
+    the next one and deletes nothing twice.
+    """
+    result = retention_runner.purge()
+    for line in result.lines():
+        log.info(line)
+    return result.lines()

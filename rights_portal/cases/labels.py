@@ -11,6 +11,7 @@ CASE_TYPE_LABELS = {
     CaseType.OBJECTION: _l("Objection to online proctoring"),
     CaseType.ALTERNATIVE_EXAM: _l("Request for an alternative exam"),
     CaseType.HUMAN_REVIEW: _l("Human review of an automated flag"),
+    CaseType.ERASURE: _l("Erasure of recordings"),
 }
 
 CASE_TYPE_INTROS = {
@@ -29,6 +30,10 @@ CASE_TYPE_INTROS = {
     CaseType.HUMAN_REVIEW: _l(
         "Did the proctoring software flag something during your exam? A member of the exam board "
         "looks at it and decides. A computer never decides alone. You can tell us your view first."
+    ),
+    CaseType.ERASURE: _l(
+        "You may ask us to delete recordings of your exams, for example after your objection "
+        "was upheld. We then also tell the supplier of the proctoring software to delete them."
     ),
 }
 

@@ -34,6 +34,7 @@ class CaseType(enum.StrEnum):
     OBJECTION = "objection"
     ALTERNATIVE_EXAM = "alternative_exam"
     HUMAN_REVIEW = "human_review"
+    ERASURE = "erasure"  # art. 17: delete chosen recordings (R25)
 
     @property
     def needs_exam(self) -> bool:
@@ -58,6 +59,7 @@ class CaseType(enum.StrEnum):
             CaseType.OBJECTION: "AVG art. 21",
             CaseType.ALTERNATIVE_EXAM: "AVG art. 21; Onderwijs- en examenregeling",
             CaseType.HUMAN_REVIEW: "AVG art. 22; Onderwijs- en examenregeling",
+            CaseType.ERASURE: "AVG art. 17 en 19",
         }[self]
 
 
@@ -134,7 +136,8 @@ class Case(Base):
         ),
         CheckConstraint("status <> 'decided' OR outcome IS NOT NULL", name="decided_has_outcome"),
         CheckConstraint(
-            "case_type = 'access' OR exam_id IS NOT NULL", name="exam_cases_name_an_exam"
+            "case_type IN ('access', 'erasure') OR exam_id IS NOT NULL",
+            name="exam_cases_name_an_exam",
         ),
         CheckConstraint(
             "(extension_months = 0 AND extension_reason IS NULL)"

@@ -173,6 +173,12 @@ def _finalise(
     case.compelling_grounds = grounds
     case_services.decide(case, actor=decided_by, outcome=outcome, reasons=reasons)
     lift_restrictions(case, actor=decided_by)
+    # R25, art. 17(1)(c): an upheld objection erases the exam's recordings; the intents commit
+    # with the decision and the caller carries them out after the commit.
+    from ..access.storage import recordings_storage
+    from ..retention.services import erase_after_decision
+
+    erase_after_decision(case, actor=decided_by, store=recordings_storage())
     return case
 
 

@@ -30,6 +30,7 @@ from ..permissions import (
     flag_or_404,
     roles_required,
 )
+from ..retention import runner as retention_runner
 from ..transactions import commit
 from . import services
 from .forms import (
@@ -115,6 +116,8 @@ def sign_off(reference: str) -> ResponseReturnValue:
         abort(400)
     services.sign_off(proposal, actor=current_user)
     commit()
+    # R25: an upheld objection's erasure intents are committed with the decision; now delete.
+    retention_runner.carry_out_for_case(case.id, actor=current_user)
     flash(_("You have signed off the decision. It now takes effect."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 

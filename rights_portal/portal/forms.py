@@ -102,6 +102,23 @@ class HumanReviewForm(FlaskForm):
     )
 
 
+class ErasureRequestForm(FlaskForm):
+    """Art. 17: delete chosen recordings; the supplier is told to delete them too (art. 19)."""
+
+    recording_ids = SelectMultipleField(
+        _l("Which recordings should we delete?"),
+        coerce=int,
+        validators=[DataRequired(message=_l("Choose at least one recording."))],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    description = TextAreaField(
+        _l("Why do you want them deleted? (optional)"),
+        validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("For example: your objection was upheld, or the exam is over."),
+    )
+
+
 class MessageForm(FlaskForm):
     """A message, or the answer to a question, on the case thread."""
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -42,9 +43,11 @@ from ..permissions import (
     roles_required,
     visible_cases_clause,
 )
+from ..retention import services as retention_services
 from ..transactions import commit
 from .forms import (
     AccessRequestForm,
+    ErasureRequestForm,
     ExamRequestForm,
     HumanReviewForm,
     MessageForm,
@@ -59,6 +62,7 @@ FORMS: dict[CaseType, type[FlaskForm]] = {
     CaseType.OBJECTION: ObjectionForm,
     CaseType.ALTERNATIVE_EXAM: ExamRequestForm,
     CaseType.HUMAN_REVIEW: HumanReviewForm,
+    CaseType.ERASURE: ErasureRequestForm,
 }
 
 
@@ -124,8 +128,15 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
     if isinstance(form, AccessRequestForm):
         exams = access_services.exams_to_choose(subject)
         form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
+    recordings = []
+    if isinstance(form, ErasureRequestForm):
+        recordings = retention_services.recordings_to_choose(subject)
+        form.recording_ids.choices = [
+            SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
+            for r in recordings
+        ]
     if form.validate_on_submit():
-        case = _file(kind, form, subject, exams, flags)
+        case = _file(kind, form, subject, exams, flags, recordings)
         if case is not None:
             return _filed(case)
     status = 400 if form.is_submitted() else 200
@@ -143,10 +154,23 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
 
 
 def _file(
-    kind: CaseType, form: FlaskForm, subject: User, exams: list[Exam], flags: list
+    kind: CaseType,
+    form: FlaskForm,
+    subject: User,
+    exams: list[Exam],
+    flags: list,
+    recordings: list | None = None,
 ) -> Case | None:
     """File the request the validated form describes; None (with a field error) if it cannot."""
     description = form.description.data or ""
+    if isinstance(form, ErasureRequestForm):
+        chosen = set(form.recording_ids.data or [])
+        return retention_services.file_erasure_request(
+            subject=subject,
+            filed_by=current_user,
+            description=description,
+            recordings=[r for r in recordings or [] if r.id in chosen],
+        )
     if isinstance(form, AccessRequestForm):
         chosen = set(form.exam_ids.data or [])
         return access_services.file_access_request(

@@ -42,6 +42,8 @@ from ..permissions import (
     roles_required,
     visible_cases_clause,
 )
+from ..retention import runner as retention_runner
+from ..retention import services as retention_services
 from ..transactions import commit
 from .forms import AskForm, AssignForm, DecideForm, DuplicateForm, ExtendForm, StaffMessageForm
 
@@ -225,7 +227,12 @@ def decide(reference: str) -> ResponseReturnValue:
             flash(_("Your decision waits for a second board member's sign-off."), "info")
             return redirect(url_for("staff.case_detail", reference=case.reference))
     else:
-        services.decide(
+        decide = (
+            retention_services.decide_erasure
+            if case.case_type is CaseType.ERASURE
+            else services.decide
+        )
+        decide(
             case,
             actor=current_user,
             outcome=Outcome(form.outcome.data),
@@ -235,6 +242,8 @@ def decide(reference: str) -> ResponseReturnValue:
             ),
         )
         commit()
+    # R25: erasure intents were committed with the decision; now the files leave storage.
+    retention_runner.carry_out_for_case(case.id, actor=current_user)
     flash(_("The decision has been recorded and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 

@@ -1,0 +1,559 @@
+"""Retention and erasure (R25, art. 17-19): delete what is no longer needed, and prove it.
+
+The purge runs as the daily task, the CLI and a separate process that is killed halfway; the
+erasure runs through the portal and the staff pages. Files live in the real local storage
+backend, the database is PostgreSQL and the vendor's e-mail reaches the SMTP sink.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from rights_portal.access.storage import recordings_storage
+from rights_portal.accounts.models import Role
+from rights_portal.audit.models import AuditEvent
+from rights_portal.cases import services as cases
+from rights_portal.cases.models import Case, CaseStatus, CaseType, Outcome
+from rights_portal.clock import today_local
+from rights_portal.examboard import services as examboard
+from rights_portal.exams.models import (
+    AutomatedFlag,
+    FileKind,
+    FlagReviewStatus,
+    Recording,
+    RecordingFile,
+    RecordingRestriction,
+)
+from rights_portal.extensions import db
+from rights_portal.permissions import can_open_recording
+from rights_portal.retention import services as retention
+from rights_portal.retention.models import DeletionOutcome, DeletionRecord, VendorNotice
+from rights_portal.transactions import commit
+from tests.conftest import login, post_form, wait_for
+from tests.factories import (
+    ExamFactory,
+    ProctoringToolFactory,
+    ProgrammeFactory,
+    UserFactory,
+    board_member,
+)
+
+pytestmark = pytest.mark.postgres
+
+TODAY = today_local()
+EXPIRED = TODAY - timedelta(days=1)  # retention ended yesterday
+FRESH = TODAY + timedelta(days=10)  # due within the DPO's 30-day window
+VENDOR = "privacy@proctoreye.example"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def world(app_ctx) -> dict[str, Any]:
+    programme = ProgrammeFactory(code="PSY")
+    tool = ProctoringToolFactory(name="ProctorEye", vendor="ProctorEye B.V.", vendor_email=VENDOR)
+    people = {
+        "programme": programme,
+        "tool": tool,
+        "exam": ExamFactory(programme=programme, proctoring_tool=tool, course_code="PSY-101"),
+        "other_exam": ExamFactory(programme=programme, proctoring_tool=tool, course_code="PSY-102"),
+        "student": UserFactory(email="sanne@uni.example", programme_id=programme.id, locale="en"),
+        "other_student": UserFactory(email="ali@uni.example", programme_id=programme.id),
+        "handler": UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER),
+        "board": board_member(programme, email="board@uni.example"),
+        "dpo": UserFactory(email="dpo@uni.example", role=Role.DPO),
+    }
+    db.session.commit()
+    return people
+
+
+def make_recording(student, exam, retention_until: date, files: int = 2) -> Recording:
+    """A recording with ``files`` files really stored in the recordings backend."""
+    store = recordings_storage()
+    recording = Recording(
+        student_id=student.id,
+        exam_id=exam.id,
+        recorded_at=datetime(2026, 12, 14, 9, 0, tzinfo=UTC),
+        retention_until=retention_until,
+    )
+    for number in range(files):
+        content = f"{student.email} {exam.course_code} file {number}".encode() * 50
+        stored = store.put(io.BytesIO(content))
+        recording.files.append(
+            RecordingFile(
+                kind=FileKind.VIDEO,
+                filename=f"video-{number}.webm",
+                media_type="video/webm",
+                size_bytes=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+            )
+        )
+    db.session.add(recording)
+    db.session.commit()
+    return recording
+
+
+def stored(file: RecordingFile) -> bool:
+    return recordings_storage().exists(file.storage_key or "")
+
+
+def actions(since: int = 0) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.id > since).order_by(AuditEvent.id)
+        )
+    )
+
+
+def last_event_id() -> int:
+    return db.session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def run_task(app) -> list[str]:
+    return app.extensions["celery"].tasks["rights_portal.retention_purge"].apply().get()
+
+
+def final_state() -> dict[str, Any]:
+    """What a purge leaves behind, without the times: records, files' flags, stored files."""
+    db.session.expire_all()
+    records = sorted(
+        (r.file_id, r.recording_id, r.rule.value, r.outcome.value if r.outcome else None, r.sha256)
+        for r in db.session.scalars(select(DeletionRecord))
+    )
+    files = sorted(
+        (f.id, f.deleted_at is not None, stored(f))
+        for f in db.session.scalars(select(RecordingFile))
+    )
+    deleted_events = sorted(
+        int(object_id)
+        for object_id in db.session.scalars(
+            select(AuditEvent.object_id).where(AuditEvent.action == "recording_file.deleted")
+        )
+    )
+    return {"records": records, "files": files, "deleted_events": deleted_events}
+
+
+def expected_state(expired: list[Recording], kept: list[Recording]) -> dict[str, Any]:
+    """The state an uninterrupted purge must reach: each expired file deleted once, exactly."""
+    gone = [f for r in expired for f in r.files]
+    return {
+        "records": sorted((f.id, f.recording_id, "retention", "deleted", f.sha256) for f in gone),
+        "files": sorted(
+            [(f.id, True, False) for f in gone]
+            + [(f.id, False, True) for r in kept for f in r.files]
+        ),
+        "deleted_events": sorted(f.id for f in gone),
+    }
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def test_an_expired_recording_is_deleted_by_the_daily_job_and_its_record_kept_r25(app, world):
+    expired = make_recording(world["student"], world["exam"], EXPIRED)
+    fresh = make_recording(world["student"], world["other_exam"], FRESH)
+    files = {f.id: (f.sha256, f.size_bytes, f.storage_key) for f in expired.files}
+
+    lines = run_task(app)
+
+    assert final_state() == expected_state([expired], [fresh])
+    for record in db.session.scalars(select(DeletionRecord)):
+        assert (record.sha256, record.size_bytes, record.storage_key) == files[record.file_id]
+        assert record.rule.value == "retention" and record.case_id is None
+        assert record.intended_at <= record.deleted_at
+    assert actions().count("recording_file.deleted") == 2
+    assert "retention.purged" in actions()
+    assert any("2 files to delete" in line for line in lines)
+    # Idempotent: a second run finds nothing to do and deletes nothing twice.
+    before = last_event_id()
+    run_task(app)
+    assert final_state() == expected_state([expired], [fresh])
+    assert actions(before) == ["retention.purged"]
+
+
+def test_a_file_already_missing_from_storage_is_reported_not_raised(app, world):
+    recording = make_recording(world["student"], world["exam"], EXPIRED)
+    missing, present = recording.files
+    recordings_storage().delete(missing.storage_key or "")
+
+    run_task(app)
+
+    outcomes = {r.file_id: r.outcome for r in db.session.scalars(select(DeletionRecord))}
+    assert outcomes == {
+        missing.id: DeletionOutcome.ALREADY_MISSING,
+        present.id: DeletionOutcome.DELETED,
+    }
+
+
+def test_held_recordings_are_kept_and_listed_with_the_reason_until_the_hold_ends(app, world):
+    student, other = world["student"], world["other_student"]
+    by_case = make_recording(student, world["exam"], EXPIRED)
+    by_hold = make_recording(other, world["other_exam"], EXPIRED, files=1)
+    by_fraud = make_recording(other, world["exam"], EXPIRED, files=1)
+    by_access = make_recording(student, world["other_exam"], EXPIRED, files=1)
+    free = make_recording(UserFactory(programme_id=world["programme"].id), world["exam"], EXPIRED)
+    objection = cases.file_case(
+        case_type=CaseType.OBJECTION,
+        subject=student,
+        filed_by=student,
+        description="Being filmed at home is unbearable.",
+        exam=world["exam"],
+    )
+    access = cases.file_case(
+        case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
+    )
+    by_fraud.flags.append(
+        AutomatedFlag(
+            code="second_person",
+            description="A second person in view",
+            review_status=FlagReviewStatus.IRREGULARITY_SUSPECTED,
+            reviewed_by_id=world["board"].id,
+            reviewed_at=datetime.now(UTC),
+            review_reasons="A second voice answers question 4.",
+        )
+    )
+    commit()
+    dpo = app.test_client()
+    login(dpo, "dpo@uni.example")
+    response = post_form(
+        dpo,
+        "/staff/retention/holds",
+        {"recording_id": by_hold.id, "reason": "Complaint at the College van Beroep."},
+        token_from="/staff/retention",
+    )
+    assert response.status_code == 302
+    assert event_of(response) == ["retention.hold_placed"]
+
+    # The dry run lists what goes and what stays, and why; it changes nothing.
+    with_time = CliRunner().invoke(
+        app.cli, ["retention", "purge", "--dry-run", "--today", TODAY.isoformat()]
+    )
+    assert with_time.exit_code == 0, with_time.output
+    output = with_time.output
+    assert f"hold      recording {by_case.id} " in output
+    assert f"open case {objection.reference}" in output
+    assert f"recording {by_access.id} " in output and f"open case {access.reference}" in output
+    assert "legal hold: Complaint at the College van Beroep." in output
+    assert "pending fraud procedure" in output
+    for file in free.files:
+        assert f"delete    file {file.id} " in output
+    assert "dry run: nothing was deleted" in output
+    assert db.session.scalar(select(func.count(DeletionRecord.id))) == 0
+
+    # The DPO's page shows every held recording with its reason.
+    page = dpo.get("/staff/retention").get_data(as_text=True)
+    assert "Complaint at the College van Beroep." in page
+    assert objection.reference in page and "pending fraud procedure" in page
+
+    result = CliRunner().invoke(app.cli, ["retention", "purge", "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    held = [by_case, by_hold, by_fraud, by_access]
+    assert all(stored(f) and f.deleted_at is None for r in held for f in r.files)
+    assert all(not stored(f) and f.deleted_at is not None for f in free.files)
+    purged = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "retention.purged")
+    ).one()
+    assert set(purged.after["held"]) == {str(r.id) for r in held}
+
+    # Released with a reason, the legal hold no longer keeps the recording.
+    hold = retention.active_hold(by_hold)
+    assert hold is not None
+    response = post_form(
+        dpo,
+        "/staff/retention/holds/release",
+        {"hold_id": hold.id, "reason": "The appeal was decided."},
+        token_from="/staff/retention",
+    )
+    assert response.status_code == 302
+    assert event_of(response) == ["retention.hold_released"]
+    CliRunner().invoke(app.cli, ["retention", "purge", "--today", TODAY.isoformat()])
+    db.session.expire_all()
+    assert all(not stored(f) for f in by_hold.files)
+    assert all(stored(f) for r in (by_case, by_fraud, by_access) for f in r.files)
+
+
+def event_of(response: Any) -> list[str]:
+    request_id = response.headers["X-Request-ID"]
+    return list(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == request_id))
+    )
+
+
+def test_a_legal_hold_needs_a_reason_and_only_the_dpo_places_it(app, world):
+    recording = make_recording(world["student"], world["exam"], EXPIRED, files=1)
+    dpo, handler = app.test_client(), app.test_client()
+    login(dpo, "dpo@uni.example")
+    login(handler, "handler@uni.example")
+    response = post_form(
+        dpo,
+        "/staff/retention/holds",
+        {"recording_id": recording.id, "reason": "  "},
+        token_from="/staff/retention",
+    )
+    assert response.status_code == 400
+    assert "Write down why the recording must be kept." in response.get_data(as_text=True)
+    assert handler.get("/staff/retention").status_code == 403
+    response = post_form(
+        dpo,
+        "/staff/retention/holds",
+        {"recording_id": 999999, "reason": "Court case"},
+        token_from="/staff/retention",
+    )
+    assert response.status_code == 404
+    assert retention.active_hold(recording) is None
+
+
+# --- a purge killed halfway --------------------------------------------------------------------
+
+
+def purge_process(database_url: str, instance_dir: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "wsgi",
+            "retention",
+            "purge",
+            "--today",
+            TODAY.isoformat(),
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "RIGHTS_PORTAL_INSTANCE": instance_dir,
+            "RIGHTS_PORTAL_ENV": "test",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.parametrize(
+    "kill_point", ["RETENTION_PURGE_PAUSE_AFTER_INTENT", "RETENTION_PURGE_PAUSE_AFTER_DELETE"]
+)
+def test_a_purge_killed_halfway_and_rerun_ends_as_an_uninterrupted_one(
+    app, world, database_url, instance_dir, kill_point
+):
+    expired = [
+        make_recording(world["student"], world["exam"], EXPIRED),
+        make_recording(world["other_student"], world["exam"], EXPIRED),
+    ]
+    kept = [make_recording(world["student"], world["other_exam"], FRESH)]
+    first_file = expired[0].files[0]
+
+    def first_intent_written() -> bool:
+        db.session.rollback()
+        intent = db.session.scalars(select(DeletionRecord)).first()
+        if intent is None or intent.deleted_at is not None:
+            return False
+        return kill_point.endswith("INTENT") or not stored(first_file)
+
+    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
+    try:
+        assert wait_for(first_intent_written, timeout=90), "the first intent was never written"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+    # Halfway: one committed intent not yet marked done, every other file untouched.
+    db.session.rollback()
+    intents = db.session.scalars(select(DeletionRecord)).all()
+    assert [(i.file_id, i.deleted_at) for i in intents] == [(first_file.id, None)]
+    assert stored(first_file) is kill_point.endswith("INTENT")
+    assert all(stored(f) for r in expired[1:] + kept for f in r.files)
+
+    rerun = purge_process(database_url, instance_dir)
+    output, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, output.decode()
+    assert f"complete  file {first_file.id} " in output.decode()
+
+    assert final_state() == expected_state(expired, kept)
+
+
+# --- erasure (art. 17) and the vendor's notice (art. 19) -------------------------------------
+
+
+def test_an_erasure_decision_deletes_the_chosen_files_and_notifies_the_vendor_once(
+    app, world, smtp_sink
+):
+    chosen = make_recording(world["student"], world["exam"], FRESH)
+    not_chosen = make_recording(world["student"], world["other_exam"], FRESH)
+    student, handler = app.test_client(), app.test_client()
+    login(student, "sanne@uni.example")
+    form = student.get("/my/cases/new/erasure").get_data(as_text=True)
+    assert "PSY-101" in form and "PSY-102" in form
+    response = post_form(
+        student,
+        "/my/cases/new/erasure",
+        {"recording_ids": [chosen.id], "description": "My objection was upheld."},
+    )
+    assert response.status_code == 302
+    case = db.session.scalars(select(Case)).one()
+    assert case.case_type is CaseType.ERASURE and case.exam_id is None
+    assert set(event_of(response)) >= {"case.received", "erasure.requested"}
+
+    login(handler, "handler@uni.example")
+    url = f"/staff/cases/{case.reference}"
+    post_form(handler, f"{url}/assign", {"assignee_id": world["handler"].id}, token_from=url)
+    response = post_form(
+        handler,
+        f"{url}/decide",
+        {"outcome": "granted", "reasons": "We delete the recording of PSY-101."},
+        token_from=url,
+    )
+    assert response.status_code == 302
+    written = event_of(response)
+    assert {"case.decided", "erasure.scheduled", "erasure.vendor_notified"} <= set(written)
+    assert written.count("recording_file.deleted") == 2
+
+    db.session.expire_all()
+    assert all(not stored(f) and f.deleted_at is not None for f in chosen.files)
+    assert all(stored(f) and f.deleted_at is None for f in not_chosen.files)
+    records = db.session.scalars(select(DeletionRecord)).all()
+    assert {(r.file_id, r.rule.value, r.case_id, r.outcome) for r in records} == {
+        (f.id, "erasure", case.id, DeletionOutcome.DELETED) for f in chosen.files
+    }
+    assert wait_for(lambda: len(smtp_sink.to(VENDOR)) == 1, timeout=10)
+    mail = smtp_sink.to(VENDOR)[0]
+    assert case.reference in str(mail["Subject"])
+    body = mail.get_payload(decode=True).decode() if not mail.is_multipart() else str(mail)
+    assert "PSY-101" in body and "PSY-102" not in body
+
+    # Once: a repeated notice or a purge afterwards sends nothing more.
+    assert retention.notify_vendors(case, [chosen], actor=world["handler"]) == []
+    commit()
+    CliRunner().invoke(app.cli, ["retention", "purge", "--today", TODAY.isoformat()])
+    time.sleep(0.5)
+    assert len(smtp_sink.to(VENDOR)) == 1
+    assert db.session.scalar(select(func.count(VendorNotice.id))) == 1
+    assert actions().count("erasure.vendor_notified") == 1
+
+
+def test_an_erasure_request_cannot_name_someone_elses_recording(app, world):
+    others = make_recording(world["other_student"], world["exam"], FRESH, files=1)
+    student = app.test_client()
+    login(student, "sanne@uni.example")
+    response = post_form(
+        student, "/my/cases/new/erasure", {"recording_ids": [others.id], "description": ""}
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_a_rejected_erasure_request_deletes_nothing(app, world, smtp_sink):
+    recording = make_recording(world["student"], world["exam"], FRESH, files=1)
+    case = retention.file_erasure_request(
+        subject=world["student"], filed_by=world["student"], description="", recordings=[recording]
+    )
+    cases.assign(case, world["handler"], actor=world["handler"])
+    retention.decide_erasure(
+        case,
+        actor=world["handler"],
+        outcome=Outcome.REJECTED,
+        reasons="The exam board still needs the recording for a pending appeal.",
+    )
+    commit()
+    assert all(stored(f) for f in recording.files)
+    assert db.session.scalar(select(func.count(VendorNotice.id))) == 0
+
+
+def test_an_upheld_objection_erases_that_exams_recordings_r25(app, world, smtp_sink):
+    recording = make_recording(world["student"], world["exam"], FRESH)
+    other = make_recording(world["student"], world["other_exam"], FRESH)
+    objection = examboard.file_objection(
+        student=world["student"],
+        filed_by=world["student"],
+        exam=world["exam"],
+        grounds="Being filmed at home is unbearable.",
+        restrict=True,
+    )
+    cases.assign(objection, world["board"], actor=world["board"])
+    commit()
+    board = app.test_client()
+    login(board, "board@uni.example")
+    url = f"/staff/cases/{objection.reference}"
+    response = post_form(
+        board,
+        f"{url}/decide",
+        {"outcome": "granted", "reasons": "You take the exam on campus."},
+        token_from=url,
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert all(not stored(f) for f in recording.files)
+    assert all(stored(f) for f in other.files)
+    assert {r.rule.value for r in db.session.scalars(select(DeletionRecord))} == {"objection"}
+    assert wait_for(lambda: len(smtp_sink.to(VENDOR)) == 1, timeout=10)
+
+
+# --- restriction (art. 18) --------------------------------------------------------------------
+
+
+def test_a_restricted_recording_opens_only_to_decide_its_case_and_only_a_decision_lifts_it(
+    app, world
+):
+    recording = make_recording(world["student"], world["exam"], EXPIRED, files=1)
+    objection = examboard.file_objection(
+        student=world["student"],
+        filed_by=world["student"],
+        exam=world["exam"],
+        grounds="Being filmed at home is unbearable.",
+        restrict=True,
+    )
+    other_case = cases.file_case(
+        case_type=CaseType.ACCESS,
+        subject=world["student"],
+        filed_by=world["student"],
+        description="",
+    )
+    commit()
+    handler, board, dpo = world["handler"], world["board"], world["dpo"]
+    # Outside the restricting case nobody opens it, not even the DPO.
+    for user in (handler, board, dpo):
+        assert not can_open_recording(user, recording)
+        assert not can_open_recording(user, recording, other_case)
+    # To decide the restricting case: the board that decides it, nobody else.
+    assert can_open_recording(board, recording, objection)
+    assert not can_open_recording(handler, recording, objection)
+    # The restriction also keeps the recording from the purge, with the reason.
+    held = retention.holds_for([recording])[recording.id]
+    assert any(h.kind == "restriction" and h.reference == objection.reference for h in held)
+    # Assigning or a message does not lift it; the decision does.
+    cases.assign(objection, board, actor=board)
+    cases.post_message(objection, author=board, body="We are looking at your objection.")
+    commit()
+    assert not can_open_recording(handler, recording)
+    examboard.decide_for_board(
+        objection,
+        actor=board,
+        outcome=Outcome.REJECTED,
+        reasons="The exam cannot be taken otherwise.",
+        compelling_grounds="Accreditation requires a supervised exam for this course.",
+    )
+    commit()
+    lifted = db.session.scalars(select(RecordingRestriction)).one()
+    assert lifted.lifted_at is not None
+    assert can_open_recording(handler, recording)
+    assert "recording.restriction_lifted" in actions()
+    assert objection.status is CaseStatus.DECIDED
