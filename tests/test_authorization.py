@@ -6,8 +6,8 @@ classified makes the test fail, so a new page cannot ship without someone decidi
 open it. URL parameters are filled with real objects: a case of a student or of a guardian
 (a student's own case, a guardian's case for their child, and a case whose guardian's link was
 revoked since, and a student's request for human review of an automated flag), the verified
-link of a guardian, a real invitation token, the target programme's exam, that flag, and a
-register tool with its version 1.
+link of a guardian, a real invitation token, the target programme's exam, that flag, a
+register tool with its version 1, a breach the case handler reported and a dashboard figure.
 
 Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
 may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
@@ -32,6 +32,7 @@ from flask.testing import FlaskClient
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role
+from rights_portal.breaches import services as breaches
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
@@ -110,6 +111,13 @@ STAFF_CASE_DECIDE = expect(
 )
 STAFF_IDENTITY = expect(FORBIDDEN, case_handler=OK, exam_board_other=NOT_FOUND)
 OWN_CASE = expect(FORBIDDEN, **requesters(OWNER))
+# A breach reported by the case handler: staff who did not report it get a 404.
+BREACH_VIEW = expect(
+    FORBIDDEN, **{**dict.fromkeys(STAFF, NOT_FOUND), "case_handler": OK, "dpo": OK}
+)
+BREACH_MANAGE = expect(
+    FORBIDDEN, **{**dict.fromkeys(STAFF, NOT_FOUND), "case_handler": FORBIDDEN, "dpo": OK}
+)
 
 # Endpoint -> role -> outcome. Adding a route means adding a row here.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -189,6 +197,32 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "register.exams": expect(FORBIDDEN, admin=OK),
     "register.new_exam": expect(FORBIDDEN, admin=OK),
     "register.edit_exam": expect(FORBIDDEN, admin=OK),
+    # The DPO's dashboard (R26): the DPO and the privacy office (handlers) read the figures; the
+    # accountability report carries the whole breach register, so it is the DPO's alone.
+    "dpo.dashboard": expect(FORBIDDEN, dpo=OK, case_handler=OK),
+    "dpo.export_csv": expect(FORBIDDEN, dpo=OK, case_handler=OK),
+    "dpo.report_pdf": expect(FORBIDDEN, dpo=OK),
+    # The breach register: anyone on staff reports (the 72 hours run from discovery) and sees
+    # their own reports; the DPO sees and manages them all. The walk's breach is the handler's,
+    # so for other staff it does not exist (404) and its reporter may read but not manage it.
+    "breaches.register": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "breaches.report": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "breaches.export_csv": expect(FORBIDDEN, dpo=OK),
+    "breaches.detail": BREACH_VIEW,
+    **dict.fromkeys(
+        (
+            "breaches.assess",
+            "breaches.ap_notification",
+            "breaches.remedial",
+            "breaches.tool",
+            "breaches.link_case",
+            "breaches.add_students",
+            "breaches.notice",
+            "breaches.notify_students",
+            "breaches.close",
+        ),
+        BREACH_MANAGE,
+    ),
 }
 
 
@@ -314,6 +348,11 @@ def world(app_ctx):
         tool = register.create_entry(
             name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
+        breach = breaches.report_breach(
+            reporter=handler,
+            description="A USB stick with exam recordings was lost on the train.",
+            discovered_at=NOW - timedelta(hours=1),
+        )
         db.session.commit()
         return {
             "people": people,
@@ -329,6 +368,8 @@ def world(app_ctx):
                 "link_id": link.id,
                 "case_type": CaseType.OBJECTION.value,
                 "token": accounts.invitation_token(invitation),
+                "breach_id": breach.id,
+                "key": "open",  # a dashboard figure
             },
         }
 
