@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
+from rights_portal.breaches import services as breach_services
 from rights_portal.cases import services
 from rights_portal.cases.models import Case, CaseType
 from rights_portal.clock import now_utc, today_local
@@ -51,6 +52,9 @@ AUDITED_POST_ROUTES: dict[str, tuple[str, ...]] = {
     "staff.assign": ("case.assigned",),
     "staff.decide": ("case.decided",),
 }
+BREACH_STEPS = (
+    "tests/test_breaches.py::test_each_step_through_the_pages_records_its_event_with_that_request"
+)
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "accounts.register": (
@@ -177,6 +181,46 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "package.released",
         "tests/test_access_package.py::test_releasing_decides_partly_granted_with_the_refusals_and_closes_the_case",
     ),
+    "breaches.report": (
+        "breach.reported",
+        BREACH_STEPS,
+    ),
+    "breaches.assess": (
+        "breach.assessed",
+        BREACH_STEPS,
+    ),
+    "breaches.ap_notification": (
+        "breach.ap_notified",
+        BREACH_STEPS,
+    ),
+    "breaches.remedial": (
+        "breach.remedial_actions",
+        BREACH_STEPS,
+    ),
+    "breaches.tool": (
+        "breach.tool_set",
+        BREACH_STEPS,
+    ),
+    "breaches.link_case": (
+        "breach.case_linked",
+        BREACH_STEPS,
+    ),
+    "breaches.add_students": (
+        "breach.students_added",
+        BREACH_STEPS,
+    ),
+    "breaches.notice": (
+        "breach.notice_written",
+        BREACH_STEPS,
+    ),
+    "breaches.notify_students": (
+        "breach.subjects_informed",
+        BREACH_STEPS,
+    ),
+    "breaches.close": (
+        "breach.closed",
+        BREACH_STEPS,
+    ),
 }
 
 # task name -> the action(s) a run records
@@ -187,6 +231,7 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.build_access_package": ("package.built",),
     "rights_portal.access_package_housekeeping": ("package.expired",),
     "rights_portal.retention_purge": ("retention.purged",),
+    "rights_portal.breach_reminders": ("breach.reminder_sent",),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
     "rights_portal.deliver_email": (
@@ -209,6 +254,7 @@ AUDITED_VIEWS: dict[str, str] = {
     "access.preview_letter": "package_letter.opened",
     "access.staff_download": "package.opened",
     "access.download": "package.downloaded",
+    "breaches.detail": "breach.viewed",  # lists the affected students and their notices
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
@@ -224,6 +270,11 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "register.edit_entry": "the edit form of a tool's register entry: no personal data",
     "register.edit_exam": "the edit form of an exam: no personal data",
     "access.latest_package": "a redirect to access.package_page, which records the opening",
+    "dpo.export_csv": (
+        "one dashboard figure's table as CSV: counts per type, month or programme, and for"
+        " overdue cases their references and handlers, exactly what the (unlogged) dashboard"
+        " page shows; no student's data"
+    ),
 }
 
 
@@ -405,6 +456,12 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
         ),
         actor=None,
     )
+    # a breach found 25 hours ago, not yet notified to the AP: the DPO is reminded (R26)
+    breach_services.report_breach(
+        reporter=world["handler"],
+        description="A USB stick with exam recordings was lost.",
+        discovered_at=now_utc() - timedelta(hours=25),
+    )
     commit()
     # A queued package for the builder, and a released one whose link has expired (R14).
     queued = handled_access_case(
@@ -447,8 +504,15 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     recording.flags.append(AutomatedFlag(code="gaze_away", description="Looked away"))
     db.session.add(recording)
     link = guardian_link(UserFactory(role=Role.GUARDIAN, student_number=None), student)
+    breach = breach_services.report_breach(
+        reporter=world["handler"],
+        description="A USB stick with exam recordings was lost.",
+        discovered_at=now_utc() - timedelta(hours=1),
+    )
     commit()
     access = handled_access_case(student=student, handler=world["handler"], exam=world["exam"])
+    dpo = app.test_client()
+    login(dpo, "dpo@uni.example")
     handler = app.test_client()
     login(handler, "handler@uni.example")
     board = app.test_client()
@@ -472,6 +536,7 @@ def test_each_audited_view_writes_its_audit_event(app, world):
             requester,
             f"/my/cases/{access.case.reference}/package/{access.package.id}",
         ),
+        "breaches.detail": (dpo, f"/staff/breaches/{breach.id}"),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

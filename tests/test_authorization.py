@@ -8,7 +8,8 @@ open it. URL parameters are filled with real objects: a case of a student or of 
 revoked since, a student's request for human review of an automated flag, and a student's
 access request answered with a released package), the verified link of a
 guardian, a real invitation token, the target programme's exam, that flag, a register tool with
-its version 1, and the answered access request's recording file, redacted copy and package.
+its version 1, the answered access request's recording file, redacted copy and package, a
+breach the case handler reported and a dashboard figure.
 
 Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
 may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
@@ -34,6 +35,7 @@ from rights_portal.access import services as access_services
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role
+from rights_portal.breaches import services as breaches
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
@@ -118,6 +120,13 @@ STAFF_CASE_DECIDE = expect(
 )
 STAFF_IDENTITY = expect(FORBIDDEN, case_handler=OK, exam_board_other=NOT_FOUND)
 OWN_CASE = expect(FORBIDDEN, **requesters(OWNER))
+# A breach reported by the case handler: staff who did not report it get a 404.
+BREACH_VIEW = expect(
+    FORBIDDEN, **{**dict.fromkeys(STAFF, NOT_FOUND), "case_handler": OK, "dpo": OK}
+)
+BREACH_MANAGE = expect(
+    FORBIDDEN, **{**dict.fromkeys(STAFF, NOT_FOUND), "case_handler": FORBIDDEN, "dpo": OK}
+)
 
 # Endpoint -> role -> outcome. Adding a route means adding a row here.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -216,6 +225,32 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "access.release": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
     "access.import_export": expect(FORBIDDEN, case_handler=OK),
     "access.download": expect(FORBIDDEN, **requesters(PACKAGE_OWNER)),
+    # The DPO's dashboard (R26): the DPO and the privacy office (handlers) read the figures; the
+    # accountability report carries the whole breach register, so it is the DPO's alone.
+    "dpo.dashboard": expect(FORBIDDEN, dpo=OK, case_handler=OK),
+    "dpo.export_csv": expect(FORBIDDEN, dpo=OK, case_handler=OK),
+    "dpo.report_pdf": expect(FORBIDDEN, dpo=OK),
+    # The breach register: anyone on staff reports (the 72 hours run from discovery) and sees
+    # their own reports; the DPO sees and manages them all. The walk's breach is the handler's,
+    # so for other staff it does not exist (404) and its reporter may read but not manage it.
+    "breaches.register": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "breaches.report": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "breaches.export_csv": expect(FORBIDDEN, dpo=OK),
+    "breaches.detail": BREACH_VIEW,
+    **dict.fromkeys(
+        (
+            "breaches.assess",
+            "breaches.ap_notification",
+            "breaches.remedial",
+            "breaches.tool",
+            "breaches.link_case",
+            "breaches.add_students",
+            "breaches.notice",
+            "breaches.notify_students",
+            "breaches.close",
+        ),
+        BREACH_MANAGE,
+    ),
 }
 
 
@@ -362,6 +397,11 @@ def world(app_ctx):
         tool = register.create_entry(
             name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
+        breach = breaches.report_breach(
+            reporter=handler,
+            description="A USB stick with exam recordings was lost on the train.",
+            discovered_at=NOW - timedelta(hours=1),
+        )
         db.session.commit()
         # Of an earlier exam than the objection's, whose recordings the objection restricts (R16).
         earlier_exam = ExamFactory(programme=programme, starts_at=NOW - timedelta(days=30))
@@ -388,6 +428,8 @@ def world(app_ctx):
                 "link_id": link.id,
                 "case_type": CaseType.OBJECTION.value,
                 "token": accounts.invitation_token(invitation),
+                "breach_id": breach.id,
+                "key": "open",  # a dashboard figure
             },
         }
 

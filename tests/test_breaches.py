@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from rights_portal.accounts.models import Role
@@ -188,6 +189,17 @@ def test_the_dpo_is_reminded_at_24_48_and_66_hours_each_exactly_once(app, people
         (48, False, True),
         (66, False, True),
     ]
+    # R24: each reminder is on the trail once, like its mail.
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "breach.reminder_sent")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.object_id, e.after["hours"]) for e in events] == [
+        (str(breach.id), 24),
+        (str(breach.id), 48),
+        (str(breach.id), 66),
+    ]
 
 
 def test_the_reminder_task_runs_every_15_minutes_on_the_beat(app):
@@ -208,6 +220,10 @@ def test_a_late_run_records_missed_reminders_and_mails_only_the_latest(app, peop
     ]
     rows = db.session.scalars(select(BreachReminder).order_by(BreachReminder.hours)).all()
     assert [(r.hours, r.superseded) for r in rows] == [(24, True), (48, False)]
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "breach.reminder_sent")
+    ).all()
+    assert event.after["hours"] == 48 and event.after["missed"] == [24]
 
 
 def test_no_reminders_once_the_ap_is_notified_or_the_risk_is_assessed_as_none(
@@ -294,8 +310,10 @@ def test_closing_a_breach_not_notified_to_the_ap_requires_a_reason(app, people):
         assert breach.not_notified_reason == "The stick was found the same day, still sealed."
         # It stays in the register, with its reason, for the DPO and in the export.
         assert breach.reference in dpo.get("/staff/breaches").get_data(as_text=True)
-        exported = dpo.get("/staff/breaches/export.csv").data.decode("utf-8-sig")
+        export = dpo.get("/staff/breaches/export.csv")
+        exported = export.data.decode("utf-8-sig")
     [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert "breach.register_exported" in events_of(export)  # the file leaves the portal (R24)
     assert row["Reason for not notifying"] == "The stick was found the same day, still sealed."
 
 
@@ -391,7 +409,8 @@ def test_an_english_reader_on_the_list_needs_the_english_text(app_ctx, people):
     breach = assessed_breach(people)
     services.add_affected_students(breach, actor=people["dpo"], numbers=["s1002"])
     services.write_subject_notice(breach, actor=people["dpo"], text_nl="Er ging iets mis.")
-    with pytest.raises(RuleViolation, match="English"):
+    # The message is lazy; read it in English whatever the compiled catalogues say.
+    with force_locale("en"), pytest.raises(RuleViolation, match="English"):
         services.notify_affected_students(breach, actor=people["dpo"])
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1  # DPO alert
@@ -487,6 +506,82 @@ def test_every_change_to_a_breach_is_an_audit_event(app, people):
         services.record_remedial_actions(breach, actor=dpo, text="changed afterwards")
 
 
+def events_of(response) -> set[str]:
+    """The actions recorded by the request that produced ``response``."""
+    return set(
+        db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.request_id == response.headers["X-Request-ID"]
+            )
+        )
+    )
+
+
+def test_each_step_through_the_pages_records_its_event_with_that_request(app, people, smtp_sink):
+    """R24: every POST of the register, and staff opening a breach, are on the trail."""
+    from tests.test_dpo_dashboard import CaseFactory
+
+    student = people["student_en"]
+    case = CaseFactory(
+        subject_id=student.id,
+        filed_by_id=student.id,
+        received_on=datetime(2026, 11, 2).date(),
+        statutory_due=datetime(2026, 12, 2).date(),
+    )
+    tool = ProctoringToolFactory(name="ProctorCam")
+    db.session.commit()
+    with time_machine.travel(FRIDAY_23H + timedelta(hours=2), tick=True):
+        handler = client_for(app, "handler@uni.example")
+        reported = post_form(
+            handler,
+            "/staff/breaches/new",
+            {
+                "description": "A USB stick with exam recordings was lost on the train.",
+                "discovered_on": "2026-12-04",
+                "discovered_time": "23:00",
+                "tool_id": "0",
+            },
+        )
+        assert reported.status_code == 302
+        assert "breach.reported" in events_of(reported)
+        breach = db.session.scalars(select(Breach)).one()
+        url = f"/staff/breaches/{breach.id}"
+        # The reporter opening their own report is staff reading personal data too.
+        assert "breach.viewed" in events_of(handler.get(url))
+        dpo = client_for(app, "dpo@uni.example")
+        opened = dpo.get(url)
+        assert opened.status_code == 200 and "breach.viewed" in events_of(opened)
+        steps = [
+            ("assess", {"risk": "high_risk", "assessment": "Unencrypted."}, "breach.assessed"),
+            (
+                "ap-notification",
+                {"notified_on": "2026-12-05", "notified_time": "00:30", "ap_reference": "AP-9"},
+                "breach.ap_notified",
+            ),
+            (
+                "remedial",
+                {"remedial_actions": "Sticks are encrypted now."},
+                "breach.remedial_actions",
+            ),
+            ("tool", {"tool_id": str(tool.id)}, "breach.tool_set"),
+            ("cases", {"case_reference": case.reference}, "breach.case_linked"),
+            ("students", {"numbers": "s1002"}, "breach.students_added"),
+            (
+                "notice",
+                {"text_nl": "Er ging iets mis.", "text_en": "Something went wrong."},
+                "breach.notice_written",
+            ),
+            ("notify-students", {}, "breach.subjects_informed"),
+            ("close", {}, "breach.closed"),
+        ]
+        for path, data, action in steps:
+            response = post_form(dpo, f"{url}/{path}", data, token_from=url)
+            assert response.status_code == 302, (path, response.status_code)
+            assert action in events_of(response), path
+    db.session.expire_all()
+    assert db.session.get(Breach, breach.id).status is BreachStatus.CLOSED
+
+
 def test_the_accountability_report_is_a_pdf_with_the_statistics_and_the_register(app, people):
     breach = assessed_breach(people)
     services.close(breach, actor=people["dpo"], not_notified_reason="Found back, sealed.")
@@ -497,6 +592,8 @@ def test_the_accountability_report_is_a_pdf_with_the_statistics_and_the_register
         response = dpo.get("/staff/dpo/report.pdf", query_string=args)
         assert response.status_code == 200 and response.mimetype == "application/pdf"
         assert response.data.startswith(b"%PDF")
+        # R24: the report takes the register's free text out of the portal: who took it is logged.
+        assert "dpo.report_exported" in events_of(response)
         from rights_portal.dpo import report
         from rights_portal.dpo.queries import Filters
 

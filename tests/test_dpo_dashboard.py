@@ -70,7 +70,7 @@ def seeded(app_ctx):
     UserFactory(role=Role.DPO, email="dpo@uni.example")
     UserFactory(role=Role.ADMIN, email="admin@uni.example")
     UserFactory(role=Role.STUDENT, email="student@uni.example")
-    UserFactory(role=Role.EXAM_BOARD, email="board@uni.example")
+    board = UserFactory(role=Role.EXAM_BOARD, email="board@uni.example")
     common = {"subject_id": student.id, "filed_by_id": student.id}
 
     def open_case(case_type, status, programme, due, assignee=None):
@@ -118,8 +118,6 @@ def seeded(app_ctx):
             decided_by_id=h1.id,
             decision_reasons="reasons",
             legal_basis=case_type.legal_basis,
-            # R15: a rejected objection carries compelling legitimate grounds.
-            compelling_grounds="grounds" if outcome is Outcome.REJECTED else None,
             **common,
             **kw,
         )
@@ -137,7 +135,16 @@ def seeded(app_ctx):
         # Received before the period: its extension does not count in the period.
         "d3": decided(A, p2, "2026-08-03", "2026-11-03", at("2026-10-20"), P, **two_months),  # 78
         "d4": decided(OBJ, p1, "2026-10-01", "2026-11-02", at("2026-10-05"), G),  # 4 d, in time
-        "d5": decided(OBJ, p1, "2026-10-02", "2026-11-02", at("2026-11-10"), R),  # 39 d, late
+        # A rejected objection names the compelling grounds (art. 21(1); a CHECK constraint).
+        "d5": decided(
+            OBJ,
+            p1,
+            "2026-10-02",
+            "2026-11-02",
+            at("2026-11-10"),
+            R,
+            compelling_grounds="No other supervised sitting exists this term.",
+        ),  # 39 d, late
         "d6": decided(OBJ, p2, "2026-10-03", "2026-11-03", at("2026-10-07"), G),  # 4 d, in time
         "d7": decided(OBJ, p2, "2026-10-05", "2026-11-05", at("2026-10-09"), P),  # 4 d, in time
         "d8": decided(A, p1, "2026-08-01", "2026-09-01", at("2026-08-15"), G),  # before period
@@ -177,6 +184,8 @@ def seeded(app_ctx):
     recording(e1, "2026-11-30")  # already past
 
     def flag(rec, status, raised="2026-10-10"):
+        reviewed = status is not FlagReviewStatus.UNREVIEWED
+        # A reviewed flag names its reviewer and reasons (R18; a CHECK constraint).
         db.session.add(
             AutomatedFlag(
                 recording_id=rec.id,
@@ -184,16 +193,9 @@ def seeded(app_ctx):
                 description="looked away",
                 raised_at=at(raised),
                 review_status=status,
-                # R18: a reviewed flag names its reviewer, the time and the reasons.
-                **(
-                    {}
-                    if status is FlagReviewStatus.UNREVIEWED
-                    else {
-                        "reviewed_by_id": h1.id,
-                        "reviewed_at": at(raised),
-                        "review_reasons": "seen",
-                    }
-                ),
+                reviewed_by_id=board.id if reviewed else None,
+                reviewed_at=at("2026-10-20") if reviewed else None,
+                review_reasons="Watched the recording." if reviewed else None,
             )
         )
 

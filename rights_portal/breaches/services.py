@@ -8,7 +8,8 @@ queues the e-mails in the caller's transaction; none commits (see
 The 72-hour clock is plain arithmetic on aware UTC datetimes: discovery + 72 real hours, so a
 change to or from summer time moves the wall-clock hour of the deadline, never its length.
 Reminders to the DPO at 24, 48 and 66 hours are unique rows inserted with ON CONFLICT DO NOTHING;
-only the run that inserted a row mails it, as in :mod:`rights_portal.cases.reminders`.
+only the run that inserted a row mails it and records ``breach.reminder_sent``, as in
+:mod:`rights_portal.cases.reminders`.
 """
 
 from __future__ import annotations
@@ -575,6 +576,17 @@ def send_reminders(now: datetime | None = None) -> ReminderReport:
             update(BreachReminder)
             .where(BreachReminder.id == latest_id)
             .values(outbox_message_id=message.id)
+        )
+        # R24: the reminder is on the trail with the milestones a late run passed over.
+        _audit(
+            breach,
+            "reminder_sent",
+            None,
+            after={
+                "hours": latest_hours,
+                "missed": [hours for _id, hours in inserted[:-1]],
+                "to": [dpo.email for dpo in dpos],
+            },
         )
     db.session.flush()
     return report

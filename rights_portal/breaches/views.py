@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from ..audit.services import record
 from ..cases.services import case_by_reference
 from ..clock import now_utc, today_local
 from ..exams.models import ProctoringTool
@@ -116,8 +117,11 @@ def report() -> ResponseReturnValue:
 @bp.route("/<int:breach_id>")
 @roles_required(*BREACH_REPORTER_ROLES)
 def detail(breach_id: int) -> ResponseReturnValue:
-    """The breach record."""
-    return _render(breach_or_404(breach_id))
+    """The breach record; opening it is logged because it lists affected students (R24)."""
+    breach = breach_or_404(breach_id)
+    record("breach.viewed", actor=current_user, object_type="breach", object_id=breach.id)
+    commit()
+    return _render(breach)
 
 
 def _render(breach: Breach, status: int = 200, **forms: Any) -> ResponseReturnValue:
@@ -358,9 +362,20 @@ def close(breach_id: int) -> ResponseReturnValue:
 def export_csv() -> ResponseReturnValue:
     """The register as CSV, for breaches discovered in the period (default: everything)."""
     start, end = _period_args()
-    body = export.register_csv(
-        services.register(visible_breaches_clause(current_user), start=start, end=end)
+    breaches = services.register(visible_breaches_clause(current_user), start=start, end=end)
+    body = export.register_csv(breaches)
+    # R24: the file leaves the portal with free text that can name people; log who took it.
+    record(
+        "breach.register_exported",
+        actor=current_user,
+        object_type="breach_register",
+        after={
+            "from": request.args.get("from") or None,
+            "to": request.args.get("to") or None,
+            "breach_ids": [breach.id for breach in breaches],
+        },
     )
+    commit()
     return Response(
         body,
         mimetype="text/csv",

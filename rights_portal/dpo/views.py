@@ -17,8 +17,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..audit.services import record
 from ..clock import today_local
 from ..permissions import DASHBOARD_ROLES, REPORT_ROLES, roles_required
+from ..transactions import commit
 from . import figures, queries, report
 from .csvexport import csv_text
 from .queries import Filters
@@ -118,6 +120,19 @@ def report_pdf() -> ResponseReturnValue:
     if filters is None:
         abort(400)
     html = report.render_html(filters)
+    # R24: the report carries the breach register's free text and handler names out of the
+    # portal; log who took it and for which period.
+    record(
+        "dpo.report_exported",
+        actor=current_user,
+        object_type="dpo_report",
+        after={
+            "from": filters.start,
+            "to": filters.end,
+            "programme_id": filters.programme_id,
+        },
+    )
+    commit()
     filename = f"accountability_{filters.start.isoformat()}_{filters.end.isoformat()}.pdf"
     return Response(
         report.to_pdf(html),
