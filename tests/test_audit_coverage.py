@@ -188,6 +188,11 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "register.tool_version": "an old version of a tool's register entry: no personal data",
     "register.edit_entry": "the edit form of a tool's register entry: no personal data",
     "register.edit_exam": "the edit form of an exam: no personal data",
+    "portal.exam_privacy": (
+        "an exam's privacy notice: the tool's institutional facts, no personal data (a tool "
+        "that predates the register is adopted with register.entry_adopted, asserted in "
+        "tests/test_privacy_notice.py)"
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -124,6 +124,11 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
     if isinstance(form, AccessRequestForm):
         exams = access_services.exams_to_choose(subject)
         form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
+    if isinstance(form, ExamRequestForm) and not form.is_submitted():
+        # Coming from an exam's privacy notice: that exam is already chosen.
+        chosen = request.args.get("exam", type=int)
+        if any(exam.id == chosen for exam in exams):
+            form.exam_id.data = chosen
     if form.validate_on_submit():
         case = _file(kind, form, subject, exams, flags)
         if case is not None:
