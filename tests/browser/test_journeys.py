@@ -33,6 +33,16 @@ WORDS = {
     "en": {"my_requests": "My requests", "decision": "Decision", "privacy": "Privacy at"},
 }
 
+# What staff write in the register is in the institution's own language; here, the journey's.
+STAFF_TEXT = {
+    "nl": {
+        "purpose": "Toezicht bij tentamens op afstand, om fraude te voorkomen en te ontdekken.",
+        "intrusion_limits": "Alleen camera en scherm. Geen volgen van je ogen.",
+        "privacy_notice": "Tijdens het tentamen nemen we je camera en je scherm op.",
+    },
+    "en": {},
+}
+
 
 def build_world(lang: str) -> dict[str, Any]:
     programme = ProgrammeFactory(code="PSY", name="BSc Psychologie")
@@ -40,7 +50,8 @@ def build_world(lang: str) -> dict[str, Any]:
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(
-            data_categories=["camera video", "screen recording", "audio", "room scan"]
+            data_categories=["camera video", "screen recording", "audio", "room scan"],
+            **STAFF_TEXT[lang],
         ),
         actor=None,
     )
