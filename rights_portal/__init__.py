@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from .notifications.blueprint import bp as notifications_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
     from .portal import identity as _portal_identity  # noqa: F401
+    from .portal import privacy as _portal_privacy  # noqa: F401  (the exam privacy notice)
     from .portal.views import bp as portal_bp
     from .register.views import bp as register_bp
     from .retention.views import bp as retention_bp

@@ -457,3 +457,45 @@ def breach_or_404(breach_id: int, action: BreachAction = BreachAction.VIEW) -> B
     if not can_breach(current_user, action, breach):
         abort(403)
     return breach
+
+
+# --- Privacy notices of proctored exams (AP: inform "in language they understand") ----------
+
+
+def can_read_privacy_notice(user: User, exam: Exam) -> bool:
+    """Students of the exam's programme, their verified guardians, and every staff member."""
+    if user.role in STAFF_ROLES:
+        return True
+    if user.role is Role.STUDENT:
+        return user.programme_id is not None and user.programme_id == exam.programme_id
+    if user.role is Role.GUARDIAN:
+        return bool(privacy_notice_children(user, exam))
+    return False
+
+
+def privacy_notice_children(guardian: User, exam: Exam) -> list[GuardianLink]:
+    """The guardian's verified links to students of the exam's programme (R21)."""
+    return list(
+        db.session.scalars(
+            select(GuardianLink)
+            .join(User, User.id == GuardianLink.student_id)
+            .where(
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.status == LinkStatus.VERIFIED,
+                User.programme_id == exam.programme_id,
+            )
+            .order_by(GuardianLink.id)
+        )
+    )
+
+
+def privacy_exam_or_404(exam_id: int) -> Exam:
+    """A proctored exam whose privacy notice the current user may read, else 404."""
+    exam = db.session.get(Exam, exam_id)
+    if (
+        exam is None
+        or exam.proctoring_tool_id is None
+        or not can_read_privacy_notice(current_user, exam)
+    ):
+        abort(404)
+    return exam

@@ -90,6 +90,7 @@ def register_template_helpers(app: Flask) -> None:
     # Globals, not a context processor, so imported macros (which get no context) see them too.
     app.jinja_env.globals.update(
         days_left=lambda due: deadlines.days_left(due, today_local()),
+        today=today_local,
         case_type_labels=CASE_TYPE_LABELS,
         case_type_intros=CASE_TYPE_INTROS,
         status_labels=STATUS_LABELS,

@@ -275,6 +275,11 @@ UNAUDITED_VIEWS: dict[str, str] = {
         " overdue cases their references and handlers, exactly what the (unlogged) dashboard"
         " page shows; no student's data"
     ),
+    "portal.exam_privacy": (
+        "an exam's privacy notice: the tool's institutional facts, no personal data (a tool "
+        "that predates the register is adopted with register.entry_adopted, asserted in "
+        "tests/test_privacy_notice.py)"
+    ),
 }
 
 

@@ -145,6 +145,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "portal.withdraw": OWN_CASE,
     "portal.answer_identity": OWN_CASE,
     "portal.children": expect(FORBIDDEN, **guardians(OK)),
+    # The privacy notice of a proctored exam: students of its programme, guardians with a verified
+    # link to such a student (R21), and every staff member; anyone else gets a 404.
+    "portal.exam_privacy": expect(
+        OK,
+        guardian_unlinked=NOT_FOUND,
+        guardian_pending=NOT_FOUND,
+        guardian_revoked=NOT_FOUND,
+    ),
     "portal.request_link": expect(FORBIDDEN, **guardians(OK)),
     # R21: only the guardian's own verified link; pending or someone else's is a 404.
     "portal.file_for_child": expect(

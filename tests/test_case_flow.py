@@ -83,7 +83,7 @@ def test_objection_walkthrough_from_filing_to_decision(app, world, smtp_sink):
     login(handler, "handler@uni.example")
     queue = handler.get("/staff/queue").get_data(as_text=True)
     assert "RP-2026-000001" in queue
-    assert "Monday, December 7, 2026" in queue
+    assert '(<time datetime="2026-12-07">Monday 7 December</time>)' in queue
     page = handler.get("/staff/cases/RP-2026-000001").get_data(as_text=True)
     assert "The exam board of the programme decides this case." in page
 

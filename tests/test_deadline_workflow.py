@@ -390,7 +390,9 @@ def test_queue_shows_days_left_and_badges_in_words(app, world):
         login(handler, "handler@uni.example")
         page = handler.get("/staff/queue").get_data(as_text=True)
     assert "Paused" in page
-    assert "7 working days left, 9 calendar days" in page  # Mon 23 Nov -> Wed 2 Dec
+    # Mon 23 Nov -> Wed 2 Dec: "7 working days left (Wednesday 2 December)"
+    assert '7 working days left</span> <span class="due">(<time datetime="2026-12-02">' in page
+    assert "Wednesday 2 December</time>)" in page
     assert late.reference in page
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 MAX_TEXT = 5000
@@ -67,6 +67,11 @@ class ExamRequestForm(FlaskForm):
         ],
     )
 
+    def validate_exam_id(self, field: SelectField) -> None:
+        """The "choose an exam" placeholder is no answer: say so together with the other errors."""
+        if not field.data:
+            raise ValidationError(_l("Choose an exam."))
+
 
 class ObjectionForm(ExamRequestForm):
     """R15: an objection needs grounds relating to the student's situation."""
@@ -100,6 +105,11 @@ class HumanReviewForm(FlaskForm):
             "What happened at that moment? The exam board reads this before it decides."
         ),
     )
+
+    def validate_flag_id(self, field: SelectField) -> None:
+        """The "choose a flag" placeholder is no answer."""
+        if not field.data:
+            raise ValidationError(_l("Choose a flag."))
 
 
 class ErasureRequestForm(FlaskForm):

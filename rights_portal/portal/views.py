@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -135,6 +135,11 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
             SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
             for r in recordings
         ]
+    if isinstance(form, ExamRequestForm) and not form.is_submitted():
+        # Coming from an exam's privacy notice: that exam is already chosen.
+        chosen = request.args.get("exam", type=int)
+        if any(exam.id == chosen for exam in exams):
+            form.exam_id.data = chosen
     if form.validate_on_submit():
         case = _file(kind, form, subject, exams, flags, recordings)
         if case is not None:
