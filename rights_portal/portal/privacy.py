@@ -60,6 +60,10 @@ RIGHTS = (
         CaseType.HUMAN_REVIEW,
         _l("Ask a person to look again at a warning the software made about you."),
     ),
+    (
+        CaseType.ERASURE,
+        _l("Have your recordings deleted. We also tell the supplier to delete them."),
+    ),
 )
 
 
