@@ -133,6 +133,95 @@ def redis_url() -> str:
     return url
 
 
+# --- S3-compatible object store (moto's server, a real HTTP endpoint) ---------------------------
+
+
+@dataclass
+class S3Server:
+    """A local S3-compatible endpoint and the settings that point the portal at one bucket."""
+
+    endpoint_url: str
+
+    def config(self, bucket: str) -> dict[str, Any]:
+        return {
+            "RECORDINGS_S3_BUCKET": bucket,
+            "RECORDINGS_S3_ENDPOINT_URL": self.endpoint_url,
+            "RECORDINGS_S3_REGION": "eu-west-1",
+            "RECORDINGS_S3_ACCESS_KEY_ID": "testing",
+            "RECORDINGS_S3_SECRET_ACCESS_KEY": "testing",
+        }
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def new_bucket(self) -> str:
+        import uuid
+
+        name = f"rp-test-{uuid.uuid4().hex[:16]}"
+        self.client().create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        return name
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server in a subprocess on a free loopback port, stopped at the end."""
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                unavailable(
+                    f"moto S3 server did not start (exit {process.returncode}): "
+                    f"{log_path.read_text(errors='replace')[-500:]}"
+                )
+            try:
+                with urllib.request.urlopen(f"{endpoint}/", timeout=1):  # noqa: S310 - loopback
+                    break
+            except urllib.error.HTTPError:
+                break  # it answers, even if with an error status
+            except OSError:
+                if time.monotonic() > deadline:
+                    unavailable(f"moto S3 server did not answer on {endpoint} within 30 s")
+                time.sleep(0.2)
+        yield S3Server(endpoint_url=endpoint)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("instance")
