@@ -109,6 +109,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
             "broker_connection_retry_on_startup": True,
+            # A down broker must not hang a request: connect fails within two seconds and a
+            # publish is retried twice, briefly; the outbox relay sends the message later.
+            "broker_connection_timeout": 2,
+            "broker_transport_options": {"socket_connect_timeout": 2},
+            "task_publish_retry_policy": {
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
             "timezone": "Europe/Amsterdam",
             "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
         },
