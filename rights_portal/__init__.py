@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask, g, has_request_context, redirect, request, url_for
+from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_babel import gettext
+from flask_login import current_user, logout_user
 
 from .config import DEFAULT_INSTANCE, build_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -91,6 +92,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .access.views import bp as access_bp
+    from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .examboard.views import bp as examboard_bp
@@ -141,6 +143,18 @@ def _register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         ok = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
         g.request_id = incoming if ok else secrets.token_hex(8)
+
+    @app.before_request
+    def end_expired_session() -> None:
+        # Idle and absolute timeouts are enforced here, on the server, not by the cookie's age.
+        from .accounts.security import session_expired
+
+        if request.endpoint == "static" or "_user_id" not in session:
+            return
+        if session_expired():
+            logout_user()
+            session.clear()
+            flash(gettext("Your session has ended. Log in again."), "info")
 
     @app.after_request
     def security_headers(response: Any) -> Any:

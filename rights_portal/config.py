@@ -61,7 +61,14 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LANGUAGES": ["nl", "en"],
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": True,
+        # Redis down must not lock everybody out nor cause 500s: count in memory meanwhile.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Sessions end after this many minutes without a request (and after
+        # PERMANENT_SESSION_LIFETIME in any case); both are checked on the server.
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
+        # How long an e-mailed password reset link works (it works once).
+        "PASSWORD_RESET_MINUTES": int(_env("PASSWORD_RESET_MINUTES", "60") or 60),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
         # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.

@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 
 class DedicatedRedis:
-    """A redis-server of this test's own on a free port (the shared one on 6379 is never touched)."""
+    """A redis-server of this test's own on a free port (never the shared one on 6379)."""
 
     def __init__(self, tmp_path: object) -> None:
         self.port = _free_port()
@@ -55,8 +55,10 @@ class DedicatedRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", self.dir],
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", self.dir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -200,13 +202,11 @@ def test_a_transaction_that_rolls_back_after_queueing_mail_sends_nothing(app_ctx
 
 def test_a_rule_refusal_over_http_rolls_back_its_mail_too(app, app_ctx, smtp_sink):
     # A service raising RuleViolation after notify_user: the 409 handler rolls back; no e-mail.
-    student = UserFactory(email="refused@uni.example")
+    UserFactory(email="refused@uni.example")
     db.session.commit()
     client = app.test_client()
     login(client, "refused@uni.example")
-    response = post_form(
-        client, "/my/cases/new/access", {"description": "x", "scope": "exams"}
-    )
+    response = post_form(client, "/my/cases/new/access", {"description": "x", "scope": "exams"})
     assert response.status_code in (400, 409)
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
     assert smtp_sink.to("refused@uni.example") == []
