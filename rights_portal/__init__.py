@@ -27,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
+    if app.config["LOG_FORMAT"] == "json":
+        from .health import configure_logging
+
+        configure_logging()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
@@ -137,6 +141,19 @@ def _register_cli(app: Flask) -> None:
         app.cli.add_command(group)
 
 
+# Pages that hand out files (or links to them): their responses get Referrer-Policy no-referrer.
+DOWNLOAD_ENDPOINTS = frozenset(
+    {
+        "access.download",
+        "access.staff_download",
+        "access.open_file",
+        "access.open_redacted",
+        "access.package_page",
+        "access.latest_package",
+    }
+)
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
@@ -165,7 +182,13 @@ def _register_request_hooks(app: Flask) -> None:
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # A download's address carries a case reference or package id: never pass it on.
+        download = "attachment" in response.headers.get("Content-Disposition", "") or (
+            request.endpoint in DOWNLOAD_ENDPOINTS
+        )
+        response.headers.setdefault("Referrer-Policy", "no-referrer" if download else "same-origin")
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response

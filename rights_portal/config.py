@@ -69,6 +69,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
         # How long an e-mailed password reset link works (it works once).
         "PASSWORD_RESET_MINUTES": int(_env("PASSWORD_RESET_MINUTES", "60") or 60),
+        # "json" writes structured log lines with the request id (production default).
+        "LOG_FORMAT": _env("LOG_FORMAT", "text" if development else "json"),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
         # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.
