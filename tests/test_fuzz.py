@@ -86,16 +86,16 @@ class FormParser(HTMLParser):
             self._current = None
 
 
-def discover(app: Any, world: dict[str, Any]) -> tuple[list[Form], dict[str, Any]]:
+def discover(app: Any, scene: dict[str, Any]) -> tuple[list[Form], dict[str, Any]]:
     """Every post form on every GET page each role can open, and a logged-in client per role."""
     adapter = app.url_map.bind("localhost")
-    params = world["params"]
+    params = scene["params"]
     forms: dict[tuple[str, str], Form] = {}
     clients = {}
     for role in ROLES:
         client = app.test_client()
         if role != "anonymous":
-            login(client, world["people"][role].email)
+            login(client, scene["people"][role].email)
         clients[role] = client
         for rule in app.url_map.iter_rules():
             if rule.endpoint in ("static", "accounts.logout") or "GET" not in (rule.methods or ()):
