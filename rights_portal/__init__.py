@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask, g, has_request_context, redirect, request, url_for
+from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_babel import gettext
+from flask_login import current_user, logout_user
 
 from .config import DEFAULT_INSTANCE, build_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -26,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
+    if app.config["LOG_FORMAT"] == "json":
+        from .health import configure_logging
+
+        configure_logging()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
@@ -94,6 +99,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .access.views import bp as access_bp
+    from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .breaches.views import bp as breaches_bp
@@ -154,12 +160,37 @@ def _register_cli(app: Flask) -> None:
         app.cli.add_command(group)
 
 
+# Pages that hand out files (or links to them): their responses get Referrer-Policy no-referrer.
+DOWNLOAD_ENDPOINTS = frozenset(
+    {
+        "access.download",
+        "access.staff_download",
+        "access.open_file",
+        "access.open_redacted",
+        "access.package_page",
+        "access.latest_package",
+    }
+)
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         ok = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
         g.request_id = incoming if ok else secrets.token_hex(8)
+
+    @app.before_request
+    def end_expired_session() -> None:
+        # Idle and absolute timeouts are enforced here, on the server, not by the cookie's age.
+        from .accounts.security import session_expired
+
+        if request.endpoint == "static" or "_user_id" not in session:
+            return
+        if session_expired():
+            logout_user()
+            session.clear()
+            flash(gettext("Your session has ended. Log in again."), "info")
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -170,7 +201,13 @@ def _register_request_hooks(app: Flask) -> None:
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # A download's address carries a case reference or package id: never pass it on.
+        download = "attachment" in response.headers.get("Content-Disposition", "") or (
+            request.endpoint in DOWNLOAD_ENDPOINTS
+        )
+        response.headers.setdefault("Referrer-Policy", "no-referrer" if download else "same-origin")
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response

@@ -61,7 +61,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LANGUAGES": ["nl", "en"],
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": True,
+        # Redis down must not lock everybody out nor cause 500s: count in memory meanwhile.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Sessions end after this many minutes without a request (and after
+        # PERMANENT_SESSION_LIFETIME in any case); both are checked on the server.
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
+        # How long an e-mailed password reset link works (it works once).
+        "PASSWORD_RESET_MINUTES": int(_env("PASSWORD_RESET_MINUTES", "60") or 60),
+        # "json" writes structured log lines with the request id (production default).
+        "LOG_FORMAT": _env("LOG_FORMAT", "text" if development else "json"),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
         # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.
@@ -109,6 +118,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
             "broker_connection_retry_on_startup": True,
+            # A down broker must not hang a request: connect fails within two seconds and a
+            # publish is retried twice, briefly; the outbox relay sends the message later.
+            "broker_connection_timeout": 2,
+            "broker_transport_options": {"socket_connect_timeout": 2},
+            "task_publish_retry_policy": {
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
             "timezone": "Europe/Amsterdam",
             "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
         },

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template
+from flask import Blueprint, Flask, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from .accounts.labels import LABEL_GLOBALS
@@ -39,13 +38,11 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Readiness: the database answers."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as exc:
-        current_app.logger.warning("readiness check failed: %s", exc)
-        return jsonify(status="unavailable", database="down"), 503
-    return jsonify(status="ok", database="up")
+    """Readiness: database, broker and recordings store all reachable (503 when one is not)."""
+    from .health import readiness
+
+    report, ready = readiness()
+    return jsonify(status="ok" if ready else "unavailable", **report), 200 if ready else 503
 
 
 def register_error_handlers(app: Flask) -> None:

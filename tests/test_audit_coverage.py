@@ -57,6 +57,26 @@ BREACH_STEPS = (
 )
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "accounts.forgot_password": (
+        "user.password_reset_requested",
+        "tests/test_auth_security.py::test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_same",
+    ),
+    "accounts.reset_password_page": (
+        "user.password_reset",
+        "tests/test_auth_security.py::test_a_reset_link_works_once_and_the_old_password_stops_working",
+    ),
+    "accounts.login_code": (
+        "user.login",
+        "tests/test_auth_security.py::test_staff_enrol_a_second_factor_and_login_then_asks_for_a_code",
+    ),
+    "accounts.two_factor": (
+        "user.totp_enrolled",
+        "tests/test_auth_security.py::test_staff_enrol_a_second_factor_and_login_then_asks_for_a_code",
+    ),
+    "accounts.disable_two_factor": (
+        "user.totp_disabled",
+        "tests/test_auth_security.py::test_staff_can_turn_the_second_factor_off",
+    ),
     "accounts.register": (
         "guardian.registered",
         "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",
@@ -261,6 +281,7 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "portal.file_request": "an empty form for the logged-in student; shows no one's data",
     "portal.case_detail": "the requester reading their own case; no staff access to record",
     "accounts.invitation": "the invited parent's own password form; shows no one else's data",
+    "accounts.reset_password_page": "the account holder's own new-password form; no one's data",
     "portal.answer_identity": "the requester answering about their own case",
     "portal.file_for_child": "a verified guardian's filing form for their own child",
     "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",

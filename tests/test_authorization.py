@@ -138,6 +138,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "accounts.set_language": public(),
     "accounts.register": public(),
     "accounts.invitation": public(),
+    "accounts.forgot_password": public(),
+    # The walk's token is an invitation token, so as a reset token it is invalid: 404 for all.
+    "accounts.reset_password_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    # Without a password step first, the code step sends everyone back to the login page.
+    "accounts.login_code": expect(LOGIN),
+    "accounts.two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "accounts.disable_two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "portal.my_cases": expect(FORBIDDEN, **requesters(OK)),
     # R20: the child under 16 gets a page explaining that a guardian files for them.
     "portal.file_request": expect(FORBIDDEN, student=OK, other_student=OK),

@@ -282,3 +282,40 @@ class IdentityAnswerForm(FlaskForm):
         choices=_choices(IDENTITY_ANSWER_LABELS),
         validators=[InputRequired(message=_l("Choose an answer."))],
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a password reset link."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[
+            DataRequired(message=_l("Enter your e-mail address.")),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254),
+        ],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    """Choose a new password through a reset link."""
+
+    password = _password_field()
+    confirm = _confirm_field()
+
+
+class TotpCodeForm(FlaskForm):
+    """A six-digit code from the authenticator app."""
+
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[
+            DataRequired(message=_l("Enter the six-digit code.")),
+            Length(max=12, message=_l("Enter the six-digit code.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class TotpDisableForm(FlaskForm):
+    """Turn the second factor off."""

@@ -62,6 +62,10 @@ class User(UserMixin, Base):
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Optional second factor for staff: the TOTP secret once enrolled, and the last time step
+    # accepted (a code is accepted once, so an overheard code cannot be replayed).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     programme = relationship("Programme", foreign_keys=[programme_id])
 

@@ -14,6 +14,7 @@ from ..extensions import db, limiter, login_manager
 from ..transactions import commit
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
+from .security import start_session
 from .services import (
     EmailTaken,
     InvitationState,
@@ -72,6 +73,12 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            if user.is_staff and user.totp_secret:
+                from .security_views import begin_second_factor
+
+                commit()  # a password rehash, if any
+                return begin_second_factor(user, safe_next(form.next.data))
+            start_session()
             login_user(user)
             record("user.login", actor=user, object_type="user", object_id=user.id)
             commit()
@@ -147,6 +154,7 @@ def register() -> ResponseReturnValue:
             form.email.errors = [str(exc.message)]
         else:
             commit()
+            start_session()
             login_user(user)
             flash(
                 _("Your account has been created. Now ask to be linked to your child."), "success"
@@ -181,6 +189,7 @@ def invitation(token: str) -> ResponseReturnValue:
             found, full_name=form.full_name.data or "", password=form.password.data or ""
         )
         commit()
+        start_session()
         login_user(user)
         flash(_("Your account is ready. Now ask to be linked to your child."), "success")
         return redirect(url_for("portal.request_link"))

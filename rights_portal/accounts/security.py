@@ -1,0 +1,191 @@
+"""Account security: password reset links, the TOTP second factor and session lifetimes.
+
+Password reset: the e-mailed link carries a signed token (itsdangerous) with the user's id and a
+fingerprint of the current password hash. It expires after ``PASSWORD_RESET_MINUTES`` and works
+once, because setting a password changes the hash and so invalidates the fingerprint.
+
+TOTP (optional, staff roles only): a staff member enrols by confirming a code for a new secret;
+from then on login asks for a current code after the password. Each time step is accepted once.
+
+Sessions: login clears the old session (no fixation) and stamps the login and last-seen times;
+:func:`session_expired` enforces the idle (``SESSION_IDLE_MINUTES``) and absolute
+(``PERMANENT_SESSION_LIFETIME``) timeouts on every request, on the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import pyotp
+from flask import current_app, session
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from ..audit.services import record
+from ..extensions import db
+from ..notifications.services import notify_user
+from .models import User
+from .services import find_by_email, hash_password
+
+RESET_SALT = "password-reset"
+AUTH_AT = "auth_at"
+SEEN_AT = "seen_at"
+TOTP_ISSUER = "Rights Portal"
+
+
+# --- Password reset --------------------------------------------------------------------------
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def reset_token(user: User) -> str:
+    """The signed token of a reset link for ``user``."""
+    return str(_reset_serializer().dumps({"user": user.id, "pw": _fingerprint(user)}))
+
+
+def request_password_reset(email: str) -> User | None:
+    """Mail a reset link if an active account has this address; the caller answers the same.
+
+    Both outcomes are recorded (R24), so repeated probing shows up on the trail.
+    """
+    user = find_by_email(email)
+    if user is None or not user.is_active:
+        record(
+            "user.password_reset_requested",
+            actor=None,
+            object_type="user",
+            after={"email": email.strip().lower()[:254], "known": False},
+        )
+        return None
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    notify_user(user, "password_reset", token=reset_token(user), minutes=minutes)
+    record(
+        "user.password_reset_requested",
+        actor=None,
+        object_type="user",
+        object_id=user.id,
+        after={"known": True},
+    )
+    return user
+
+
+def user_from_reset_token(token: str) -> tuple[str, User | None]:
+    """("valid", user), ("expired", None) or ("invalid", None) — used links are invalid."""
+    max_age = current_app.config["PASSWORD_RESET_MINUTES"] * 60
+    try:
+        data: Any = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        return "expired", None
+    except BadSignature:
+        return "invalid", None
+    if not isinstance(data, dict) or not isinstance(data.get("user"), int):
+        return "invalid", None
+    user = db.session.get(User, data["user"])
+    if user is None or not user.is_active or data.get("pw") != _fingerprint(user):
+        return "invalid", None
+    return "valid", user
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password through a reset link (which this makes unusable)."""
+    user.password_hash = hash_password(password)
+    db.session.flush()
+    record("user.password_reset", actor=user, object_type="user", object_id=user.id)
+
+
+# --- TOTP second factor ----------------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 secret for enrolment."""
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    """The otpauth:// URI an authenticator app imports."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time())
+    for drift in (0, -1, 1):  # one step of clock drift either way
+        step = now // totp.interval + drift
+        if totp.at(step * totp.interval) == code:
+            return step
+    return None
+
+
+def enrol_totp(user: User, secret: str, code: str) -> bool:
+    """Turn the second factor on when ``code`` matches ``secret``; staff only."""
+    if not user.is_staff:
+        return False
+    step = _matching_step(secret, code)
+    if step is None:
+        return False
+    user.totp_secret = secret
+    user.totp_last_step = step
+    db.session.flush()
+    record("user.totp_enrolled", actor=user, object_type="user", object_id=user.id)
+    return True
+
+
+def verify_totp(user: User, code: str) -> bool:
+    """Whether ``code`` is a current code of the user's secret not used before."""
+    if not user.totp_secret:
+        return False
+    step = _matching_step(user.totp_secret, code)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    db.session.flush()
+    return True
+
+
+def disable_totp(user: User) -> None:
+    """Turn the second factor off (the staff member's own choice, recorded)."""
+    user.totp_secret = None
+    user.totp_last_step = None
+    db.session.flush()
+    record("user.totp_disabled", actor=user, object_type="user", object_id=user.id)
+
+
+# --- Session lifetimes -----------------------------------------------------------------------
+
+
+def start_session() -> None:
+    """Forget everything from before login (no session fixation) and stamp the times."""
+    flashes = session.get("_flashes")
+    session.clear()
+    if flashes:
+        session["_flashes"] = flashes
+    now = time.time()
+    session[AUTH_AT] = now
+    session[SEEN_AT] = now
+    session.permanent = True
+
+
+def session_expired() -> bool:
+    """Whether the logged-in session passed its idle or absolute limit; else mark it seen."""
+    now = time.time()
+    auth_at = session.get(AUTH_AT)
+    seen_at = session.get(SEEN_AT)
+    if not isinstance(auth_at, int | float) or not isinstance(seen_at, int | float):
+        return True
+    config = current_app.config
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    absolute = lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else lifetime
+    if now - auth_at > absolute or now - seen_at > config["SESSION_IDLE_MINUTES"] * 60:
+        return True
+    session[SEEN_AT] = now
+    return False

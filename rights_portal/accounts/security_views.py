@@ -1,0 +1,177 @@
+"""Password reset, the TOTP second factor at login and its enrolment (routes on the accounts bp)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from ..audit.services import record
+from ..extensions import db, limiter
+from ..permissions import roles_required
+from ..transactions import commit
+from .forms import ForgotPasswordForm, ResetPasswordForm, TotpCodeForm, TotpDisableForm
+from .models import STAFF_ROLES, User
+from .security import (
+    disable_totp,
+    enrol_totp,
+    new_totp_secret,
+    provisioning_uri,
+    request_password_reset,
+    reset_password,
+    start_session,
+    user_from_reset_token,
+    verify_totp,
+)
+from .views import _login_key, bp, home_for, safe_next
+
+PENDING_USER = "totp_pending_user"
+PENDING_AT = "totp_pending_at"
+PENDING_NEXT = "totp_pending_next"
+ENROL_SECRET = "totp_enrol_secret"  # noqa: S105  (a session key, not a secret)
+# The password step is good for this long while the second factor is asked.
+PENDING_SECONDS = 300
+
+
+def _limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(_limit, methods=["POST"], key_func=_login_key)
+def forgot_password() -> ResponseReturnValue:
+    """Ask for a reset link; the answer is the same whether the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data or "")
+        commit()
+        flash(
+            _(
+                "If an account uses this e-mail address, we have sent it a link to choose a new"
+                " password. The link works once and for a limited time."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/forgot_password.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def reset_password_page(token: str) -> ResponseReturnValue:
+    """Choose a new password through the e-mailed link (signed, expiring, single use)."""
+    state, user = user_from_reset_token(token)
+    if user is None:
+        message = (
+            _("This link has expired. Ask for a new one.")
+            if state == "expired"
+            else _("This link is not valid, or has been used already. Ask for a new one.")
+        )
+        code = 410 if state == "expired" else 404
+        return render_template("errors/error.html", code=code, message=message), code
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        reset_password(user, form.password.data or "")
+        commit()
+        flash(_("Your password has been changed. Log in with your new password."), "success")
+        return redirect(url_for("accounts.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/reset_password.html", form=form), status
+
+
+def begin_second_factor(user: User, next_url: str | None) -> ResponseReturnValue:
+    """After a correct password for a user with TOTP: remember who, and ask for the code."""
+    session.clear()
+    session[PENDING_USER] = user.id
+    session[PENDING_AT] = time.time()
+    session[PENDING_NEXT] = next_url or ""
+    return redirect(url_for("accounts.login_code"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def login_code() -> ResponseReturnValue:
+    """The second login step for staff with TOTP enrolled."""
+    pending = session.get(PENDING_USER)
+    started = session.get(PENDING_AT)
+    fresh = isinstance(started, int | float) and time.time() - started < PENDING_SECONDS
+    user = db.session.get(User, pending) if isinstance(pending, int) and fresh else None
+    if user is None or not user.is_active or not user.totp_secret:
+        session.pop(PENDING_USER, None)
+        return redirect(url_for("accounts.login"))
+    form = TotpCodeForm()
+    if form.validate_on_submit():
+        if verify_totp(user, form.code.data or ""):
+            next_url = safe_next(session.get(PENDING_NEXT))
+            start_session()
+            login_user(user)
+            record(
+                "user.login",
+                actor=user,
+                object_type="user",
+                object_id=user.id,
+                after={"second_factor": True},
+            )
+            commit()
+            return redirect(next_url or home_for(user))
+        record(
+            "user.login_failed",
+            actor=None,
+            object_type="user",
+            object_id=user.id,
+            after={"second_factor": True},
+        )
+        commit()
+        form.code.errors = [_("This code is not correct. Enter the current code.")]
+        return render_template("accounts/login_code.html", form=form), 401
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/login_code.html", form=form), status
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def two_factor() -> ResponseReturnValue:
+    """Staff turn on the second factor: scan or type the secret, confirm with a code."""
+    user = current_user._get_current_object()
+    form = TotpCodeForm()
+    secret = session.get(ENROL_SECRET)
+    if not isinstance(secret, str) or user.totp_secret:
+        secret = new_totp_secret()
+        session[ENROL_SECRET] = secret
+    if not user.totp_secret and form.validate_on_submit():
+        if enrol_totp(user, secret, form.code.data or ""):
+            session.pop(ENROL_SECRET, None)
+            commit()
+            flash(_("The second factor is on. Login now also asks for a code."), "success")
+            return redirect(url_for("accounts.two_factor"))
+        form.code.errors = [_("This code is not correct. Enter the current code.")]
+    status = 400 if form.is_submitted() else 200
+    return (
+        render_template(
+            "accounts/two_factor.html",
+            form=form,
+            disable_form=TotpDisableForm(),
+            enrolled=bool(user.totp_secret),
+            secret=secret,
+            uri=provisioning_uri(user, secret),
+        ),
+        status,
+    )
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def disable_two_factor() -> ResponseReturnValue:
+    """Staff turn the second factor off again."""
+    form = TotpDisableForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit() and user.totp_secret:
+        disable_totp(user)
+        commit()
+        flash(_("The second factor is off."), "info")
+    return redirect(url_for("accounts.two_factor"))

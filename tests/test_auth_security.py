@@ -1,0 +1,295 @@
+"""Authentication under attack: reset links, session lifetimes, TOTP for staff, rate limits.
+
+- a password reset link is signed, expires, and works once; the answer is the same whether the
+  address has an account; both requests and the reset are on the trail (R24);
+- login starts a new session (nothing from before login survives: no session fixation);
+- a session ends after SESSION_IDLE_MINUTES without requests and after PERMANENT_SESSION_LIFETIME
+  in any case, checked on the server;
+- staff may turn on a TOTP second factor; login then asks for a current, unused code;
+- the login rate limit triggers per account and per IP, with its counters in Redis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyotp
+import pytest
+import redis
+import time_machine
+from flask import Flask
+from sqlalchemy import select
+
+from rights_portal import create_app
+from rights_portal.accounts.models import Role, User
+from rights_portal.audit.models import AuditEvent
+from rights_portal.extensions import db, limiter
+from tests import conftest
+from tests.conftest import IsolatedClient, csrf_token, login, post_form
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.postgres
+START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+LINK_RE = re.compile(r"/password/reset/(\S+)")
+
+
+def actions(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def reset_link(smtp_sink, address: str) -> str:
+    mails = smtp_sink.to(address)
+    assert len(mails) == 1
+    body = mails[0].get_payload(decode=True).decode()
+    match = LINK_RE.search(body)
+    assert match, body
+    return f"/password/reset/{match.group(1)}"
+
+
+# --- Password reset ---------------------------------------------------------------------------
+
+
+def test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_same(
+    app, app_ctx, smtp_sink
+):
+    UserFactory(email="known@uni.example")
+    db.session.commit()
+    answers = []
+    for address in ("known@uni.example", "nobody@uni.example"):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the answer's wording is asserted
+        response = post_form(client, "/password/forgot", {"email": address})
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append((response.status_code, response.headers["Location"], "we have sent" in page))
+    assert answers[0] == answers[1] == (302, "/login", True)
+    assert len(smtp_sink.to("known@uni.example")) == 1
+    assert smtp_sink.to("nobody@uni.example") == []
+    requested = actions("user.password_reset_requested")
+    assert sorted(e.after["known"] for e in requested) == [False, True]
+
+
+def test_a_reset_link_works_once_and_the_old_password_stops_working(app, app_ctx, smtp_sink):
+    UserFactory(email="forgetful@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    post_form(client, "/password/forgot", {"email": "forgetful@uni.example"})
+    link = reset_link(smtp_sink, "forgetful@uni.example")
+
+    assert client.get(link).status_code == 200
+    new = {"password": "a brand new sentence", "confirm": "a brand new sentence"}
+    response = post_form(client, link, new)
+    assert response.status_code == 302
+    assert len(actions("user.password_reset")) == 1
+
+    assert client.get(link).status_code == 404  # used: the password hash changed
+    assert post_form(client, link, new, token_from="/login").status_code == 404
+    old = post_form(
+        app.test_client(),
+        "/login",
+        {"email": "forgetful@uni.example", "password": "correct-horse-battery"},
+    )
+    assert old.status_code == 401
+    login(app.test_client(), "forgetful@uni.example", "a brand new sentence")
+
+
+def test_a_reset_link_expires_and_a_forged_one_is_refused(app, app_ctx, smtp_sink):
+    UserFactory(email="late@uni.example")
+    db.session.commit()
+    with time_machine.travel(START, tick=False) as traveller:
+        post_form(app.test_client(), "/password/forgot", {"email": "late@uni.example"})
+        link = reset_link(smtp_sink, "late@uni.example")
+        traveller.shift(timedelta(minutes=app.config["PASSWORD_RESET_MINUTES"] + 1))
+        assert app.test_client().get(link).status_code == 410
+    assert app.test_client().get(link[:-3] + "abc").status_code == 404
+    assert app.test_client().get("/password/reset/<script>").status_code == 404
+
+
+def test_a_short_password_is_refused_on_the_reset_form(app, app_ctx, smtp_sink):
+    UserFactory(email="short@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    post_form(client, "/password/forgot", {"email": "short@uni.example"})
+    link = reset_link(smtp_sink, "short@uni.example")
+    response = post_form(client, link, {"password": "short", "confirm": "short"})
+    assert response.status_code == 400
+    assert actions("user.password_reset") == []
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+def test_login_starts_a_new_session_without_anything_planted_before(app, app_ctx):
+    UserFactory(email="fixated@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as planted:
+        planted["planted_by_attacker"] = "yes"
+        planted["_user_id"] = "999999"
+        planted["auth_at"] = 0  # an attacker's session is already expired: nobody is logged in
+        planted["seen_at"] = 0
+    login(client, "fixated@uni.example")
+    with client.session_transaction() as session:
+        assert "planted_by_attacker" not in session
+        assert session["_user_id"] != "999999"
+        assert session["auth_at"] == session["seen_at"]
+
+
+def test_a_session_ends_after_the_idle_timeout(app, app_ctx):
+    UserFactory(email="idle@uni.example")
+    db.session.commit()
+    idle = app.config["SESSION_IDLE_MINUTES"]
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "idle@uni.example")
+        traveller.shift(timedelta(minutes=idle - 1))
+        assert client.get("/my/cases").status_code == 200  # activity keeps it alive
+        traveller.shift(timedelta(minutes=idle - 1))
+        assert client.get("/my/cases").status_code == 200
+        traveller.shift(timedelta(minutes=idle + 1))
+        response = client.get("/my/cases")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+        assert client.get("/my/cases").status_code == 302  # it stays ended
+
+
+def test_a_session_ends_after_the_absolute_timeout_even_when_active(app, app_ctx):
+    UserFactory(email="busy@uni.example")
+    db.session.commit()
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    seconds = lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else lifetime
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "busy@uni.example")
+        for _ in range(int(seconds // 1200)):
+            traveller.shift(timedelta(minutes=20))
+            assert client.get("/my/cases").status_code == 200
+        traveller.shift(timedelta(minutes=20))
+        assert client.get("/my/cases").status_code == 302
+
+
+# --- TOTP -------------------------------------------------------------------------------------
+
+
+def enrolled_handler(app: Flask) -> tuple[str, object]:
+    UserFactory(email="handler2fa@uni.example", role=Role.CASE_HANDLER)
+    db.session.commit()
+    client = app.test_client()
+    login(client, "handler2fa@uni.example")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code>([A-Z2-7]{16,})</code>", page).group(1)
+    assert f"secret={secret}" in page  # the otpauth URI
+    response = post_form(
+        client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()}, token_from="/my/cases"
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    return secret, client
+
+
+def test_staff_enrol_a_second_factor_and_login_then_asks_for_a_code(app, app_ctx):
+    with time_machine.travel(START, tick=False) as traveller:
+        secret, _ = enrolled_handler(app)
+        user = db.session.scalars(select(User).where(User.email == "handler2fa@uni.example")).one()
+        assert user.totp_secret == secret
+        assert len(actions("user.totp_enrolled")) == 1
+        traveller.shift(timedelta(seconds=60))
+
+        client = app.test_client()
+        response = post_form(
+            client,
+            "/login",
+            {"email": "handler2fa@uni.example", "password": "correct-horse-battery"},
+        )
+        assert response.headers["Location"] == "/login/code"
+        assert client.get("/staff/queue").status_code == 302  # not logged in yet
+        wrong = post_form(client, "/login/code", {"code": "000000"})
+        assert wrong.status_code == 401
+        assert [e.after for e in actions("user.login_failed")] == [{"second_factor": True}]
+        code = pyotp.TOTP(secret).now()
+        right = post_form(client, "/login/code", {"code": code})
+        assert right.status_code == 302
+        assert client.get("/staff/queue").status_code == 200
+        assert any(e.after == {"second_factor": True} for e in actions("user.login"))
+
+        # The same code cannot be used again (an overheard code is worthless).
+        other = app.test_client()
+        post_form(
+            other,
+            "/login",
+            {"email": "handler2fa@uni.example", "password": "correct-horse-battery"},
+        )
+        assert post_form(other, "/login/code", {"code": code}).status_code == 401
+
+
+def test_staff_can_turn_the_second_factor_off(app, app_ctx):
+    _, client = enrolled_handler(app)
+    response = post_form(client, "/account/two-factor/disable", {}, token_from="/my/cases")
+    assert response.status_code == 302
+    assert len(actions("user.totp_disabled")) == 1
+    login(app.test_client(), "handler2fa@uni.example")  # password alone again
+
+
+def test_the_code_step_without_a_password_step_goes_back_to_login(app, app_ctx):
+    client = app.test_client()
+    assert client.get("/login/code").headers["Location"] == "/login"
+    token = csrf_token(client)
+    response = client.post("/login/code", data={"code": "123456", "csrf_token": token})
+    assert response.headers["Location"] == "/login"
+
+
+def test_students_cannot_enrol_a_second_factor(app, app_ctx):
+    UserFactory(email="student2fa@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "student2fa@uni.example")
+    assert client.get("/account/two-factor").status_code == 403
+
+
+# --- Rate limits ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(app, database_url, smtp_sink, redis_url) -> Iterator[Flask]:
+    """A portal with the login limit on, counting in Redis (the shared limiter is restored)."""
+    config = conftest.test_config(database_url, smtp_sink)
+    config.update(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis_url,
+        LOGIN_RATE_LIMIT="3 per minute",
+    )
+    portal = create_app(config)
+    portal.test_client_class = IsolatedClient
+    redis.Redis.from_url(redis_url).flushdb()
+    yield portal
+    with portal.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    limiter.enabled = False
+    app.extensions["celery"].set_default()
+
+
+def attempt(portal: Flask, email: str, ip: str) -> int:
+    client = portal.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"email": email, "password": "wrong-password!", "csrf_token": token}
+    )
+    return int(response.status_code)
+
+
+def test_login_attempts_are_limited_per_account_across_addresses(limited_app, redis_url):
+    with limited_app.app_context():
+        codes = [attempt(limited_app, "victim@uni.example", f"10.0.0.{n}") for n in range(1, 6)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3:] == [429, 429]
+    assert redis.Redis.from_url(redis_url).keys("LIMITS*"), "the counters are not in Redis"
+
+
+def test_login_attempts_are_limited_per_address_across_accounts(limited_app):
+    with limited_app.app_context():
+        codes = [attempt(limited_app, f"guess{n}@uni.example", "10.9.9.9") for n in range(5)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3:] == [429, 429]
