@@ -246,10 +246,7 @@ def withdraw(case: Case, *, actor: User) -> Case:
         raise RuleViolation(_l("This case is no longer open."))
     before = _snapshot(case, "status")
     case.status = CaseStatus.CLOSED
-    pause = open_pause(case)
-    if pause is not None:
-        pause.ended_at = now_utc()
-        pause.ended_on = today_local()
+    _end_pause_on_close(case)
     db.session.flush()
     record(
         "case.withdrawn",
@@ -276,6 +273,14 @@ def _completed_pause_days(case: Case) -> int:
         select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_not(None))
     )
     return sum(pause.days or 0 for pause in pauses)
+
+
+def _end_pause_on_close(case: Case) -> None:
+    """A case that closes while waiting for the requester stops waiting (no due-date change)."""
+    pause = open_pause(case)
+    if pause is not None:
+        pause.ended_at = now_utc()
+        pause.ended_on = today_local()
 
 
 def open_pause(case: Case) -> CasePause | None:
@@ -523,10 +528,7 @@ def mark_duplicate(case: Case, *, of: Case, actor: User, note: str = "") -> Case
     before = _snapshot(case, "status", "duplicate_of_id")
     case.status = CaseStatus.CLOSED
     case.duplicate_of_id = of.id
-    pause = open_pause(case)
-    if pause is not None:
-        pause.ended_at = now_utc()
-        pause.ended_on = today_local()
+    _end_pause_on_close(case)
     db.session.flush()
     record(
         "case.marked_duplicate",
