@@ -154,13 +154,13 @@ REASONS = (
 REASONS_JSON = canonical_json(REASONS)
 
 
-def weighted_picker(rng: random.Random, items: list[tuple[Any, float]]) -> Any:
+def weighted_picker(items: list[tuple[Any, float]]) -> Any:
     """A fast draw from a fixed weighted list."""
     values = [v for v, _w in items]
     cum = list(accumulate(w for _v, w in items))
     total = cum[-1]
 
-    def pick() -> Any:
+    def pick(rng: random.Random) -> Any:
         return values[bisect_left(cum, rng.random() * total)]
 
     return pick
@@ -302,11 +302,14 @@ class Generator:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.rng = random.Random(args.seed)
+        # Open cases draw from a stream of their own, so a database of 100,000 and one of
+        # 1,000,000 cases get the very same open cases and due dates (the sweep's comparison).
+        self.open_rng = random.Random(args.seed * 7919 + 1)
         self.today = today_local()
         self.now_us = int((datetime.now(UTC) - EPOCH).total_seconds() * US)
         self.password = hash_password(BENCH_PASSWORD)
-        self.pick_type = weighted_picker(self.rng, TYPES)
-        self.pick_channel = weighted_picker(self.rng, CHANNELS)
+        self.pick_type = weighted_picker(TYPES)
+        self.pick_channel = weighted_picker(CHANNELS)
         self._statutory: dict[date, date] = {}
         self._extended: dict[tuple[date, int], date] = {}
         self._exam_bound: dict[int, date] = {}
@@ -421,7 +424,7 @@ class Generator:
             add_user(f"guardian{i}@bench.example", "guardian") for i in range(1, n_minors + 1)
         ]
         pick_programme = weighted_picker(
-            rng, list(zip(range(1, N_PROGRAMMES + 1), self.programme_weight, strict=True))
+            list(zip(range(1, N_PROGRAMMES + 1), self.programme_weight, strict=True))
         )
         self.student_programme: list[int] = []
         self.first_student = uid + 1
@@ -432,7 +435,7 @@ class Generator:
                 if minor
                 else date(rng.randint(1990, 2008), rng.randint(1, 12), rng.randint(1, 28))
             )
-            programme = pick_programme()
+            programme = pick_programme(rng)
             sid = add_user(
                 f"s{s + 1:07d}@student.bench.example",
                 "student",
@@ -473,16 +476,17 @@ class Generator:
         history = rng.choices(days, weights=weights, k=n_history)
         recent = [today - timedelta(days=i) for i in range(0, 35)]
         tail = [today - timedelta(days=i) for i in range(35, 76)]
-        open_days = rng.choices(
+        orng = self.open_rng
+        open_days = orng.choices(
             recent, [WEEKDAY_WEIGHT[d.weekday()] for d in recent], k=n_open - n_open * 5 // 100
-        ) + rng.choices(tail, [WEEKDAY_WEIGHT[d.weekday()] for d in tail], k=n_open * 5 // 100)
-        out = [(self.receipt_moment(d), False) for d in history]
-        out += [(self.receipt_moment(d), True) for d in open_days]
+        ) + orng.choices(tail, [WEEKDAY_WEIGHT[d.weekday()] for d in tail], k=n_open * 5 // 100)
+        out = [(self.receipt_moment(d, rng), False) for d in history]
+        out += [(self.receipt_moment(d, orng), True) for d in open_days]
         out.sort()
         return out
 
-    def receipt_moment(self, day: date) -> int:
-        moment = local_us(day, self.rng.uniform(7 * 3600, 23 * 3600))
+    def receipt_moment(self, day: date, rng: random.Random) -> int:
+        moment = local_us(day, rng.uniform(7 * 3600, 23 * 3600))
         return min(moment, self.now_us - 60 * US)
 
     def statutory(self, received: date) -> date:
@@ -512,9 +516,10 @@ class Generator:
             value = self._urgent[key] = deadlines.is_urgent(received, bound)
         return value
 
-    def exam_for(self, programme: int, received: date, past: bool) -> tuple[int, int]:
+    def exam_for(
+        self, programme: int, received: date, past: bool, rng: random.Random
+    ) -> tuple[int, int]:
         """An exam of the programme shortly after (or, for a flag, before) the receipt."""
-        rng = self.rng
         if past:
             day = received - timedelta(days=rng.randint(2, 20))
         else:
@@ -689,7 +694,7 @@ class Generator:
     # --- cases ----------------------------------------------------------------------------------
 
     def cases(self, cases: Sink, reminders: Sink, events: Sink) -> None:
-        rng, today = self.rng, self.today
+        today = self.today
         yesterday = today - timedelta(days=1)
         receipts = self.receipt_days()
         started = time.monotonic()
@@ -698,8 +703,9 @@ class Generator:
                 raise SystemExit(f"stopped after {self.args.max_seconds} s at case {case_id}")
             self.drain(events, received_us)
             received = utc_day(received_us)
-            kind = self.pick_type()
-            student = self.first_student + rng.randrange(self.n_students)
+            rng = self.open_rng if is_open else self.rng
+            kind = self.pick_type(rng)
+            student = self.first_student + self.rng.randrange(self.n_students)
             programme = self.student_programme[student - self.first_student]
             filer = self.guardian_of.get(student, student)
             filer_role = "guardian" if filer != student else "student"
@@ -707,11 +713,12 @@ class Generator:
             year = received.year
             self.counters[year] = number = self.counters.get(year, 0) + 1
             reference = f"RP-{year}-{number:06d}"
-            channel = self.pick_channel()
+            channel = self.pick_channel(rng)
             exam_id = flag_id = None
             bound = None
             if kind.needs_exam:
-                exam_id, starts = self.exam_for(programme, received, kind is CaseType.HUMAN_REVIEW)
+                review = kind is CaseType.HUMAN_REVIEW
+                exam_id, starts = self.exam_for(programme, received, review, rng)
                 # A flag is about an exam already taken: its review runs on the statutory term.
                 # (The portal's file_case currently applies R7 to it too, which makes every
                 # human-review request overdue on filing; reported, not reproduced here.)
