@@ -517,11 +517,18 @@ class Generator:
         return value
 
     def exam_for(
-        self, programme: int, received: date, past: bool, rng: random.Random
+        self,
+        programme: int,
+        received: date,
+        past: bool,
+        rng: random.Random,
+        ahead: int | None = None,
     ) -> tuple[int, int]:
         """An exam of the programme shortly after (or, for a flag, before) the receipt."""
         if past:
             day = received - timedelta(days=rng.randint(2, 20))
+        elif ahead is not None:
+            day = received + timedelta(days=ahead)
         else:
             day = received + timedelta(days=rng.randint(3, 40))
         day = deadlines.next_working_day(day)
@@ -724,6 +731,12 @@ class Generator:
                 # human-review request overdue on filing; reported, not reproduced here.)
                 if kind is not CaseType.HUMAN_REVIEW:
                     bound = self.exam_bound(starts)
+                    # Objections still open are mostly about exams still to come: most past
+                    # their exam-bound date were decided in time (R7), a few are overdue.
+                    if is_open and bound < today and rng.random() < 0.9:
+                        upcoming = max(received, today) + timedelta(days=rng.randint(7, 40))
+                        exam_id, starts = self.exam_for(programme, upcoming, False, rng, 0)
+                        bound = self.exam_bound(starts)
             statutory = self.statutory(received)
             extension = 0
             if kind is CaseType.ACCESS and rng.random() < 0.04:
