@@ -170,6 +170,10 @@ class Case(Base):
             sqlite_where=text("status IN ('received', 'in_review', 'awaiting_requester')"),
         ),
         Index("ix_cases_status_due", "status", "effective_due", "id"),
+        # The queue of all statuses, and the queue filtered by programme (and status), page in
+        # due-date order through these with a million cases (DESIGN §4, bench/README.md).
+        Index("ix_cases_due", "effective_due", "id"),
+        Index("ix_cases_programme_status_due", "programme_id", "status", "effective_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -182,7 +186,8 @@ class Case(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     exam_id: Mapped[int | None] = mapped_column(ForeignKey("exams.id"), index=True)
-    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
+    # Indexed by ix_cases_programme_status_due, whose first column it is.
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
     description: Mapped[str] = mapped_column(Text, default="")
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

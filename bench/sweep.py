@@ -1,0 +1,127 @@
+"""The deadline sweep with 100,000 and with 1,000,000 cases and the same cases due.
+
+    .venv/bin/python -m bench.generate --cases 100000 --db rp_bench_100k --replace
+    .venv/bin/python -m bench.sweep --small rp_bench_100k --large rp_bench
+
+Both databases come from the generator with the same ``--open`` and seed, so they hold the very
+same open cases and due dates (the open cases draw from a random stream of their own) and differ
+only in history. Runs :func:`rights_portal.cases.reminders.sweep` in-process as of the
+generator's reference date, ``--repeat`` times per database after one warm-up run, each run
+rolled back so every run does the same work (reminders inserted, mails rendered into the outbox,
+audit events appended). Reports the median time per database and the ratio large ÷ small, which
+DESIGN §4 wants close to 1; saves the plan of the sweep's selection query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import machine, make_app, meta, reference_date, write_result
+
+
+def measure(db: str, repeat: int) -> dict[str, Any]:
+    from sqlalchemy import event, text
+
+    from rights_portal.cases.reminders import sweep
+    from rights_portal.extensions import db as sa_db
+
+    app = make_app(db, f"/tmp/bench-sweep-{db}")
+    today = reference_date(db)
+    info = meta(db)
+    timings: list[float] = []
+    with app.app_context():
+        captured: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
+            if not captured and "FROM cases" in statement:
+                captured.append((statement, params))
+
+        event.listen(sa_db.engine, "before_cursor_execute", capture)
+        report = sweep(today)  # warm-up: caches, templates, the holiday calendar
+        sa_db.session.rollback()
+        event.remove(sa_db.engine, "before_cursor_execute", capture)
+        for _ in range(repeat):
+            started = time.perf_counter()
+            report = sweep(today)
+            sa_db.session.flush()
+            timings.append(time.perf_counter() - started)
+            sa_db.session.rollback()
+            sa_db.session.expunge_all()
+        statement, params = captured[0]
+        plan = sa_db.session.connection().exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS) " + statement, params
+        )
+        plan_text = "\n".join(r[0] for r in plan)
+        sa_db.session.rollback()
+        total = sa_db.session.scalar(text("SELECT count(*) FROM cases"))
+    return {
+        "db": db,
+        "cases": total,
+        "events": int(info.get("events", 0)),
+        "today": today.isoformat(),
+        "examined": report.cases_examined,
+        "reminders": len(report.reminders_sent),
+        "superseded": report.reminders_superseded,
+        "escalations": len(report.escalations),
+        "median_s": statistics.median(timings),
+        "runs_s": timings,
+        "plan": f"{' '.join(statement.split())}\n{params}\n{plan_text}",
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", default="rp_bench_100k")
+    parser.add_argument("--large", default="rp_bench")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per database (1-10)")
+    args = parser.parse_args(argv)
+    repeat = max(1, min(args.repeat, 10))
+    before = machine()
+    small = measure(args.small, repeat)
+    large = measure(args.large, repeat)
+    if (small["today"], small["examined"], small["reminders"]) != (
+        large["today"],
+        large["examined"],
+        large["reminders"],
+    ):
+        print("warning: the two databases do not have the same cases due; regenerate both")
+    ratio = large["median_s"] / small["median_s"]
+    lines = [
+        f"Deadline sweep, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {before['cpu']}",
+        f"Load before: {before['uptime']}",
+        "",
+        "| database | cases | open cases examined | reminders mailed | escalations |"
+        " median s | runs s |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in (small, large):
+        runs = ", ".join(f"{t:.2f}" for t in r["runs_s"])
+        lines.append(
+            f"| {r['db']} | {r['cases']:,} | {r['examined']:,} | {r['reminders']:,}"
+            f" | {r['escalations']:,} | {r['median_s']:.2f} | {runs} |"
+        )
+    lines += [
+        "",
+        f"ratio large ÷ small: {ratio:.2f} (target ≈ 1: cost grows with the cases due, not all)",
+        f"Load after: {machine()['uptime']}",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    write_result(f"sweep-{stamp}.md", report)
+    write_result(
+        "sweep-explain.txt",
+        "\n\n".join(f"=== {r['db']} ({r['cases']:,} cases)\n{r['plan']}" for r in (small, large))
+        + "\n",
+    )
+
+
+if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.exit("run it as a module from the repository root: python -m bench.sweep")
+    main()
