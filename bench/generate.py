@@ -921,7 +921,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--replace", action="store_true", help="drop the database first")
     parser.add_argument("--max-seconds", type=int, default=1800, help="give up after this long")
+    parser.add_argument("--drop", action="store_true", help="only drop the database, then stop")
     args = parser.parse_args(argv)
+    if args.drop:
+        if not args.db.startswith("rp_bench"):
+            raise SystemExit("only bench databases (rp_bench*) are dropped here")
+        with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        print(f"dropped {args.db}")
+        return
     if not 1 <= args.cases <= MAX_CASES:
         raise SystemExit(f"--cases must be between 1 and {MAX_CASES:,}")
     if not args.db.startswith("rp_bench"):

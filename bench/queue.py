@@ -203,8 +203,7 @@ def run_wrk(port: int, name: str, path: str, cookie: str, clients: int, seconds:
         f"--duration={seconds}s",
         "--timeout=10s",
         f"--script={script.name}",
-        "--header",
-        f"Cookie: {cookie}",
+        *(["--header", f"Cookie: {cookie}"] if cookie else []),
         f"http://{HOST}:{port}{path}",
     ]
     output = subprocess.run(
@@ -242,7 +241,7 @@ def run_python(port: int, name: str, path: str, cookie: str, clients: int, secon
         while time.monotonic() < deadline and len(mine) < 1_000_000:
             started = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Cookie": cookie})
+                conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
                 response = conn.getresponse()
                 response.read()
                 if response.status != 200:
@@ -295,6 +294,13 @@ def scenarios(db: str) -> list[tuple[str, str, str]]:
             "SELECT effective_due, id FROM cases ORDER BY id OFFSET"
             " (SELECT count(*) / 2 FROM cases) LIMIT 1"
         ).fetchone()
+        smallest, largest = (
+            conn.execute(
+                f"SELECT programme_id FROM cases GROUP BY programme_id ORDER BY count(*) {order}"
+                " LIMIT 1"
+            ).fetchone()[0]  # type: ignore[index]
+            for order in ("ASC", "DESC")
+        )
     assert open_cursor is not None and all_cursor is not None
     deep_open = f"{open_cursor[0].isoformat()}_{open_cursor[1]}"
     deep_all = f"{all_cursor[0].isoformat()}_{all_cursor[1]}"
@@ -306,6 +312,16 @@ def scenarios(db: str) -> list[tuple[str, str, str]]:
         (
             "queue: all statuses, middle of 1M (keyset)",
             f"/staff/queue?status=all&after={deep_all}",
+            "handler",
+        ),
+        (
+            "queue: smallest programme, all statuses",
+            f"/staff/queue?status=all&programme={smallest}",
+            "handler",
+        ),
+        (
+            "queue: largest programme, closed",
+            f"/staff/queue?status=closed&programme={largest}",
             "handler",
         ),
         ("queue: exam board, own programmes", "/staff/queue", "board"),
@@ -337,21 +353,36 @@ def explain(db: str, pages: list[tuple[str, str, str]]) -> str:
                 into: Any = captured,
             ) -> None:
                 into.append((statement, params))
+                conn.info["bench_started"] = time.perf_counter()
+
+            sql_seconds = [0.0]
+
+            def done(conn: Any, *rest: Any, total: Any = sql_seconds) -> None:
+                total[0] += time.perf_counter() - conn.info.pop(
+                    "bench_started", time.perf_counter()
+                )
 
             with app.test_request_context(path):
                 user = sa_db.session.scalars(select(User).where(User.email == emails[who])).one()
                 login_user(user)
+                view = app.view_functions["staff.queue"]
+                view()  # warm: compiled statements, template, translations
                 event.listen(engine, "before_cursor_execute", capture)
+                event.listen(engine, "after_cursor_execute", done)
                 try:
-                    view = app.view_functions["staff.queue"]
                     started = time.perf_counter()
                     view()
                     elapsed = (time.perf_counter() - started) * 1000
                 finally:
                     event.remove(engine, "before_cursor_execute", capture)
+                    event.remove(engine, "after_cursor_execute", done)
                 sa_db.session.rollback()
             out.append(f"\n=== {name}: GET {path} as {who}")
-            out.append(f"{len(captured)} SQL statements, {elapsed:.1f} ms in-process (one run)")
+            out.append(
+                f"{len(captured)} SQL statements; {elapsed:.1f} ms in-process (one warm run), of"
+                f" which {sql_seconds[0] * 1000:.1f} ms waiting for SQL and the rest Python"
+                " (ORM objects, template)"
+            )
             raw = engine.raw_connection()
             try:
                 cursor = raw.cursor()
@@ -412,6 +443,9 @@ def main(argv: list[str] | None = None) -> None:
                 seconds,
             )
         )
+        # Two more references to locate the cost: one database round trip, one HTML page.
+        for name, path in (("/readyz (SELECT 1)", "/readyz"), ("/login (form page)", "/login")):
+            runs.append(load(args.port, name, path, "", args.clients, seconds))
         for name, path, who in pages:
             runs.append(load(args.port, name, path, cookies[who], args.clients, seconds))
             print(f"{name}: {runs[-1].rps:.0f} req/s, p95 {runs[-1].p95_ms:.1f} ms", flush=True)

@@ -55,7 +55,9 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    # Staff are looked up by role (the handler pool, the DPOs) among hundreds of thousands of
+    # students: indexed, so the deadline sweep does not scan every account (bench/README.md).
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), index=True)
     locale: Mapped[str] = mapped_column(String(5), default="nl")
     student_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
