@@ -401,9 +401,77 @@ def explain(db: str, pages: list[tuple[str, str, str]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def measure_server(
+    db: str, port: int, args: argparse.Namespace, load: Any, seconds: int, log: Path
+) -> list[Run]:
+    """Serve ``db`` with gunicorn, log in, and load the references and every queue page."""
+    pages = scenarios(db)
+    if args.only:
+        pages = [p for p in pages if args.only in p[0]]
+    server = start_gunicorn(db, port, args.workers, log)
+    runs: list[Run] = []
+    try:
+        cookies = {
+            who: login(port, email)
+            for who, email in (("handler", HANDLER_EMAIL), ("board", BOARD_EMAIL))
+        }
+        for _name, path, who in pages:  # warm the workers and the caches
+            for _ in range(args.workers * 2):
+                request(port, "GET", path, headers={"Cookie": cookies[who]})
+        references = [
+            ("/healthz (reference)", "/healthz"),
+            # Two more references to locate the cost: one database round trip, one HTML page.
+            ("/readyz (SELECT 1)", "/readyz"),
+            ("/login (form page)", "/login"),
+        ]
+        for name, path in references:
+            runs.append(load(port, name, path, "", args.clients, seconds))
+        for name, path, who in pages:
+            runs.append(load(port, name, path, cookies[who], args.clients, seconds))
+            print(
+                f"{db} {name}: {runs[-1].rps:.0f} req/s, p95 {runs[-1].p95_ms:.1f} ms", flush=True
+            )
+        runs.append(
+            load(port, "/healthz (reference, again)", "/healthz", "", args.clients, seconds)
+        )
+    finally:
+        stop(server)
+    return runs
+
+
+def table(db: str, runs: list[Run], compare: dict[str, Run] | None, compare_db: str) -> list[str]:
+    reference_rps = (runs[0].rps + runs[-1].rps) / 2
+    header = (
+        "| URL | req/s | ÷ /healthz req/s | p50 ms | p95 ms | p99 ms | p95 ÷ 50 ms target"
+        + (f" | p50 ÷ same page on {compare_db}" if compare else "")
+        + " | errors | load |"
+    )
+    lines = [f"Database {db}:", "", header, "|---|" + "---:|" * (8 if compare else 7) + "---|"]
+    for run in runs:
+        scale = ""
+        if compare:
+            other = compare.get(run.name)
+            scale = f" | {run.p50_ms / other.p50_ms:.2f}" if other else " | "
+        lines.append(
+            f"| {run.name} | {run.rps:.0f} | {run.rps / reference_rps:.2f} | {run.p50_ms:.1f}"
+            f" | {run.p95_ms:.1f} | {run.p99_ms:.1f} | {run.p95_ms / P95_TARGET_MS:.2f}{scale}"
+            f" | {run.errors} | {run.load} |"
+        )
+    lines += [
+        "",
+        f"/healthz reference: {reference_rps:.0f} req/s,"
+        f" p95 {(runs[0].p95_ms + runs[-1].p95_ms) / 2:.1f} ms",
+        "",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default=DEFAULT_DB)
+    parser.add_argument(
+        "--compare-db", help="also serve this database (e.g. rp_bench_100k), same pages, same run"
+    )
     parser.add_argument("--port", type=int, default=5015)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (Dockerfile: 3)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections")
@@ -418,70 +486,27 @@ def main(argv: list[str] | None = None) -> None:
         tool = "wrk" if shutil.which("wrk") else "python"
     load = run_wrk if tool == "wrk" else run_python
 
-    pages = scenarios(args.db)
-    if args.only:
-        pages = [p for p in pages if args.only in p[0]]
     RESULTS.mkdir(exist_ok=True)
     before = machine()
-    server = start_gunicorn(args.db, args.port, args.workers, RESULTS / "queue-gunicorn.log")
-    runs: list[Run] = []
-    try:
-        cookies = {
-            who: login(args.port, email)
-            for who, email in (("handler", HANDLER_EMAIL), ("board", BOARD_EMAIL))
-        }
-        for _name, path, who in pages:  # warm the workers and the caches
-            for _ in range(args.workers * 2):
-                request(args.port, "GET", path, headers={"Cookie": cookies[who]})
-        runs.append(
-            load(
-                args.port,
-                "/healthz (reference)",
-                "/healthz",
-                cookies["handler"],
-                args.clients,
-                seconds,
-            )
-        )
-        # Two more references to locate the cost: one database round trip, one HTML page.
-        for name, path in (("/readyz (SELECT 1)", "/readyz"), ("/login (form page)", "/login")):
-            runs.append(load(args.port, name, path, "", args.clients, seconds))
-        for name, path, who in pages:
-            runs.append(load(args.port, name, path, cookies[who], args.clients, seconds))
-            print(f"{name}: {runs[-1].rps:.0f} req/s, p95 {runs[-1].p95_ms:.1f} ms", flush=True)
-        runs.append(
-            load(
-                args.port,
-                "/healthz (reference, again)",
-                "/healthz",
-                cookies["handler"],
-                args.clients,
-                seconds,
-            )
-        )
-    finally:
-        stop(server)
+    log = RESULTS / "queue-gunicorn.log"
+    compare: dict[str, Run] | None = None
+    compare_runs: list[Run] = []
+    if args.compare_db:
+        compare_runs = measure_server(args.compare_db, args.port, args, load, seconds, log)
+        compare = {run.name: run for run in compare_runs}
+    runs = measure_server(args.db, args.port, args, load, seconds, log)
 
-    reference_rps = (runs[0].rps + runs[-1].rps) / 2
-    reference_p95 = (runs[0].p95_ms + runs[-1].p95_ms) / 2
     lines = [
         f"Staff queue under gunicorn ({args.workers} sync workers), {args.clients} concurrent"
-        f" clients ({tool}), {seconds} s per URL, database {args.db}",
+        f" clients ({tool}), {seconds} s per URL",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC;"
         f" machine: {before['cpu']}, {before['memory']}",
         f"Load before: {before['uptime']}",
         "",
-        "| URL | req/s | ÷ /healthz req/s | p50 ms | p95 ms | p99 ms | p95 ÷ 50 ms target"
-        " | errors | load |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        *table(args.db, runs, compare, args.compare_db or ""),
     ]
-    for run in runs:
-        lines.append(
-            f"| {run.name} | {run.rps:.0f} | {run.rps / reference_rps:.2f} | {run.p50_ms:.1f}"
-            f" | {run.p95_ms:.1f} | {run.p99_ms:.1f} | {run.p95_ms / P95_TARGET_MS:.2f}"
-            f" | {run.errors} | {run.load} |"
-        )
-    lines += ["", f"/healthz reference: {reference_rps:.0f} req/s, p95 {reference_p95:.1f} ms"]
+    if compare_runs:
+        lines += table(args.compare_db, compare_runs, None, "")
     lines.append(f"Load after: {machine()['uptime']}")
     report = "\n".join(lines) + "\n"
     print(report)
@@ -489,10 +514,11 @@ def main(argv: list[str] | None = None) -> None:
     write_result(f"queue-{stamp}.md", report)
     write_result(
         f"queue-{stamp}.json",
-        json.dumps([run.__dict__ | {"rps": run.rps} for run in runs], indent=2) + "\n",
+        json.dumps([run.__dict__ | {"rps": run.rps} for run in runs + compare_runs], indent=2)
+        + "\n",
     )
     if not args.no_explain:
-        path = write_result("queue-explain.txt", explain(args.db, pages))
+        path = write_result("queue-explain.txt", explain(args.db, scenarios(args.db)))
         print(f"EXPLAIN saved to {path}")
 
 

@@ -74,13 +74,74 @@ def measure(db: str, repeat: int) -> dict[str, Any]:
     }
 
 
+def statements(db: str) -> list[str]:
+    """One sweep with the time spent in each SQL statement, to find what grows with the data."""
+    import collections
+
+    from sqlalchemy import event
+
+    from rights_portal.cases.reminders import sweep
+    from rights_portal.extensions import db as sa_db
+
+    app = make_app(db, f"/tmp/bench-sweep-{db}")
+    totals: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+
+    def before(conn: Any, *rest: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        entry = totals[" ".join(statement.split())[:80]]
+        entry[0] += 1
+        entry[1] += time.perf_counter() - conn.info.pop("bench_started")
+
+    with app.app_context():
+        today = reference_date(db)
+        sweep(today)  # warm-up
+        sa_db.session.rollback()
+        event.listen(sa_db.engine, "before_cursor_execute", before)
+        event.listen(sa_db.engine, "after_cursor_execute", after)
+        started = time.perf_counter()
+        sweep(today)
+        sa_db.session.flush()
+        elapsed = time.perf_counter() - started
+        event.remove(sa_db.engine, "before_cursor_execute", before)
+        event.remove(sa_db.engine, "after_cursor_execute", after)
+        sa_db.session.rollback()
+    waited = sum(t for _n, t in totals.values())
+    lines = [
+        f"### {db}: {elapsed:.1f} s, of which {waited:.1f} s waiting for SQL",
+        "",
+        "| s | count | ms each | statement |",
+        "|---:|---:|---:|---|",
+    ]
+    for text, (count, seconds) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:8]:
+        lines.append(f"| {seconds:.2f} | {count:.0f} | {seconds / count * 1000:.2f} | `{text}` |")
+    return [*lines, ""]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", default="rp_bench_100k")
     parser.add_argument("--large", default="rp_bench")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per database (1-10)")
+    parser.add_argument(
+        "--statements", action="store_true", help="only the time per SQL statement, one run each"
+    )
     args = parser.parse_args(argv)
     repeat = max(1, min(args.repeat, 10))
+    if args.statements:
+        before = machine()
+        lines = [
+            f"Deadline sweep, time per SQL statement, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"Load before: {before['uptime']}",
+            "",
+        ]
+        lines += statements(args.small) + statements(args.large)
+        lines.append(f"Load after: {machine()['uptime']}")
+        report = "\n".join(lines) + "\n"
+        print(report)
+        write_result("sweep-statements.md", report)
+        return
     before = machine()
     small = measure(args.small, repeat)
     large = measure(args.large, repeat)
