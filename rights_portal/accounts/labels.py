@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from .models import (
@@ -56,7 +59,7 @@ IDENTITY_ANSWER_LABELS = {
     IdentityAnswer.SHOWN_AT_DESK: _l("I have shown my identity document at the desk"),
 }
 
-LABEL_GLOBALS = {
+LABEL_GLOBALS: dict[str, Mapping[Any, Any]] = {
     "basis_labels": BASIS_LABELS,
     "link_status_labels": LINK_STATUS_LABELS,
     "method_labels": METHOD_LABELS,
