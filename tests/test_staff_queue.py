@@ -15,7 +15,7 @@ from sqlalchemy import event
 from rights_portal.accounts.models import Role
 from rights_portal.cases.models import Case, CaseStatus, CaseType
 from rights_portal.extensions import db
-from rights_portal.staff import views as staff_views
+from rights_portal.staff import queue as staff_queue
 from tests.conftest import login
 from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member
 
@@ -90,7 +90,7 @@ def test_queue_pages_through_every_case_exactly_once_in_due_date_order(app, app_
     seen, pages = walk(client, f"/staff/queue?status={status}")
 
     assert seen == [c.reference for c in expected]
-    assert pages == -(-len(expected) // staff_views.PAGE_SIZE)
+    assert pages == -(-len(expected) // staff_queue.PAGE_SIZE)
 
 
 def test_queue_loads_students_assignees_and_exams_with_the_cases_not_per_row(app, app_ctx):
@@ -132,7 +132,7 @@ def test_queue_counts_exactly_up_to_the_cap_and_says_more_than_beyond(app, app_c
     for n in range(1, 8):
         make_case(n, due=date(2026, 12, n), subject=student, programme=large if n > 3 else small)
     db.session.commit()
-    monkeypatch.setattr(staff_views, "COUNT_CAP", 5)
+    monkeypatch.setattr(staff_queue, "COUNT_CAP", 5)
     client = app.test_client()
     login(client, "handler@uni.example")
 

@@ -9,7 +9,7 @@ per (locale, today, due date, open) within a request and reused for the other ro
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flask import g
 from flask_babel import format_date, get_locale, gettext, ngettext
@@ -19,8 +19,20 @@ from ..clock import today_local
 from . import deadlines
 from .models import CaseStatus
 
-if TYPE_CHECKING:
-    from .models import Case
+
+class HasDeadline(Protocol):
+    """What these helpers read of a case: a :class:`Case`, or a row of the staff queue."""
+
+    @property
+    def status(self) -> CaseStatus: ...  # noqa: D102
+    @property
+    def effective_due(self) -> date: ...  # noqa: D102
+    @property
+    def urgent(self) -> bool: ...  # noqa: D102
+    @property
+    def extension_months(self) -> int: ...  # noqa: D102
+    @property
+    def is_open(self) -> bool: ...  # noqa: D102
 
 
 def _memo() -> dict[tuple[Any, ...], Markup]:
@@ -41,7 +53,7 @@ def _time(due: date, text: str) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(due.isoformat(), text)
 
 
-def due_html(case: Case) -> Markup:
+def due_html(case: HasDeadline) -> Markup:
     """The due date in words: "5 working days left (Friday 12 December)", year if not this one."""
     due, is_open = case.effective_due, case.is_open
     memo, key = _memo(), _key("due", due, is_open)
@@ -69,7 +81,7 @@ def due_html(case: Case) -> Markup:
     return html
 
 
-def badges_html(case: Case) -> Markup:
+def badges_html(case: HasDeadline) -> Markup:
     """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
     is_open = case.is_open
     flags = (

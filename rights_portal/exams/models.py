@@ -123,7 +123,12 @@ class Exam(Base):
     @property
     def label(self) -> str:
         """Course code and title, as shown in lists."""
-        return f"{self.course_code} {self.title}"
+        return self.label_of(self.course_code, self.title)
+
+    @staticmethod
+    def label_of(course_code: str, title: str) -> str:
+        """An exam's label from its columns, for pages that read rows rather than objects."""
+        return f"{course_code} {title}"
 
 
 class Recording(Base):

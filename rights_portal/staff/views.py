@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts import identity
@@ -19,7 +17,6 @@ from ..audit.services import record
 from ..cases import services
 from ..cases.history import case_history
 from ..cases.models import (
-    OPEN_STATUSES,
     Case,
     CaseMessage,
     CaseStatus,
@@ -29,109 +26,47 @@ from ..cases.models import (
     MessageKind,
     Outcome,
 )
-from ..clock import today_local
 from ..examboard.models import DecisionProposal
 from ..examboard.services import decide_for_board, record_material_viewed
-from ..exams.models import Programme
 from ..extensions import db
 from ..permissions import (
     STAFF_CASE_ROLES,
     Action,
-    board_programme_ids,
     can,
     can_review_flag,
     case_or_404,
     possible_assignees,
     roles_required,
-    visible_cases_clause,
 )
 from ..retention import runner as retention_runner
 from ..retention import services as retention_services
 from ..transactions import commit
+from . import queue as staff_queue
 from .forms import AskForm, AssignForm, DecideForm, DuplicateForm, ExtendForm, StaffMessageForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
-PAGE_SIZE = 50
-# The queue counts matching cases up to this many and says "more than" beyond: an exact count
-# of a million closed cases costs a scan of them on every page view (DESIGN §4, bench/README).
-COUNT_CAP = 1000
-
-
-def _queue_programmes() -> list[Programme]:
-    """The programmes the queue can be filtered by: an exam board member's own, or all."""
-    query = select(Programme).order_by(Programme.name)
-    if current_user.role is Role.EXAM_BOARD:
-        query = query.where(Programme.id.in_(board_programme_ids(current_user)))
-    return list(db.session.scalars(query))
-
-
-def _queue_query(args: dict[str, str]) -> Select[Case]:
-    query = select(Case).where(visible_cases_clause(current_user))
-    status = args.get("status", "open")
-    if status == "open":
-        query = query.where(Case.status.in_(OPEN_STATUSES))
-    elif status in {s.value for s in CaseStatus}:
-        query = query.where(Case.status == CaseStatus(status))
-    if args.get("type") in {t.value for t in CaseType}:
-        query = query.where(Case.case_type == CaseType(args["type"]))
-    assignee = args.get("assignee", "")
-    if assignee == "me":
-        query = query.where(Case.assignee_id == current_user.id)
-    elif assignee == "none":
-        query = query.where(Case.assignee_id.is_(None))
-    if args.get("overdue") == "1":
-        query = query.where(Case.status.in_(OPEN_STATUSES), Case.effective_due < today_local())
-    if args.get("programme", "").isdigit():
-        query = query.where(Case.programme_id == int(args["programme"]))
-    return query
-
-
-def _capped_count(query: Select[Case]) -> int:
-    """How many cases ``query`` matches, counted no further than ``COUNT_CAP + 1``."""
-    first = query.with_only_columns(Case.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(first)) or 0
 
 
 @bp.route("/queue")
 @roles_required(*STAFF_CASE_ROLES)
 def queue() -> ResponseReturnValue:
     """Cases by effective due date, soonest first; keyset pagination on (due date, id)."""
-    keys = ("status", "type", "assignee", "overdue", "programme")
-    args = {key: request.args.get(key, "") for key in keys}
+    args = {key: request.args.get(key, "") for key in staff_queue.FILTER_KEYS}
     args["status"] = args["status"] or "open"
-    programmes = _queue_programmes()
+    programmes = staff_queue.programmes_for(current_user)
     if args["programme"] not in {str(p.id) for p in programmes}:
         args["programme"] = ""
-    query = _queue_query(args)
-    after = request.args.get("after", "")
-    if after:
-        try:
-            due_text, id_text = after.split("_", 1)
-            query = query.where(
-                tuple_(Case.effective_due, Case.id) > (date.fromisoformat(due_text), int(id_text))
-            )
-        except ValueError:
-            abort(400)
-    # The page shows each case's student, assignee and exam: load them with the cases, not one
-    # query per row.
-    cases = db.session.scalars(
-        query.options(joinedload(Case.subject), joinedload(Case.assignee), joinedload(Case.exam))
-        .order_by(Case.effective_due, Case.id)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    next_after = None
-    if len(cases) > PAGE_SIZE:
-        cases = cases[:PAGE_SIZE]
-        last = cases[-1]
-        next_after = f"{last.effective_due.isoformat()}_{last.id}"
-    total = _capped_count(_queue_query(args))
+    try:
+        page = staff_queue.queue_page(current_user, args, request.args.get("after", ""))
+    except staff_queue.BadCursor:
+        abort(400)
     return render_template(
         "staff/queue.html",
-        cases=cases,
+        rows=page.rows,
         args=args,
-        next_after=next_after,
-        total=total,
-        count_cap=COUNT_CAP,
+        next_after=page.next_after,
+        total=page.total,
+        count_cap=staff_queue.COUNT_CAP,
         programmes=programmes,
         case_types=list(CaseType),
         statuses=list(CaseStatus),

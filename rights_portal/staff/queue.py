@@ -1,0 +1,161 @@
+"""The staff queue: which cases a member of staff sees, in what order, a page at a time.
+
+Cases by effective due date, soonest first, filtered by status, type, assignee, overdue and
+programme, in keyset pages on (effective due date, id) so that a page deep in a million cases
+costs what the first one costs (DESIGN §4, bench/README.md). A page is read as plain rows of the
+columns it shows rather than as ORM objects with their people and exams: building those objects
+took about as long as rendering the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import aliased
+
+from ..accounts.models import Role, User
+from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType
+from ..clock import today_local
+from ..exams.models import Exam, Programme
+from ..extensions import db
+from ..permissions import board_programme_ids, visible_cases_clause
+
+PAGE_SIZE = 50
+# The queue counts matching cases up to this many and says "more than" beyond: an exact count
+# of a million closed cases costs a scan of them on every page view (DESIGN §4, bench/README).
+COUNT_CAP = 1000
+FILTER_KEYS = ("status", "type", "assignee", "overdue", "programme")
+
+
+class BadCursor(ValueError):
+    """The ``after`` parameter of a queue page is not one the queue wrote."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One line of the queue: what the page shows of a case."""
+
+    reference: str
+    case_type: CaseType
+    status: CaseStatus
+    effective_due: date
+    urgent: bool
+    extension_months: int
+    subject_name: str
+    assignee_name: str | None
+    exam_label: str | None
+    case_id: int
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still runs against its deadline."""
+        return self.status.is_open
+
+    @property
+    def cursor(self) -> str:
+        """The keyset position just after this row, for the next page's ``after``."""
+        return f"{self.effective_due.isoformat()}_{self.case_id}"
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue with the count under its filters and the cursor of the next page."""
+
+    rows: list[QueueRow]
+    total: int
+    next_after: str | None
+
+
+def programmes_for(user: User) -> list[Programme]:
+    """The programmes the queue can be filtered by: an exam board member's own, or all."""
+    query = select(Programme).order_by(Programme.name)
+    if user.role is Role.EXAM_BOARD:
+        query = query.where(Programme.id.in_(board_programme_ids(user)))
+    return list(db.session.scalars(query))
+
+
+def filtered_cases(user: User, args: dict[str, str]) -> Select[Case]:
+    """The cases ``user`` may see that match the queue filters in ``args``."""
+    query = select(Case).where(visible_cases_clause(user))
+    status = args.get("status", "open")
+    if status == "open":
+        query = query.where(Case.status.in_(OPEN_STATUSES))
+    elif status in {s.value for s in CaseStatus}:
+        query = query.where(Case.status == CaseStatus(status))
+    if args.get("type") in {t.value for t in CaseType}:
+        query = query.where(Case.case_type == CaseType(args["type"]))
+    assignee = args.get("assignee", "")
+    if assignee == "me":
+        query = query.where(Case.assignee_id == user.id)
+    elif assignee == "none":
+        query = query.where(Case.assignee_id.is_(None))
+    if args.get("overdue") == "1":
+        query = query.where(Case.status.in_(OPEN_STATUSES), Case.effective_due < today_local())
+    if args.get("programme", "").isdigit():
+        query = query.where(Case.programme_id == int(args["programme"]))
+    return query
+
+
+def capped_count(query: Select[Case]) -> int:
+    """How many cases ``query`` matches, counted no further than ``COUNT_CAP + 1``."""
+    first = query.with_only_columns(Case.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(first)) or 0
+
+
+def _parse_cursor(after: str) -> tuple[date, int]:
+    try:
+        due_text, id_text = after.split("_", 1)
+        return date.fromisoformat(due_text), int(id_text)
+    except ValueError as exc:
+        raise BadCursor(after) from exc
+
+
+def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
+    """The page of the queue after keyset position ``after`` (the first page when empty).
+
+    Raises :class:`BadCursor` for an ``after`` the queue did not write.
+    """
+    matching = filtered_cases(user, args)
+    query = matching
+    if after:
+        query = query.where(tuple_(Case.effective_due, Case.id) > _parse_cursor(after))
+    subject, assignee = aliased(User), aliased(User)
+    rows = db.session.execute(
+        query.with_only_columns(
+            Case.reference,
+            Case.case_type,
+            Case.status,
+            Case.effective_due,
+            Case.urgent,
+            Case.extension_months,
+            subject.full_name,
+            assignee.full_name,
+            Exam.course_code,
+            Exam.title,
+            Case.id,
+        )
+        .join(subject, Case.subject_id == subject.id)
+        .outerjoin(assignee, Case.assignee_id == assignee.id)
+        .outerjoin(Exam, Case.exam_id == Exam.id)
+        .order_by(Case.effective_due, Case.id)
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    page = [
+        QueueRow(
+            reference=row[0],
+            case_type=row[1],
+            status=row[2],
+            effective_due=row[3],
+            urgent=row[4],
+            extension_months=row[5],
+            subject_name=row[6],
+            assignee_name=row[7],
+            exam_label=None if row[8] is None else Exam.label_of(row[8], row[9]),
+            case_id=row[10],
+        )
+        for row in rows[:PAGE_SIZE]
+    ]
+    next_after = page[-1].cursor if len(rows) > PAGE_SIZE else None
+    return QueuePage(rows=page, total=capped_count(matching), next_after=next_after)
