@@ -174,6 +174,9 @@ class Case(Base):
         # due-date order through these with a million cases (DESIGN §4, bench/README.md).
         Index("ix_cases_due", "effective_due", "id"),
         Index("ix_cases_programme_status_due", "programme_id", "status", "effective_due", "id"),
+        # A programme's cases of every status: without it the page walked ix_cases_due past
+        # every other programme's cases (7 ms for the smallest programme of a million cases).
+        Index("ix_cases_programme_due", "programme_id", "effective_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
