@@ -424,6 +424,23 @@ def request_link(
     return link
 
 
+def _link_changed(
+    link: GuardianLink, action: str, *, before: dict[str, Any], actor: User
+) -> GuardianLink:
+    """Record a decided link on the audit trail and tell the guardian (R21, R24)."""
+    db.session.flush()
+    record(
+        f"guardian_link.{action}",
+        actor=actor,
+        object_type="guardian_link",
+        object_id=link.id,
+        before=before,
+        after=_link_snapshot(link),
+    )
+    notify_user(link.guardian, f"guardian_link_{action}", link=link)
+    return link
+
+
 def verify_link(
     link: GuardianLink,
     *,
@@ -459,17 +476,7 @@ def verify_link(
     link.verification_method = method
     link.document_type = document_type
     link.document_seen_on = document_seen_on
-    db.session.flush()
-    record(
-        "guardian_link.verified",
-        actor=actor,
-        object_type="guardian_link",
-        object_id=link.id,
-        before=before,
-        after=_link_snapshot(link),
-    )
-    notify_user(link.guardian, "guardian_link_verified", link=link)
-    return link
+    return _link_changed(link, "verified", before=before, actor=actor)
 
 
 def reject_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink:
@@ -484,17 +491,7 @@ def reject_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink
     link.rejected_by_id = actor.id
     link.rejected_at = now_utc()
     link.rejection_reason = reason
-    db.session.flush()
-    record(
-        "guardian_link.rejected",
-        actor=actor,
-        object_type="guardian_link",
-        object_id=link.id,
-        before=before,
-        after=_link_snapshot(link),
-    )
-    notify_user(link.guardian, "guardian_link_rejected", link=link)
-    return link
+    return _link_changed(link, "rejected", before=before, actor=actor)
 
 
 def revoke_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink:
@@ -509,17 +506,7 @@ def revoke_link(link: GuardianLink, *, actor: User, reason: str) -> GuardianLink
     link.revoked_by_id = actor.id
     link.revoked_at = now_utc()
     link.revocation_reason = reason
-    db.session.flush()
-    record(
-        "guardian_link.revoked",
-        actor=actor,
-        object_type="guardian_link",
-        object_id=link.id,
-        before=before,
-        after=_link_snapshot(link),
-    )
-    notify_user(link.guardian, "guardian_link_revoked", link=link)
-    return link
+    return _link_changed(link, "revoked", before=before, actor=actor)
 
 
 def links_of(guardian: User) -> list[GuardianLink]:
