@@ -68,12 +68,20 @@ class QueuePage:
     next_after: str | None
 
 
-def programmes_for(user: User) -> list[Programme]:
+@dataclass(frozen=True, slots=True)
+class ProgrammeChoice:
+    """A programme the queue can be filtered by."""
+
+    id: int
+    name: str
+
+
+def programmes_for(user: User) -> list[ProgrammeChoice]:
     """The programmes the queue can be filtered by: an exam board member's own, or all."""
-    query = select(Programme).order_by(Programme.name)
+    query = select(Programme.id, Programme.name).order_by(Programme.name)
     if user.role is Role.EXAM_BOARD:
         query = query.where(Programme.id.in_(board_programme_ids(user)))
-    return list(db.session.scalars(query))
+    return [ProgrammeChoice(id=row.id, name=row.name) for row in db.session.execute(query)]
 
 
 def filtered_cases(user: User, args: dict[str, str]) -> Select[Case]:
