@@ -86,6 +86,27 @@ def test_a_truncated_file_is_refused_on_read(backend):
             pass
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 10, 64])
+def test_reading_in_chunks_verifies_at_the_end_and_refuses_a_changed_file(backend, chunk):
+    store = backend.store
+    good = store.put(io.BytesIO(b"0123456789"))
+    with store.open(good.key, good.sha256, good.size) as reader:
+        parts = []
+        while part := reader.read(chunk):
+            parts.append(part)
+        assert b"".join(parts) == b"0123456789"
+        assert reader.verified
+
+    changed = store.put(io.BytesIO(b"0123456789"))
+    backend.tamper(changed.key, b"0123456780")  # same size, other bytes
+    with (
+        store.open(changed.key, changed.sha256, changed.size) as reader,
+        pytest.raises(IntegrityError),
+    ):
+        while reader.read(chunk):
+            pass
+
+
 def test_a_range_read_skips_verification_instead_of_failing(backend):
     store = backend.store
     stored = store.put(io.BytesIO(b"0123456789"))

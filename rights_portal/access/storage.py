@@ -113,18 +113,38 @@ class VerifyingReader(io.RawIOBase):
         """The current read position."""
         return self._position
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes (all when negative), hashing as it goes.
+
+        Overrides ``RawIOBase.read``, which allocates a buffer and copies each chunk through
+        :meth:`readinto`: with it, reading cost 2.5 s per GB against 0.9 s for reading and
+        hashing alone (bench/package_memory.py).
+        """
+        if size is None or size < 0:
+            data = self._raw.read()
+            self._consumed(data, asked=True)
+            if self.verifying:  # read to the end
+                self._check()
+            return data
+        data = self._raw.read(size)
+        self._consumed(data, asked=size > 0)
+        return data
+
     def readinto(self, buffer: Any) -> int:
-        """Read into ``buffer`` (used by ``read``), hashing as it goes."""
+        """Read into ``buffer``, hashing as it goes."""
         data = self._raw.read(len(buffer))
         count = len(data)
         buffer[:count] = data
-        self._position += count
-        if self.verifying:
-            if count:
-                self._hash.update(data)
-            elif len(buffer):
-                self._check()
+        self._consumed(data, asked=len(buffer) > 0)
         return count
+
+    def _consumed(self, data: bytes, *, asked: bool) -> None:
+        self._position += len(data)
+        if self.verifying:
+            if data:
+                self._hash.update(data)
+            elif asked:
+                self._check()
 
     def _check(self) -> None:
         self.verifying = False
