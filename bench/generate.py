@@ -727,9 +727,7 @@ class Generator:
                 review = kind is CaseType.HUMAN_REVIEW
                 exam_id, starts = self.exam_for(programme, received, review, rng)
                 # A flag is about an exam already taken: its review runs on the statutory term.
-                # (The portal's file_case currently applies R7 to it too, which makes every
-                # human-review request overdue on filing; reported, not reproduced here.)
-                if kind is not CaseType.HUMAN_REVIEW:
+                if kind.exam_bound:
                     bound = self.exam_bound(starts)
                     # Objections still open are mostly about exams still to come: most past
                     # their exam-bound date were decided in time (R7), a few are overdue.

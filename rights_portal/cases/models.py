@@ -42,6 +42,15 @@ class CaseType(enum.StrEnum):
         return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM, CaseType.HUMAN_REVIEW)
 
     @property
+    def exam_bound(self) -> bool:
+        """R7: objections and alternative-exam requests must be decided before their exam.
+
+        A human review is about a flag raised in an exam already taken, so it has no exam-bound
+        date and runs on the statutory term (R2, R3).
+        """
+        return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
+
+    @property
     def leads_to_alternative(self) -> bool:
         """R17: an upheld objection or granted alternative-exam request needs an alternative."""
         return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
