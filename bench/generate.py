@@ -320,6 +320,8 @@ class Generator:
         self.flag_rows: list[str] = []
         self.counters: dict[int, int] = {}
         self.reminder_id = 0
+        # The DPO digests that announced the escalations, one per day: [id, cases, written at].
+        self.digests: dict[date, list[int]] = {}
         self.events: list[tuple[Any, ...]] = []  # heap of (time_us, seq, *columns)
         self.event_seq = 0
         self.event_id = 0
@@ -684,7 +686,7 @@ class Generator:
             self.reminder_id += 1
             sink.add(
                 f"{self.reminder_id}\t{case_id}\t{key}\t{day}\t\\N\t"
-                f"{'t' if superseded else 'f'}\t{iso_us(at)}\n"
+                f"{'t' if superseded else 'f'}\t\\N\t{iso_us(at)}\n"
             )
             if not superseded:
                 after = f'{{"milestone":"{key}","to":{to_json}}}'
@@ -693,7 +695,12 @@ class Generator:
             day = max(received, due + timedelta(days=1))
             at = (received_us + 15 * 60 * US) if day <= received else local_us(day, 6 * 3600)
             self.reminder_id += 1
-            sink.add(f"{self.reminder_id}\t{case_id}\tescalation\t{day}\t\\N\tf\t{iso_us(at)}\n")
+            digest = self.digests.setdefault(day, [len(self.digests) + 1, 0, at + 2 * US])
+            digest[1] += 1
+            sink.add(
+                f"{self.reminder_id}\t{case_id}\tescalation\t{day}\t\\N\tf\t{digest[0]}"
+                f"\t{iso_us(at)}\n"
+            )
             if dpo:
                 after = f'{{"effective_due":"{due}","to":{js(self.dpo_emails)}}}'
                 self.event(at + US, None, None, "case.escalated", case_id, after=after, web=False)
@@ -727,9 +734,7 @@ class Generator:
                 review = kind is CaseType.HUMAN_REVIEW
                 exam_id, starts = self.exam_for(programme, received, review, rng)
                 # A flag is about an exam already taken: its review runs on the statutory term.
-                # (The portal's file_case currently applies R7 to it too, which makes every
-                # human-review request overdue on filing; reported, not reproduced here.)
-                if kind is not CaseType.HUMAN_REVIEW:
+                if kind.exam_bound:
                     bound = self.exam_bound(starts)
                     # Objections still open are mostly about exams still to come: most past
                     # their exam-bound date were decided in time (R7), a few are overdue.
@@ -970,6 +975,12 @@ def main(argv: list[str] | None = None) -> None:
         ) as c:
             for year, number in sorted(gen.counters.items()):
                 c.write(row(year, number))
+        with main_conn.cursor().copy(
+            "COPY escalation_digests (id, day, case_count, outbox_message_id, created_at)"
+            " FROM STDIN"
+        ) as c:
+            for day, (digest_id, count, at) in sorted(gen.digests.items()):
+                c.write(row(digest_id, day, count, None, iso_us(at)))
         for conn in (main_conn, case_conn, reminder_conn, event_conn):
             conn.commit()
     timings["generate + COPY"] = time.monotonic() - t1
@@ -981,7 +992,13 @@ def main(argv: list[str] | None = None) -> None:
             admin.execute(statement)
         timings["rebuild indexes"] = time.monotonic() - t2
         t3 = time.monotonic()
-        for table in (*BULK_TABLES, "exam_boards", "programmes", "proctoring_tools"):
+        for table in (
+            *BULK_TABLES,
+            "exam_boards",
+            "programmes",
+            "proctoring_tools",
+            "escalation_digests",
+        ):
             admin.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" coalesce((SELECT max(id) FROM {table}), 1))"
@@ -1029,7 +1046,10 @@ CASE_COLUMNS = (
     " manifestly_unfounded_justification, duplicate_of_id, restrict_processing,"
     " compelling_grounds, flag_id"
 )
-REMINDER_COLUMNS = "id, case_id, key, milestone_on, outbox_message_id, superseded, created_at"
+REMINDER_COLUMNS = (
+    "id, case_id, key, milestone_on, outbox_message_id, superseded, escalation_digest_id,"
+    " created_at"
+)
 EVENT_COLUMNS = (
     "id, occurred_at, actor_id, actor_role, action, object_type, object_id, case_id, before,"
     " after, request_id, ip_address, prev_hash, hash"

@@ -90,6 +90,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "OUTBOX_RELAY_AGE_SECONDS": int(_env("OUTBOX_RELAY_AGE_SECONDS", "60") or 60),
         "REMINDER_OFFSETS": _int_list(_env("REMINDER_OFFSETS", "7,2,0") or "7,2,0"),
         "DEADLINE_SWEEP_MINUTES": int(_env("DEADLINE_SWEEP_MINUTES", "15") or 15),
+        # The sweep commits after this many cases: the audit chain is locked for one batch only.
+        "DEADLINE_SWEEP_BATCH_SIZE": int(_env("DEADLINE_SWEEP_BATCH_SIZE", "50") or 50),
         # Audit trail (R24): the nightly verification (local time) and its anchor log.
         "AUDIT_VERIFY_AT": _env("AUDIT_VERIFY_AT", "02:30"),
         "AUDIT_ANCHOR_FILE": _env("AUDIT_ANCHOR_FILE", str(instance_path / "audit-anchors.log")),

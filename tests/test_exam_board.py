@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
+from rights_portal.cases import services as case_services
 from rights_portal.cases.deadlines import AMSTERDAM, add_working_days
-from rights_portal.cases.models import Case, CaseStatus, Outcome
+from rights_portal.cases.models import Case, CaseStatus, CaseType, Outcome
+from rights_portal.cases.reminders import sweep
 from rights_portal.examboard.models import AlternativeExam, AlternativeStatus
 from rights_portal.exams.models import (
     AutomatedFlag,
@@ -347,6 +349,42 @@ def test_the_students_view_is_in_the_file_before_the_human_review_decides(app, w
     )
     letter = student.get(f"/my/cases/{case.reference}").get_data(as_text=True)
     assert "The recording shows a cat" in letter and "College van Beroep voor de Examens" in letter
+
+
+@time_machine.travel(EXAM_START + timedelta(days=2), tick=True)
+def test_a_human_review_of_a_flag_from_a_past_exam_runs_on_the_statutory_term(app, world):
+    # R7 binds objections and alternatives to an exam still to come; a flag was raised in an
+    # exam already taken, so its review has the statutory term (R2, R3), not a date long past.
+    student = client_for(app, "sanne@uni.example")
+    data = {"flag_id": world["flag"].id, "description": "My cat walked over the keyboard."}
+    assert post_form(student, "/my/cases/new/human_review", data).status_code == 302
+    case = db.session.scalars(select(Case)).one()
+    assert case.received_on == date(2026, 12, 16)
+    assert case.exam_bound_due is None
+    assert case.statutory_due == date(2027, 1, 18)  # 16 January 2027 is a Saturday (R3)
+    assert case.effective_due == case.statutory_due
+    assert not case.urgent
+    report = sweep(case.received_on)  # nothing overdue, nothing even near its due date
+    assert report.cases_examined == 0 and report.escalations == []
+    board = client_for(app, "board@uni.example")
+    page = board.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    assert "Exam-bound due date" not in page
+
+
+@pytest.mark.parametrize("case_type", [CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM])
+@time_machine.travel(NOW, tick=True)
+def test_objections_and_alternative_requests_are_due_before_their_exam(app, world, case_type):
+    case = case_services.file_case(
+        case_type=case_type,
+        subject=world["student"],
+        filed_by=world["student"],
+        description="Being filmed at home is unbearable.",
+        exam=world["exam"],
+    )
+    db.session.commit()
+    assert case.statutory_due == date(2026, 12, 23)
+    assert case.exam_bound_due == date(2026, 12, 7) == case.effective_due  # R7
+    assert not case.urgent
 
 
 @time_machine.travel(NOW, tick=True)

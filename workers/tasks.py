@@ -47,9 +47,8 @@ def relay_outbox() -> int:
 
 @shared_task(name="rights_portal.sweep_deadlines")
 def sweep_deadlines() -> list[str]:
-    """Run the deadline sweep (R9, R10) and dispatch the reminders it queued."""
+    """Run the deadline sweep (R9, R10); it commits and dispatches batch by batch itself."""
     report = sweep()
-    commit()
     for line in report.lines():
         log.info(line)
     return report.lines()

@@ -7,7 +7,6 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from ..transactions import commit
 from .reminders import sweep
 
 deadlines_cli = AppGroup("deadlines", help="Deadlines, reminders and escalation.")
@@ -23,7 +22,6 @@ deadlines_cli = AppGroup("deadlines", help="Deadlines, reminders and escalation.
 def sweep_command(today: object) -> None:
     """Send the reminders and escalations that are due."""
     as_of: date | None = today.date() if today is not None else None  # type: ignore[attr-defined]
-    report = sweep(as_of)
-    commit()
+    report = sweep(as_of)  # commits batch by batch
     for line in report.lines():
         click.echo(line)

@@ -42,6 +42,15 @@ class CaseType(enum.StrEnum):
         return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM, CaseType.HUMAN_REVIEW)
 
     @property
+    def exam_bound(self) -> bool:
+        """R7: objections and alternative-exam requests must be decided before their exam.
+
+        A human review is about a flag raised in an exam already taken, so it has no exam-bound
+        date and runs on the statutory term (R2, R3).
+        """
+        return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
+
+    @property
     def leads_to_alternative(self) -> bool:
         """R17: an upheld objection or granted alternative-exam request needs an alternative."""
         return self in (CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
@@ -254,7 +263,19 @@ class Reminder(Base):
     """A reminder milestone of a case that has been handled; unique so it is sent once (R9)."""
 
     __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_reminders_case_key"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "key", name="uq_reminders_case_key"),
+        CheckConstraint(
+            "key = 'escalation' OR escalation_digest_id IS NULL", name="digest_only_escalations"
+        ),
+        # Escalations no DPO digest has announced yet: normally none, so this index stays tiny.
+        Index(
+            "ix_reminders_unannounced_escalations",
+            "id",
+            postgresql_where=text("key = 'escalation' AND escalation_digest_id IS NULL"),
+            sqlite_where=text("key = 'escalation' AND escalation_digest_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -264,6 +285,10 @@ class Reminder(Base):
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
     # A catch-up sweep (R10) records every missed milestone but mails only the latest one.
     superseded: Mapped[bool] = mapped_column(default=False)
+    # An escalation names the DPO digest that announced it (R9). The sweep commits per batch of
+    # cases, so an escalation can be committed by a sweep that died before its digest; the next
+    # sweep's digest announces every escalation still without one, exactly once.
+    escalation_digest_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_digests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     case: Mapped[Case] = relationship()
@@ -351,8 +376,10 @@ class DueDateChange(Base):
 class EscalationDigest(Base):
     """A digest of overdue cases sent to the DPO when cases became overdue (R9).
 
-    Exactly-once comes from the per-case ``escalation`` reminder row: only the sweep that inserted
-    a case's escalation sends a digest for it.
+    Exactly-once comes from the per-case ``escalation`` reminder row: it is inserted once, and the
+    digest that announces it claims it (``Reminder.escalation_digest_id``) under a row lock, so no
+    second digest announces it again. ``outbox_message_id`` is empty when there was nobody to mail
+    (no active DPO) or no case was still overdue when the digest was written.
     """
 
     __tablename__ = "escalation_digests"

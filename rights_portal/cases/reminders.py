@@ -5,18 +5,27 @@ with ON CONFLICT DO NOTHING and queues an e-mail only for rows it actually inser
 transaction. Two schedulers, a retried task or an overlapping run therefore mail each milestone
 once. The sweep reads only open cases whose due date is near or past (an index on the effective
 due date of open cases), so its cost grows with the cases due, not with all cases.
+
+Each reminder and escalation appends an audit event, and the audit chain stays locked from the
+first append until the transaction ends. So the sweep commits after each batch of cases: other
+audited actions (logins, staff actions) wait for one batch at most, not for the whole sweep, and
+each batch's reminders are mailed as soon as it is committed. The DPO digest comes last, in a
+transaction of its own, and announces every escalation that no digest has announced yet: also
+those committed by a sweep that died before its digest, so each is announced exactly once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import joinedload
 
+from .. import transactions
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..clock import today_local
@@ -28,6 +37,7 @@ from . import deadlines
 from .models import Case, CaseStatus, EscalationDigest, Reminder
 
 ESCALATION_KEY = "escalation"
+_SWEEP_LOCK_KEY = 727_002  # any constant; names the advisory lock that serialises sweep batches
 
 
 @dataclass
@@ -39,6 +49,10 @@ class SweepReport:
     reminders_sent: list[tuple[str, str]] = field(default_factory=list)
     reminders_superseded: int = 0
     escalations: list[str] = field(default_factory=list)
+    # The digest of this sweep: how many overdue cases it listed and which of them it announced
+    # as newly escalated (by this sweep, or by an earlier one that died before its digest).
+    digest_cases: int = 0
+    announced: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -53,6 +67,11 @@ class SweepReport:
                 " without a mail (catch-up)"
             )
         out += [f"  escalated {reference} to the DPO" for reference in self.escalations]
+        if self.announced:
+            out.append(
+                f"  digest to the DPO: {self.digest_cases} overdue case(s),"
+                f" newly escalated {', '.join(self.announced)}"
+            )
         return out
 
 
@@ -96,26 +115,73 @@ def _insert_milestone(case: Case, key: str, milestone_on: date) -> int | None:
     return result.scalar_one_or_none()
 
 
-def sweep(today: date | None = None) -> SweepReport:
-    """Run one sweep as of ``today`` (Amsterdam); the caller commits."""
+def _lock_sweep() -> None:
+    """Serialise the transactions of overlapping sweeps (two schedulers, a retried task).
+
+    Without it one sweep could wait for a reminder row another sweep inserted, while holding the
+    audit chain lock that the other sweep waits for. Taken first in each batch, it is held only
+    until that batch commits.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK_KEY})
+
+
+def sweep(
+    today: date | None = None, *, commit_each: bool = True, batch_size: int | None = None
+) -> SweepReport:
+    """Run one sweep as of ``today`` (Amsterdam), committing after each batch of cases.
+
+    Each batch of ``batch_size`` cases (default ``DEADLINE_SWEEP_BATCH_SIZE``), and then the DPO
+    digest, is committed on its own through :func:`rights_portal.transactions.commit`, which
+    dispatches the batch's mails. Call it with no changes pending. ``commit_each=False`` only
+    flushes, leaving the whole sweep in the caller's transaction to commit or roll back
+    (bench/sweep.py); the audit chain then stays locked until the caller ends that transaction.
+    """
+    if batch_size is None:
+        batch_size = current_app.config["DEADLINE_SWEEP_BATCH_SIZE"]
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     today = today or today_local()
     offsets = sorted(current_app.config["REMINDER_OFFSETS"], reverse=True)
     horizon = today + timedelta(days=max(offsets, default=0))
+    near_or_past_due = and_(clock_running(), Case.effective_due <= horizon)
+    end_batch = transactions.commit if commit_each else db.session.flush
     report = SweepReport(today=today)
-    cases = db.session.scalars(
-        select(Case)
-        .options(joinedload(Case.assignee))
-        .where(clock_running(), Case.effective_due <= horizon)
-        .order_by(Case.effective_due, Case.id)
+    case_ids = db.session.scalars(
+        select(Case.id).where(near_or_past_due).order_by(Case.effective_due, Case.id)
     ).all()
-    report.cases_examined = len(cases)
+    report.cases_examined = len(case_ids)
+    dpo_emails = sorted(u.email for u in _dpos())
+    for start in range(0, len(case_ids), batch_size):
+        _lock_sweep()
+        # Loaded again per batch: a case decided meanwhile, or no longer due soon, is left alone.
+        cases = db.session.scalars(
+            select(Case)
+            .options(joinedload(Case.assignee))
+            .where(Case.id.in_(case_ids[start : start + batch_size]), near_or_past_due)
+            .order_by(Case.effective_due, Case.id)
+        ).all()
+        _sweep_cases(cases, today, offsets, dpo_emails, report)
+        end_batch()
+    _lock_sweep()
+    _send_digest(today, report)
+    end_batch()
+    return report
+
+
+def _sweep_cases(
+    cases: Sequence[Case],
+    today: date,
+    offsets: list[int],
+    dpo_emails: list[str],
+    report: SweepReport,
+) -> None:
+    """Record the milestones of ``cases`` due by ``today``, mail the latest, escalate once."""
     existing: dict[int, set[str]] = defaultdict(set)
     for case_id, key in db.session.execute(
         select(Reminder.case_id, Reminder.key).where(Reminder.case_id.in_([c.id for c in cases]))
     ):
         existing[case_id].add(key)
-
-    newly_overdue: list[str] = []
     for case in cases:
         due_keys = deadlines.reminder_keys_due(case.effective_due, today, offsets)
         inserted: list[tuple[int, str]] = []
@@ -138,14 +204,25 @@ def sweep(today: date | None = None) -> SweepReport:
             and ESCALATION_KEY not in existing[case.id]
             and _insert_milestone(case, ESCALATION_KEY, today) is not None
         ):
-            newly_overdue.append(case.reference)
+            # Each case is escalated once: only the sweep that inserted the row gets here.
+            # The digest that announces it follows at the end of the sweep (_send_digest).
+            record(
+                "case.escalated",
+                actor=None,
+                object_type="case",
+                object_id=case.id,
+                case_id=case.id,
+                after={"effective_due": case.effective_due, "to": dpo_emails},
+            )
             report.escalations.append(case.reference)
-    if newly_overdue:
-        # Each case is escalated once; the digest that announces it lists every overdue case.
-        overdue = [case for case in cases if case.effective_due < today]
-        _send_digest(overdue, set(newly_overdue), today)
-    db.session.flush()
-    return report
+
+
+def _dpos() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == Role.DPO, User.is_active_account.is_(True))
+        )
+    )
 
 
 def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
@@ -175,36 +252,46 @@ def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
     )
 
 
-def _send_digest(overdue: list[Case], new: set[str], today: date) -> None:
+def _send_digest(today: date, report: SweepReport) -> None:
     """One digest to the DPO(s) listing every overdue case, the newly escalated marked (R9).
 
-    Exactly once comes from each case's unique ``escalation`` row: only the sweep that inserted
-    it escalates the case, so a second sweep sends no second digest for it.
+    "Newly escalated" means every escalation row no digest has announced yet: this sweep's, and
+    those of an earlier sweep that committed them but died before its digest. The digest claims
+    them under a row lock (a concurrent digest waits, then finds them claimed), so each
+    escalation is announced exactly once. No new escalation, no digest.
     """
-    dpos = list(
-        db.session.scalars(
-            select(User).where(User.role == Role.DPO, User.is_active_account.is_(True))
-        )
-    )
-    for case in (c for c in overdue if c.reference in new):
-        record(
-            "case.escalated",
-            actor=None,
-            object_type="case",
-            object_id=case.id,
-            case_id=case.id,
-            after={"effective_due": case.effective_due, "to": sorted(u.email for u in dpos)},
-        )
-    if not dpos:
+    unannounced = db.session.scalars(
+        select(Reminder)
+        .where(Reminder.key == ESCALATION_KEY, Reminder.escalation_digest_id.is_(None))
+        .order_by(Reminder.id)
+        .with_for_update()
+    ).all()
+    if not unannounced:
+        return
+    overdue = db.session.scalars(
+        select(Case)
+        .options(joinedload(Case.assignee))
+        .where(clock_running(), Case.effective_due < today)
+        .order_by(Case.effective_due, Case.id)
+    ).all()
+    escalated_ids = {reminder.case_id for reminder in unannounced}
+    # A case decided since its escalation is no longer overdue: claimed, but not listed.
+    new = [case.reference for case in overdue if case.id in escalated_ids]
+    digest = EscalationDigest(day=today, case_count=len(overdue))
+    db.session.add(digest)
+    db.session.flush()
+    for reminder in unannounced:
+        reminder.escalation_digest_id = digest.id
+    dpos = _dpos()
+    if not dpos or not new:
         return
     message = notify_addresses(
         [user.email for user in dpos],
         dpos[0].locale,
         "overdue_escalation",
         cases=overdue,
-        new=new,
+        new=set(new),
         today=today,
     )
-    db.session.add(
-        EscalationDigest(day=today, case_count=len(overdue), outbox_message_id=message.id)
-    )
+    digest.outbox_message_id = message.id
+    report.digest_cases, report.announced = len(overdue), new

@@ -84,7 +84,7 @@ def file_case(
     received_on = deadlines.local_date(received_at)
     statutory = deadlines.statutory_due(received_on)
     exam_bound = None
-    if exam is not None and case_type.needs_exam:
+    if exam is not None and case_type.exam_bound:
         exam_bound = deadlines.exam_bound_due(
             exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
         )
