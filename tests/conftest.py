@@ -288,6 +288,34 @@ def app(database_url: str, smtp_sink: SmtpSink, instance_dir: str) -> Iterator[F
         db.engine.dispose()
 
 
+@pytest.fixture
+def sqlite_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
+    """A second app on an empty SQLite file, the embedded default; the test migrates it.
+
+    Celery's shared tasks bind to the newest app, so they are handed back to the suite's app
+    afterwards.
+    """
+    from rights_portal import create_app
+
+    other = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite'}",
+            "RATELIMIT_ENABLED": False,
+            "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+        }
+    )
+    try:
+        yield other
+        with other.app_context():
+            from rights_portal.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        app.extensions["celery"].set_default()
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty every table after a test that used the database (TRUNCATE keeps the schema).

@@ -19,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from rights_portal import create_app
 from rights_portal.accounts.models import Role, User
 from rights_portal.audit.anchors import read_anchors
 from rights_portal.audit.models import AuditEvent, AuditTrailIsAppendOnly
@@ -473,40 +472,27 @@ def test_users_set_role_refuses_students_and_unknown_accounts(app, app_ctx):
 # --- SQLite, the embedded default -----------------------------------------------------------
 
 
-def test_on_sqlite_triggers_refuse_update_and_delete_and_the_chain_verifies(app, tmp_path):
+def test_on_sqlite_triggers_refuse_update_and_delete_and_the_chain_verifies(sqlite_app):
     from flask_migrate import upgrade
 
-    sqlite_app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite'}",
-            "RATELIMIT_ENABLED": False,
-            "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
-        }
-    )
-    try:
-        with sqlite_app.app_context():
-            upgrade()
-            for number in range(5):
-                record("test.sqlite", actor=None, object_type="test", after={"n": number})
-                commit()
-            result = verify_chain(batch_size=2)
-            assert result.ok and result.events_checked == 5, result.problem
-            for statement in (
-                "UPDATE audit_events SET action = 'x' WHERE id = 2",
-                "DELETE FROM audit_events WHERE id = 2",
+    with sqlite_app.app_context():
+        upgrade()
+        for number in range(5):
+            record("test.sqlite", actor=None, object_type="test", after={"n": number})
+            commit()
+        result = verify_chain(batch_size=2)
+        assert result.ok and result.events_checked == 5, result.problem
+        for statement in (
+            "UPDATE audit_events SET action = 'x' WHERE id = 2",
+            "DELETE FROM audit_events WHERE id = 2",
+        ):
+            with (
+                pytest.raises(sa.exc.IntegrityError, match="append-only"),
+                db.engine.begin() as conn,
             ):
-                with (
-                    pytest.raises(sa.exc.IntegrityError, match="append-only"),
-                    db.engine.begin() as conn,
-                ):
-                    conn.execute(text(statement))
-            with db.engine.begin() as conn:  # behind the back: drop the trigger, then alter
-                conn.execute(text("DROP TRIGGER audit_events_no_update"))
-                conn.execute(text("UPDATE audit_events SET action = 'x' WHERE id = 4"))
-            broken = verify_chain()
-            assert broken.broken_event_id == 4 and "content altered" in str(broken.problem)
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        app.extensions["celery"].set_default()  # shared tasks belong to the suite's app again
+                conn.execute(text(statement))
+        with db.engine.begin() as conn:  # behind the back: drop the trigger, then alter
+            conn.execute(text("DROP TRIGGER audit_events_no_update"))
+            conn.execute(text("UPDATE audit_events SET action = 'x' WHERE id = 4"))
+        broken = verify_chain()
+        assert broken.broken_event_id == 4 and "content altered" in str(broken.problem)

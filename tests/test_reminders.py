@@ -404,54 +404,39 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next_without_sending_anythin
     )
 
 
-def test_escalations_from_before_the_digest_link_count_as_announced(app, tmp_path):
+def test_escalations_from_before_the_digest_link_count_as_announced(sqlite_app):
     # Before revision b340d0f85b9d each escalation was announced in the transaction that
     # recorded it (or, with no DPO, by nobody); the first sweep after the upgrade must not
     # announce them all again. On SQLite, the embedded default, where the migration rebuilds
     # the table.
     from flask_migrate import upgrade
 
-    from rights_portal import create_app
-
-    sqlite_app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite'}",
-            "RATELIMIT_ENABLED": False,
-            "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+    with sqlite_app.app_context():
+        upgrade(revision="ad1a55d4b377")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO reminders"
+                    " (id, case_id, key, milestone_on, superseded, created_at) VALUES"
+                    " (1, 1, 'escalation', '2026-11-02', 0, '2026-11-02 06:00:00.000000'),"
+                    " (2, 1, 'due', '2026-11-01', 0, '2026-11-01 06:00:00.000000'),"
+                    " (3, 2, 'escalation', '2026-11-03', 0, '2026-11-03 06:00:00.000000')"
+                )
+            )
+            conn.execute(  # the digest that announced the first; no DPO on the 3rd
+                text(
+                    "INSERT INTO escalation_digests (id, day, case_count, created_at)"
+                    " VALUES (7, '2026-11-02', 1, '2026-11-02 06:00:00.100000')"
+                )
+            )
+        upgrade()
+        links = {
+            reminder_id: digest_id
+            for reminder_id, digest_id in db.session.execute(
+                select(Reminder.id, Reminder.escalation_digest_id)
+            )
         }
-    )
-    try:
-        with sqlite_app.app_context():
-            upgrade(revision="ad1a55d4b377")
-            with db.engine.begin() as conn:
-                conn.execute(
-                    text(
-                        "INSERT INTO reminders"
-                        " (id, case_id, key, milestone_on, superseded, created_at) VALUES"
-                        " (1, 1, 'escalation', '2026-11-02', 0, '2026-11-02 06:00:00.000000'),"
-                        " (2, 1, 'due', '2026-11-01', 0, '2026-11-01 06:00:00.000000'),"
-                        " (3, 2, 'escalation', '2026-11-03', 0, '2026-11-03 06:00:00.000000')"
-                    )
-                )
-                conn.execute(  # the digest that announced the first; no DPO on the 3rd
-                    text(
-                        "INSERT INTO escalation_digests (id, day, case_count, created_at)"
-                        " VALUES (7, '2026-11-02', 1, '2026-11-02 06:00:00.100000')"
-                    )
-                )
-            upgrade()
-            links = {
-                reminder_id: digest_id
-                for reminder_id, digest_id in db.session.execute(
-                    select(Reminder.id, Reminder.escalation_digest_id)
-                )
-            }
-            assert links[1] == 7 and links[2] is None
-            backfilled = db.session.get(EscalationDigest, links[3])
-            assert backfilled is not None and backfilled.day == date(2026, 11, 3)
-            assert backfilled.outbox_message_id is None
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        app.extensions["celery"].set_default()  # shared tasks belong to the suite's app again
+        assert links[1] == 7 and links[2] is None
+        backfilled = db.session.get(EscalationDigest, links[3])
+        assert backfilled is not None and backfilled.day == date(2026, 11, 3)
+        assert backfilled.outbox_message_id is None
