@@ -186,6 +186,19 @@ class Case(Base):
         # A programme's cases of every status: without it the page walked ix_cases_due past
         # every other programme's cases (7 ms for the smallest programme of a million cases).
         Index("ix_cases_programme_due", "programme_id", "effective_due", "id"),
+        # "Nobody yet", the triage view of the queue: open cases without a handler by due date.
+        # Without it the count combined two bitmaps, one of 43,000 unassigned cases (5 ms).
+        Index(
+            "ix_cases_open_unassigned_due",
+            "effective_due",
+            "id",
+            postgresql_where=text(
+                "status IN ('received', 'in_review', 'awaiting_requester') AND assignee_id IS NULL"
+            ),
+            sqlite_where=text(
+                "status IN ('received', 'in_review', 'awaiting_requester') AND assignee_id IS NULL"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
