@@ -8,20 +8,24 @@ backend, the database is PostgreSQL and the vendor's e-mail reaches the SMTP sin
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from rights_portal.access.storage import recordings_storage
+from rights_portal.access.models import AccessPackage, ItemDecision, PackageStatus, Release
+from rights_portal.access.package import build
+from rights_portal.access.storage import packages_storage, recordings_storage
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
 from rights_portal.cases import services as cases
@@ -38,9 +42,16 @@ from rights_portal.exams.models import (
 )
 from rights_portal.extensions import db
 from rights_portal.permissions import can_open_recording
+from rights_portal.retention import runner
 from rights_portal.retention import services as retention
-from rights_portal.retention.models import DeletionOutcome, DeletionRecord, VendorNotice
+from rights_portal.retention.models import (
+    DeletionOutcome,
+    DeletionRecord,
+    DeletionRule,
+    VendorNotice,
+)
 from rights_portal.transactions import commit
+from tests.access_support import HandledAccess, handled_access_case
 from tests.conftest import login, post_form, wait_for
 from tests.factories import (
     ExamFactory,
@@ -557,3 +568,307 @@ def test_a_restricted_recording_opens_only_to_decide_its_case_and_only_a_decisio
     assert can_open_recording(handler, recording)
     assert "recording.restriction_lifted" in actions()
     assert objection.status is CaseStatus.DECIDED
+
+
+# --- redacted copies go with their recording (R13, R25) --------------------------------------
+
+
+def redacted_access(
+    world: dict[str, Any], until: Literal["queued", "built", "released"] = "released"
+) -> HandledAccess:
+    """An access request answered with a redacted copy of a webcam file of ``world["exam"]``.
+
+    Released, the access case is closed and no longer holds the recording.
+    """
+    return handled_access_case(
+        student=world["student"],
+        handler=world["handler"],
+        exam=world["exam"],
+        until=until,
+    )
+
+
+def copy_events(since: int = 0) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.id > since, AuditEvent.action == "redacted_copy.deleted")
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def assert_copy_deleted(access: HandledAccess, copy_key: str, copy_sha256: str) -> None:
+    """The copy left storage; the decision row stays with sha256 and size, without its key."""
+    assert not recordings_storage().exists(copy_key)
+    db.session.expire_all()
+    decision = db.session.get_one(ItemDecision, access.decision.id)
+    assert decision.decision is Release.REDACTED and decision.protects
+    assert decision.redacted_storage_key is None
+    assert decision.redacted_deleted_at is not None
+    assert decision.redacted_sha256 == copy_sha256
+    (event,) = copy_events()
+    assert event.object_id == str(decision.id) and event.case_id == access.case.id
+    assert event.after["storage_key"] == copy_key and event.after["outcome"] == "deleted"
+
+
+def test_an_erasure_deletes_the_redacted_copy_made_from_the_file_and_keeps_the_decision(app, world):
+    access = redacted_access(world)
+    copy_key = access.decision.redacted_storage_key or ""
+    copy_sha256 = access.decision.redacted_sha256 or ""
+    assert recordings_storage().exists(copy_key)
+    erasure = retention.file_erasure_request(
+        subject=world["student"],
+        filed_by=world["student"],
+        description="Delete my PSY-101 recording.",
+        recordings=[access.file.recording],
+    )
+    cases.assign(erasure, world["handler"], actor=world["handler"])
+    commit()
+    handler = app.test_client()
+    login(handler, "handler@uni.example")
+    url = f"/staff/cases/{erasure.reference}"
+    response = post_form(
+        handler,
+        f"{url}/decide",
+        {"outcome": "granted", "reasons": "We delete the recording of PSY-101."},
+        token_from=url,
+    )
+    assert response.status_code == 302
+    assert not recordings_storage().exists(copy_key)  # the defect: the copy stayed
+    assert {"recording_file.deleted", "redacted_copy.deleted"} <= set(event_of(response))
+    assert_copy_deleted(access, copy_key, copy_sha256)
+    intent = db.session.scalars(select(DeletionRecord)).one()
+    assert intent.outcome is DeletionOutcome.DELETED and intent.case_id == erasure.id
+    assert [(c["decision_id"], c["storage_key"]) for c in intent.redacted_copies] == [
+        (access.decision.id, copy_key)
+    ]
+
+    # Staff opening the copy get a clear "gone" page, not an error; the workspace has no link.
+    page = handler.get(f"/staff/cases/{access.case.reference}/access/redacted/{access.decision.id}")
+    assert page.status_code == 410
+    assert "This redacted copy was deleted on" in page.get_data(as_text=True)
+    workspace = handler.get(f"/staff/cases/{access.case.reference}/access")
+    assert workspace.status_code == 200
+    assert f"/access/redacted/{access.decision.id}" not in workspace.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "kill_point", ["RETENTION_PURGE_PAUSE_AFTER_INTENT", "RETENTION_PURGE_PAUSE_AFTER_DELETE"]
+)
+def test_a_purge_killed_halfway_deletes_the_redacted_copy_on_the_rerun(
+    app, world, database_url, instance_dir, kill_point
+):
+    access = redacted_access(world)
+    access.file.recording.retention_until = EXPIRED
+    commit()
+    copy_key = access.decision.redacted_storage_key or ""
+    copy_sha256 = access.decision.redacted_sha256 or ""
+
+    def intent_written() -> bool:
+        db.session.rollback()
+        intent = db.session.scalars(select(DeletionRecord)).first()
+        if intent is None or intent.outcome is not None:
+            return False
+        return kill_point.endswith("INTENT") or not stored(access.file)
+
+    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
+    try:
+        assert wait_for(intent_written, timeout=90), "the intent was never written"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+    db.session.rollback()
+    intent = db.session.scalars(select(DeletionRecord)).one()
+    assert intent.outcome is None
+    assert [c["storage_key"] for c in intent.redacted_copies] == [copy_key]
+    # Killed after the intent: all still there. Killed after the delete: copy and file gone
+    # from storage, and the decision still names its key until the rerun marks it.
+    assert recordings_storage().exists(copy_key) is kill_point.endswith("INTENT")
+    assert db.session.get_one(ItemDecision, access.decision.id).redacted_storage_key == copy_key
+
+    rerun = purge_process(database_url, instance_dir)
+    output, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, output.decode()
+    assert f"complete  file {access.file.id} " in output.decode()
+    assert not stored(access.file)
+    assert_copy_deleted(access, copy_key, copy_sha256)
+    db.session.expire_all()
+    assert db.session.get_one(DeletionRecord, intent.id).outcome is DeletionOutcome.DELETED
+
+
+def test_a_copy_left_behind_by_an_earlier_deletion_is_deleted_by_the_next_purge(app, world):
+    access = redacted_access(world)
+    copy_key = access.decision.redacted_storage_key or ""
+    copy_sha256 = access.decision.redacted_sha256 or ""
+    # As a deletion made before copies went with their file left it: file gone, copy stored.
+    file = access.file
+    recordings_storage().delete(file.storage_key or "")
+    db.session.add(
+        DeletionRecord(
+            file_id=file.id,
+            recording_id=file.recording_id,
+            sha256=file.sha256,
+            size_bytes=file.size_bytes,
+            storage_key=file.storage_key,
+            rule=DeletionRule.RETENTION,
+            found_at_intent=True,
+            redacted_copies=[],
+            deleted_at=datetime.now(UTC),
+            outcome=DeletionOutcome.DELETED,
+        )
+    )
+    file.deleted_at = datetime.now(UTC)
+    commit()
+
+    lines = run_task(app)
+
+    assert_copy_deleted(access, copy_key, copy_sha256)
+    assert any("1 left-over redacted copies deleted" in line for line in lines)
+    record = db.session.scalars(select(DeletionRecord)).one()
+    assert [c["storage_key"] for c in record.redacted_copies] == [copy_key]
+
+
+def test_a_package_built_after_the_redacted_copy_was_deleted_leaves_the_item_out(app, world):
+    # The interrupted run deleted the copy; then an access request came in and holds the rest.
+    access = redacted_access(world, until="queued")
+    store = recordings_storage()
+    copy_key = access.decision.redacted_storage_key or ""
+    intent = retention.write_intent(access.file, rule=DeletionRule.RETENTION, store=store)
+    commit()
+    store.delete(copy_key)
+
+    assert retention.carry_out(intent, store=store) is DeletionOutcome.PARTLY_DELETED
+    commit()
+    assert stored(access.file)  # held by the open access request: the original stays
+    db.session.expire_all()
+    assert db.session.get_one(ItemDecision, access.decision.id).redacted_deleted_at is not None
+
+    assert build(access.package.id) is PackageStatus.READY
+    commit()
+    package = db.session.get_one(AccessPackage, access.package.id)
+    with packages_storage().open(package.storage_key or "", package.sha256 or "") as reader:
+        content = reader.read()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = archive.namelist()
+        document = json.loads(archive.read("data.json"))
+    # Never the unredacted original in place of the deleted copy (R13).
+    assert not any(name.startswith("recordings/") for name in names)
+    (entry,) = [f for e in document["exams"] for r in e["recordings"] for f in r["files"]]
+    assert entry["release"] == "deleted" and entry["deleted_at"]
+
+    handler = app.test_client()
+    login(handler, "handler@uni.example")
+    page = handler.get(f"/staff/cases/{access.case.reference}/access/redacted/{access.decision.id}")
+    assert page.status_code == 410
+
+
+# --- a hold placed between intent and rerun (R25) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kill_point", ["RETENTION_PURGE_PAUSE_AFTER_INTENT", "RETENTION_PURGE_PAUSE_AFTER_DELETE"]
+)
+def test_a_hold_placed_between_the_intent_and_the_rerun_stops_the_deletion_and_is_recorded(
+    app, world, database_url, instance_dir, kill_point
+):
+    held = make_recording(world["student"], world["exam"], EXPIRED)
+    free = make_recording(world["other_student"], world["exam"], EXPIRED)
+    first, second = held.files
+
+    def first_intent_written() -> bool:
+        db.session.rollback()
+        intent = db.session.scalars(select(DeletionRecord)).first()
+        if intent is None or intent.outcome is not None:
+            return False
+        return kill_point.endswith("INTENT") or not stored(first)
+
+    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
+    try:
+        assert wait_for(first_intent_written, timeout=90), "the first intent was never written"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+    db.session.rollback()
+    retention.place_hold(held, reason="Complaint at the College van Beroep.", actor=world["dpo"])
+    commit()
+    before = last_event_id()
+
+    rerun = purge_process(database_url, instance_dir)
+    output, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, output.decode()
+    assert f"cancel    file {first.id} " in output.decode()
+
+    db.session.expire_all()
+    partly = kill_point.endswith("DELETE")
+    assert stored(first) is not partly  # what the killed run deleted stays deleted
+    assert stored(second) and second.deleted_at is None
+    assert (first.deleted_at is not None) is partly
+    assert all(not stored(f) for f in free.files)
+    intent = db.session.scalars(
+        select(DeletionRecord).where(DeletionRecord.file_id == first.id)
+    ).one()
+    assert intent.outcome is (
+        DeletionOutcome.PARTLY_DELETED if partly else DeletionOutcome.CANCELLED
+    )
+    assert intent.deleted_at is None and intent.cancelled_at is not None
+    assert "legal hold: Complaint at the College van Beroep." in (intent.cancel_reason or "")
+    (event,) = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.id > before, AuditEvent.action == "recording_file.deletion_cancelled"
+        )
+    )
+    assert event.object_id == str(first.id)
+    assert event.after["partial"] is partly
+    assert event.after["file_deleted_before_interruption"] is partly
+    assert [h["kind"] for h in event.after["holds"]] == ["legal_hold"]
+    deleted_now = db.session.scalars(
+        select(AuditEvent.object_id).where(
+            AuditEvent.id > before, AuditEvent.action == "recording_file.deleted"
+        )
+    ).all()
+    assert sorted(int(i) for i in deleted_now) == sorted(f.id for f in free.files)
+
+    # Once the hold is released, the next purge deletes the recording after all.
+    hold = retention.active_hold(held)
+    assert hold is not None
+    retention.release_hold(hold, reason="The appeal was decided.", actor=world["dpo"])
+    commit()
+    run_task(app)
+    db.session.expire_all()
+    assert not stored(first) and not stored(second)
+    assert first.deleted_at is not None and second.deleted_at is not None
+
+
+def test_an_erasure_carried_out_after_a_legal_hold_was_placed_deletes_nothing(app, world):
+    recording = make_recording(world["student"], world["exam"], FRESH)
+    case = retention.file_erasure_request(
+        subject=world["student"], filed_by=world["student"], description="", recordings=[recording]
+    )
+    cases.assign(case, world["handler"], actor=world["handler"])
+    retention.decide_erasure(
+        case, actor=world["handler"], outcome=Outcome.GRANTED, reasons="Erased as asked."
+    )
+    commit()  # the intents are durable; the request died before carrying them out
+    retention.place_hold(recording, reason="Police investigation.", actor=world["dpo"])
+    commit()
+
+    assert runner.carry_out_for_case(case.id, actor=world["handler"]) == 2
+
+    assert all(stored(f) and f.deleted_at is None for f in recording.files)
+    records = db.session.scalars(select(DeletionRecord)).all()
+    assert {r.outcome for r in records} == {DeletionOutcome.CANCELLED}
+    assert all("Police investigation." in (r.cancel_reason or "") for r in records)
+    assert actions().count("recording_file.deletion_cancelled") == 2
+    assert "recording_file.deleted" not in actions()
+    assert retention.pending_intents() == []

@@ -5,6 +5,7 @@
   is unchanged.
 * :class:`ItemDecision` — the handler's decision on one item held about the student: released as
   is, released redacted (with the redacted copy and whom it protects) or withheld with a reason.
+  A redacted copy is deleted with the recording file it was made from (R25); the row stays.
   A redaction or a withholding is a partial refusal and appears in the letter (R13).
 * :class:`AccessPackage` — one build of the answer (ZIP with media, data.json/CSV and the cover
   letter), its progress, its release to the requester and its expiry (R11, R12, R14). After expiry
@@ -93,16 +94,24 @@ class ItemDecision(Base):
             "decision <> 'withheld' OR length(trim(coalesce(reason, ''))) > 0",
             name="withholding_has_reason",
         ),
+        # A redaction has its copy, or had it until the copy was deleted with its recording
+        # (R25): then the key is gone and sha256 and size stay.
         CheckConstraint(
-            "decision <> 'redacted' OR (item_type = 'file' AND redacted_storage_key IS NOT NULL"
+            "decision <> 'redacted' OR (item_type = 'file'"
+            " AND (redacted_storage_key IS NOT NULL OR redacted_deleted_at IS NOT NULL)"
             " AND length(coalesce(redacted_sha256, '')) = 64"
             " AND coalesce(redacted_size_bytes, -1) >= 0"
             " AND length(trim(coalesce(protects, ''))) > 0)",
             name="redaction_complete",
         ),
         CheckConstraint(
-            "decision = 'redacted' OR (redacted_storage_key IS NULL AND protects IS NULL)",
+            "decision = 'redacted' OR (redacted_storage_key IS NULL AND protects IS NULL"
+            " AND redacted_deleted_at IS NULL)",
             name="redacted_copy_only_when_redacted",
+        ),
+        CheckConstraint(
+            "redacted_deleted_at IS NULL OR redacted_storage_key IS NULL",
+            name="deleted_copy_has_no_key",
         ),
     )
 
@@ -119,6 +128,9 @@ class ItemDecision(Base):
     redacted_storage_key: Mapped[str | None] = mapped_column(String(500))
     redacted_sha256: Mapped[str | None] = mapped_column(String(64))
     redacted_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # The copy was deleted with the recording file it was made from (R25); the row stays as the
+    # record of the decision, which the letter cites.
+    redacted_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 

@@ -404,7 +404,7 @@ def _file_entry(item: HeldItem, paths: dict[str, str]) -> dict[str, Any]:
         **_decision_fields(item),
     }
     if item.deleted:
-        entry.update(release="deleted", deleted_at=_iso(stored.deleted_at), sha256=stored.sha256)
+        entry.update(release="deleted", deleted_at=_iso(item.deleted_at), sha256=stored.sha256)
         return entry
     if item.release is Release.WITHHELD:
         return entry

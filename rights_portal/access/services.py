@@ -203,8 +203,23 @@ class HeldItem:
 
     @property
     def deleted(self) -> bool:
-        """A recording file deleted under retention: only its record is still held (R25)."""
-        return self.file is not None and self.file.deleted_at is not None
+        """A recording file deleted under retention: only its record is still held (R25).
+
+        A redacted item whose copy was deleted counts as deleted too: the original is never
+        released in its place (R13).
+        """
+        return self.deleted_at is not None
+
+    @property
+    def deleted_at(self) -> datetime | None:
+        """When the file (or the redacted copy that was to be released) was deleted."""
+        if self.file is None:
+            return None
+        if self.file.deleted_at is not None:
+            return self.file.deleted_at
+        if self.decision is not None and self.decision.decision is Release.REDACTED:
+            return self.decision.redacted_deleted_at
+        return None
 
     @property
     def included(self) -> bool:
@@ -441,7 +456,7 @@ def decide_item(
     held = gather(case).find(item_type, item_id)
     if held is None:
         raise RuleViolation(_l("This item is not held about the student of this case."))
-    if held.deleted:
+    if held.file is not None and held.file.deleted_at is not None:
         raise RuleViolation(_l("This file has been deleted; only its record is held."))
     reason, protects = reason.strip()[:MAX_TEXT], protects.strip()[:MAX_TEXT]
     existing = held.decision
@@ -450,6 +465,7 @@ def decide_item(
         and redacted is None
         and existing is not None
         and existing.decision is Release.REDACTED
+        and existing.redacted_storage_key is not None  # a deleted copy cannot be kept
     )
     if decision is Release.REDACTED:
         if item_type is not ItemType.FILE:
@@ -476,10 +492,12 @@ def decide_item(
         row.redacted_size_bytes = stored.size
         row.redacted_filename = _safe_display_name(redacted.filename)
         row.redacted_media_type = redacted.media_type[:100]
+        row.redacted_deleted_at = None
     elif decision is not Release.REDACTED:
         row.redacted_storage_key = row.redacted_sha256 = None
         row.redacted_size_bytes = None
         row.redacted_filename = row.redacted_media_type = None
+        row.redacted_deleted_at = None
     if old_key and old_key != row.redacted_storage_key:
         delete_after_commit(recordings, old_key)
     row.decided_by_id = actor.id

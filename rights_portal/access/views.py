@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -80,12 +81,19 @@ def stream_stored(
     mimetype: str,
     download_name: str,
     attachment: bool,
+    missing_message: str | None = None,
 ) -> Response:
-    """Stream a stored file with HTTP Range support; a full read verifies its sha256."""
+    """Stream a stored file with HTTP Range support; a full read verifies its sha256.
+
+    A file missing from storage answers 404, with ``missing_message`` if one is given.
+    """
     try:
         reader = store.open(key, sha256, size)
     except storage_module.MissingFile:
-        abort(404)
+        if missing_message is None:
+            abort(404)
+        page = render_template("errors/error.html", code=404, message=missing_message)
+        return current_app.make_response((page, 404))
     response = current_app.response_class(
         FileWrapper(cast(IO[bytes], reader), storage_module.CHUNK_SIZE),
         mimetype=mimetype,
@@ -215,7 +223,7 @@ def open_file(reference: str, file_id: int) -> ResponseReturnValue:
     """Open or play a recording file of the case's student; logged (R24)."""
     case = _access_case(reference, Action.WORK_ACCESS)
     held = services.gather(case).find(ItemType.FILE, file_id)
-    if held is None or held.file is None or held.deleted or held.file.storage_key is None:
+    if held is None or held.file is None or held.file.deleted_at or held.file.storage_key is None:
         abort(404)
     stored = held.file
     if not can_open_recording(current_user, stored.recording, case):
@@ -243,10 +251,22 @@ def open_file(reference: str, file_id: int) -> ResponseReturnValue:
 @bp.route("/staff/cases/<reference>/access/redacted/<int:decision_id>")
 @roles_required(*STAFF_ROLES)
 def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
-    """Open or play the redacted copy of a file; logged (R24)."""
+    """Open or play the redacted copy of a file; logged (R24).
+
+    A copy deleted with its recording (R25) answers 410 Gone with the date; the decision stays.
+    """
     case = _access_case(reference, Action.WORK_ACCESS)
     decision = db.session.get(ItemDecision, decision_id)
-    if decision is None or decision.case_id != case.id or not decision.redacted_storage_key:
+    if decision is None or decision.case_id != case.id:
+        abort(404)
+    if decision.redacted_deleted_at is not None:
+        message = _(
+            "This redacted copy was deleted on %(date)s, together with the recording it was "
+            "made from. The decision on the item is kept.",
+            date=format_datetime(decision.redacted_deleted_at, "long"),
+        )
+        return render_template("errors/error.html", code=410, message=message), 410
+    if not decision.redacted_storage_key:
         abort(404)
     if _starts_playback():
         services.record_staff_open(
@@ -260,6 +280,7 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
     return stream_stored(
         storage_module.recordings_storage(),
         decision.redacted_storage_key,
+        missing_message=_("The redacted copy is no longer in storage."),
         sha256=services.required(decision.redacted_sha256, "the redacted copy's sha256"),
         size=services.required(decision.redacted_size_bytes, "the redacted copy's size"),
         mimetype=decision.redacted_media_type or "application/octet-stream",

@@ -1,9 +1,11 @@
 """What was deleted and why, what keeps a recording, and what an erasure request chose (R25).
 
-* :class:`DeletionRecord` — one per recording file that is (or is about to be) deleted. The row
-  is written and committed as an *intent* before the file leaves the storage backend, then marked
-  done; a file is never deleted twice (one record per file) and a crash leaves a pending intent
-  that the next run completes. The record keeps the file's sha256, size and key for good.
+* :class:`DeletionRecord` — one per recording file that is (or is about to be) deleted, with the
+  redacted copies made from it for access requests (R13), which go with it. The row is written
+  and committed as an *intent* before anything leaves the storage backend, then marked done; a
+  file is never deleted twice (one live record per file) and a crash leaves a pending intent that
+  the next run completes, unless the recording is held by then: the intent is then cancelled
+  with the reason. The record keeps the file's (and copies') sha256, size and key for good.
 * :class:`LegalHold` — a manual hold on a recording placed by the DPO with a reason, and its
   release with a reason.
 * :class:`ErasureItem` — a recording an erasure request (art. 17) asks to delete.
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -45,6 +49,14 @@ class DeletionOutcome(enum.StrEnum):
 
     DELETED = "deleted"
     ALREADY_MISSING = "already_missing"  # not in storage when the intent was written
+    # Not carried out: when a resumed run came to it, the recording was held (R25) ...
+    CANCELLED = "cancelled"  # ... and nothing of it had left storage yet
+    PARTLY_DELETED = "partly_deleted"  # ... but the interrupted run had deleted part of it
+
+    @property
+    def cancelled(self) -> bool:
+        """The intent was given up because a hold came first; the rest stays stored."""
+        return self in (DeletionOutcome.CANCELLED, DeletionOutcome.PARTLY_DELETED)
 
 
 class DeletionRecord(Base):
@@ -52,10 +64,20 @@ class DeletionRecord(Base):
 
     __tablename__ = "deletion_records"
     __table_args__ = (
-        UniqueConstraint("file_id", name="uq_deletion_records_file"),
+        # One live record per file; a cancelled intent leaves room for a later one.
+        Index(
+            "uq_deletion_records_file",
+            "file_id",
+            unique=True,
+            postgresql_where=text("cancelled_at IS NULL"),
+            sqlite_where=text("cancelled_at IS NULL"),
+        ),
         CheckConstraint(
-            "(deleted_at IS NULL AND outcome IS NULL) OR (deleted_at IS NOT NULL"
-            " AND outcome IS NOT NULL)",
+            "(outcome IS NULL AND deleted_at IS NULL AND cancelled_at IS NULL)"
+            " OR (outcome IN ('deleted', 'already_missing') AND deleted_at IS NOT NULL"
+            " AND cancelled_at IS NULL)"
+            " OR (outcome IN ('cancelled', 'partly_deleted') AND deleted_at IS NULL"
+            " AND cancelled_at IS NOT NULL AND length(trim(coalesce(cancel_reason, ''))) > 0)",
             name="done_has_outcome",
         ),
         CheckConstraint("rule = 'retention' OR case_id IS NOT NULL", name="erasure_names_a_case"),
@@ -63,8 +85,8 @@ class DeletionRecord(Base):
         Index(
             "ix_deletion_records_pending",
             "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("outcome IS NULL"),
+            sqlite_where=text("outcome IS NULL"),
         ),
     )
 
@@ -85,6 +107,14 @@ class DeletionRecord(Base):
     outcome: Mapped[DeletionOutcome | None] = mapped_column(
         str_enum(DeletionOutcome, "deletion_outcome")
     )
+    # The redacted copies made from the file (access item decisions, R13) that go with it, as
+    # they were when the intent was written: decision_id, case_id, storage_key, sha256,
+    # size_bytes, found_at_intent. The decision row forgets the key once its copy is deleted;
+    # this record keeps it.
+    redacted_copies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # A resumed run found the recording held (R25): the intent was given up, and why.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     file = relationship("RecordingFile")
     recording = relationship("Recording")

@@ -6,8 +6,9 @@ completion durable right after. The CLI command and the daily Celery task call :
 the staff views call :func:`carry_out_for_case` after a decision's own commit.
 
 ``RETENTION_PURGE_PAUSE_AFTER_INTENT`` / ``RETENTION_PURGE_PAUSE_AFTER_DELETE`` (seconds) make a
-run sleep after the first committed intent, or after the first storage delete before it is
-marked done, so a test can kill the process at exactly those points.
+run sleep after the first committed intent, or after the first storage delete (the file and its
+redacted copies) before it is marked done, so a test can kill the process at exactly those
+points.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..transactions import commit
 from . import services
-from .models import DeletionRecord, DeletionRule
+from .models import DeletionOutcome, DeletionRecord, DeletionRule
 
 
 def _pause(name: str, done: set[str]) -> None:
@@ -39,23 +40,28 @@ class PurgeResult:
     plan: services.PurgePlan
     deleted: list[int] = field(default_factory=list)  # file ids deleted by new intents
     completed: list[int] = field(default_factory=list)  # file ids of resumed intents
+    cancelled: list[int] = field(default_factory=list)  # file ids whose intent a hold stopped
+    # decision ids of redacted copies left behind by deletions from before they went together
+    leftover_copies: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The plan's report and what was done."""
         return [
             *self.plan.lines(),
-            f"done: {len(self.deleted)} files deleted, {len(self.completed)} intents completed",
+            f"done: {len(self.deleted)} files deleted, {len(self.completed)} intents completed, "
+            f"{len(self.cancelled)} intents cancelled because the recording is held, "
+            f"{len(self.leftover_copies)} left-over redacted copies deleted",
         ]
 
 
-def _finish(intent: DeletionRecord, store: Storage, paused: set[str]) -> None:
-    if intent.deleted_at is None:
-        key = intent.storage_key
-        if key and os.environ.get("RETENTION_PURGE_PAUSE_AFTER_DELETE"):
-            store.delete(key)  # the test's kill point: deleted from storage, not yet marked
-            _pause("RETENTION_PURGE_PAUSE_AFTER_DELETE", paused)
-        services.carry_out(intent, store=store)
+def _finish(intent: DeletionRecord, store: Storage, paused: set[str]) -> DeletionOutcome:
+    if intent.outcome is None and os.environ.get("RETENTION_PURGE_PAUSE_AFTER_DELETE"):
+        # The test's kill point: copies and file deleted from storage, not yet marked.
+        services.remove_from_storage(intent, store)
+        _pause("RETENTION_PURGE_PAUSE_AFTER_DELETE", paused)
+    outcome = services.carry_out(intent, store=store)
     commit()
+    return outcome
 
 
 def purge(today: date | None = None, *, store: Storage | None = None) -> PurgeResult:
@@ -65,16 +71,36 @@ def purge(today: date | None = None, *, store: Storage | None = None) -> PurgeRe
     result = PurgeResult(plan=plan)
     paused: set[str] = set()
     for intent in plan.pending:
-        _finish(intent, store, paused)
-        result.completed.append(intent.file_id)
+        # A hold placed since the intent was written wins: carry_out checks again (R25).
+        if _finish(intent, store, paused).cancelled:
+            result.cancelled.append(intent.file_id)
+        else:
+            result.completed.append(intent.file_id)
     for item in plan.to_delete:
         for file in item.files:
             intent = services.write_intent(file, rule=DeletionRule.RETENTION, store=store)
             commit()  # the intent is durable before the file is touched
             _pause("RETENTION_PURGE_PAUSE_AFTER_INTENT", paused)
-            _finish(intent, store, paused)
-            result.deleted.append(file.id)
-    services.record_purge_run(plan, deleted=result.deleted, completed=result.completed)
+            if _finish(intent, store, paused).cancelled:
+                result.cancelled.append(file.id)
+            else:
+                result.deleted.append(file.id)
+    # Redacted copies of files deleted before copies went with their file (R25): same steps.
+    for decision in services.leftover_copies():
+        listed = services.list_leftover_copy(decision, store=store)
+        if listed is None:
+            continue  # held, or no record of the file's deletion: kept and left for a person
+        commit()
+        services.delete_listed_copy(decision, listed, store=store)
+        commit()
+        result.leftover_copies.append(decision.id)
+    services.record_purge_run(
+        plan,
+        deleted=result.deleted,
+        completed=result.completed,
+        cancelled=result.cancelled,
+        leftover_copies=result.leftover_copies,
+    )
     commit()
     return result
 
