@@ -15,7 +15,7 @@ Copies left behind by deletions made before this revision are found and deleted 
 purge (they are still listed with their keys on their decisions).
 
 Revision ID: 8cf9ec5b2608
-Revises: b340d0f85b9d
+Revises: c9c21bc11328
 Create Date: 2026-11-29 14:45:00.000000
 
 """
@@ -27,7 +27,7 @@ import rights_portal.db_types
 
 # revision identifiers, used by Alembic.
 revision = '8cf9ec5b2608'
-down_revision = 'b340d0f85b9d'
+down_revision = 'c9c21bc11328'
 branch_labels = None
 depends_on = None
 
