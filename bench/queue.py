@@ -381,7 +381,7 @@ def explain(db: str, pages: list[tuple[str, str, str]]) -> str:
             out.append(
                 f"{len(captured)} SQL statements; {elapsed:.1f} ms in-process (one warm run), of"
                 f" which {sql_seconds[0] * 1000:.1f} ms waiting for SQL and the rest Python"
-                " (ORM objects, template)"
+                " (request, reading the rows, template; bench/queue_profile.py splits it)"
             )
             raw = engine.raw_connection()
             try:
