@@ -136,7 +136,6 @@ def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
     query = matching
     if after:
         query = query.where(tuple_(Case.effective_due, Case.id) > _parse_cursor(after))
-    subject, assignee = SUBJECT, ASSIGNEE
     rows = db.session.execute(
         query.with_only_columns(
             Case.reference,
@@ -145,14 +144,14 @@ def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
             Case.effective_due,
             Case.urgent,
             Case.extension_months,
-            subject.full_name,
-            assignee.full_name,
+            SUBJECT.full_name,
+            ASSIGNEE.full_name,
             Exam.course_code,
             Exam.title,
             Case.id,
         )
-        .join(subject, Case.subject_id == subject.id)
-        .outerjoin(assignee, Case.assignee_id == assignee.id)
+        .join(SUBJECT, Case.subject_id == SUBJECT.id)
+        .outerjoin(ASSIGNEE, Case.assignee_id == ASSIGNEE.id)
         .outerjoin(Exam, Case.exam_id == Exam.id)
         .order_by(Case.effective_due, Case.id)
         .limit(PAGE_SIZE + 1)
