@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..audit.services import record
+from ..audit.services import record, record_case_event
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, CaseType, Channel, Outcome
 from ..clock import now_utc
@@ -138,12 +138,10 @@ def file_access_request(
     )
     db.session.add(scope)
     db.session.flush()
-    record(
+    record_case_event(
         "access.scope_recorded",
+        case,
         actor=filed_by,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         after=scope_summary(scope),
     )
     return case

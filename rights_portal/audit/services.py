@@ -182,6 +182,26 @@ def record(
     return event
 
 
+def record_case_event(
+    action: str,
+    case: Any,
+    *,
+    actor: Any | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event about ``case`` itself: the case is both its object and its case."""
+    return record(
+        action,
+        actor=actor,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        before=before,
+        after=after,
+    )
+
+
 def _request_facts() -> tuple[str | None, str | None]:
     if not has_request_context():
         return None, None

@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import transactions
 from ..accounts.models import Role, User
-from ..audit.services import record
+from ..audit.services import record_case_event
 from ..clock import today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ExamBoardMember, Programme
@@ -206,12 +206,10 @@ def _sweep_cases(
         ):
             # Each case is escalated once: only the sweep that inserted the row gets here.
             # The digest that announces it follows at the end of the sweep (_send_digest).
-            record(
+            record_case_event(
                 "case.escalated",
+                case,
                 actor=None,
-                object_type="case",
-                object_id=case.id,
-                case_id=case.id,
                 after={"effective_due": case.effective_due, "to": dpo_emails},
             )
             report.escalations.append(case.reference)
@@ -242,12 +240,10 @@ def _send_reminder(case: Case, reminder_id: int, key: str, today: date) -> None:
         working_days=working_days,
     )
     reminder.outbox_message_id = message.id
-    record(
+    record_case_event(
         "case.reminder_sent",
+        case,
         actor=None,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         after={"milestone": key, "to": sorted(user.email for user in recipients)},
     )
 

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..accounts.models import User
-from ..audit.services import record
+from ..audit.services import record, record_case_event
 from ..clock import now_utc, today_local
 from ..dbutil import insert_ignoring_conflicts
 from ..errors import RuleViolation
@@ -121,12 +121,10 @@ def file_case(
             actor_id=filed_by.id,
         )
     )
-    record(
+    record_case_event(
         "case.received",
+        case,
         actor=filed_by,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         after=_snapshot(
             case,
             "reference",
@@ -152,12 +150,10 @@ def assign(case: Case, assignee: User, *, actor: User) -> Case:
     case.assignee_id = assignee.id
     case.status = CaseStatus.IN_REVIEW
     db.session.flush()
-    record(
+    record_case_event(
         "case.assigned",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after=_snapshot(case, "status", "assignee_id"),
     )
@@ -196,12 +192,10 @@ def decide(
     case.decided_by_id = decided_by_id
     case.decided_at = now_utc()
     db.session.flush()
-    record(
+    record_case_event(
         "case.decided",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after=_snapshot(
             case,
@@ -228,12 +222,10 @@ def fulfil(case: Case, *, actor: User, fulfilment: str) -> Case:
     before = _snapshot(case, "status")
     case.status = CaseStatus.CLOSED
     db.session.flush()
-    record(
+    record_case_event(
         "case.fulfilled",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after={**_snapshot(case, "status"), "fulfilment": fulfilment},
     )
@@ -248,12 +240,10 @@ def withdraw(case: Case, *, actor: User) -> Case:
     case.status = CaseStatus.CLOSED
     _end_pause_on_close(case)
     db.session.flush()
-    record(
+    record_case_event(
         "case.withdrawn",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after=_snapshot(case, "status"),
     )
@@ -322,12 +312,10 @@ def _recompute_due_dates(case: Case, *, cause: str, reason: str, actor: User) ->
         )
     )
     db.session.flush()
-    record(
+    record_case_event(
         "case.due_date_changed",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before={"statutory_due": old_statutory, "effective_due": old_effective},
         after={
             "statutory_due": case.statutory_due,
@@ -373,12 +361,10 @@ def extend(
     case.extension_explanation = explanation
     db.session.flush()
     _recompute_due_dates(case, cause="extended", reason=explanation, actor=actor)
-    record(
+    record_case_event(
         "case.extended",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after=_snapshot(case, "extension_months", "extension_reason", "statutory_due"),
     )
@@ -460,12 +446,10 @@ def ask_requester(
         db.session.add(pause)
         case.status = CaseStatus.AWAITING_REQUESTER
         db.session.flush()
-        record(
+        record_case_event(
             "case.paused",
+            case,
             actor=actor,
-            object_type="case",
-            object_id=case.id,
-            case_id=case.id,
             before={"status": CaseStatus.IN_REVIEW},
             after={"status": case.status, "reason": kind, "pause_id": pause.id},
         )
@@ -506,12 +490,10 @@ def resume_clock(
     pause.answer_id = answer.id if answer is not None else None
     case.status = CaseStatus.IN_REVIEW
     db.session.flush()
-    record(
+    record_case_event(
         "case.resumed",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before={"status": CaseStatus.AWAITING_REQUESTER},
         after={"status": case.status, "paused_days": pause.days, "pause_id": pause.id},
     )
@@ -530,12 +512,10 @@ def mark_duplicate(case: Case, *, of: Case, actor: User, note: str = "") -> Case
     case.duplicate_of_id = of.id
     _end_pause_on_close(case)
     db.session.flush()
-    record(
+    record_case_event(
         "case.marked_duplicate",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         before=before,
         after={**_snapshot(case, "status", "duplicate_of_id"), "duplicate_of": of.reference},
     )

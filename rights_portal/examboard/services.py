@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..audit.services import record
+from ..audit.services import record, record_case_event
 from ..cases import deadlines
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, CaseType, Outcome
@@ -55,12 +55,10 @@ def file_objection(
         for recording in recordings:
             db.session.add(RecordingRestriction(recording_id=recording.id, case_id=case.id))
         db.session.flush()
-        record(
+        record_case_event(
             "recording.restricted",
+            case,
             actor=filed_by,
-            object_type="case",
-            object_id=case.id,
-            case_id=case.id,
             after={"recording_ids": [r.id for r in recordings]},
         )
     return case
@@ -193,12 +191,10 @@ def lift_restrictions(case: Case, *, actor: User) -> None:
         restriction.lifted_at = now_utc()
     if restrictions:
         db.session.flush()
-        record(
+        record_case_event(
             "recording.restriction_lifted",
+            case,
             actor=actor,
-            object_type="case",
-            object_id=case.id,
-            case_id=case.id,
             after={"recording_ids": [r.recording_id for r in restrictions]},
         )
 

@@ -40,7 +40,7 @@ from sqlalchemy import select
 from ..access.models import AccessScope, ItemDecision, ItemType
 from ..access.storage import Storage
 from ..accounts.models import User
-from ..audit.services import record
+from ..audit.services import record, record_case_event
 from ..cases.models import OPEN_STATUSES, Case, CaseType, Outcome
 from ..clock import now_utc, today_local
 from ..dbutil import insert_ignoring_conflicts
@@ -677,12 +677,10 @@ def file_erasure_request(
     for recording in recordings:
         db.session.add(ErasureItem(case_id=case.id, recording_id=recording.id))
     db.session.flush()
-    record(
+    record_case_event(
         "erasure.requested",
+        case,
         actor=filed_by,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         after={"recording_ids": [r.id for r in recordings]},
     )
     return case
@@ -752,12 +750,10 @@ def erase_after_decision(case: Case, *, actor: User, store: Storage) -> ErasureR
             result.intents.append(
                 write_intent(file, rule=rule, store=store, case_id=case.id, actor=actor)
             )
-    record(
+    record_case_event(
         "erasure.scheduled",
+        case,
         actor=actor,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
         after={
             "rule": rule,
             "file_ids": [intent.file_id for intent in result.intents],

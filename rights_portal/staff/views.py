@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts import identity
 from ..accounts.models import Role, User
-from ..audit.services import record
+from ..audit.services import record_case_event
 from ..cases import services
 from ..cases.history import case_history
 from ..cases.models import (
@@ -78,9 +78,7 @@ def queue() -> ResponseReturnValue:
 def case_detail(reference: str) -> ResponseReturnValue:
     """The case page; opening it is logged because it shows personal data (R24)."""
     case = case_or_404(reference)
-    record(
-        "case.viewed", actor=current_user, object_type="case", object_id=case.id, case_id=case.id
-    )
+    record_case_event("case.viewed", case, actor=current_user)
     if case.flag is not None and can_review_flag(current_user, case.flag):
         record_material_viewed(case.flag, actor=current_user, case=case)
     commit()
