@@ -356,6 +356,36 @@ def purge_process(database_url: str, instance_dir: str, **env: str) -> subproces
     )
 
 
+def kill_purge_halfway(
+    database_url: str, instance_dir: str, kill_point: str, first_file: RecordingFile
+) -> None:
+    """Run a purge that pauses at ``kill_point`` and SIGKILL it there, on ``first_file``'s intent.
+
+    At the intent pause the intent is committed and nothing deleted; at the delete pause the
+    file (and its redacted copies) are gone but the intent is not yet marked done.
+    """
+
+    def intent_written() -> bool:
+        db.session.rollback()
+        intent = db.session.scalars(select(DeletionRecord)).first()
+        if intent is None or intent.outcome is not None:
+            return False
+        return kill_point.endswith("INTENT") or not stored(first_file)
+
+    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
+    try:
+        assert wait_for(intent_written, timeout=90), "the first intent was never written"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+    db.session.rollback()
+
+
 @pytest.mark.parametrize(
     "kill_point", ["RETENTION_PURGE_PAUSE_AFTER_INTENT", "RETENTION_PURGE_PAUSE_AFTER_DELETE"]
 )
@@ -369,26 +399,8 @@ def test_a_purge_killed_halfway_and_rerun_ends_as_an_uninterrupted_one(
     kept = [make_recording(world["student"], world["other_exam"], FRESH)]
     first_file = expired[0].files[0]
 
-    def first_intent_written() -> bool:
-        db.session.rollback()
-        intent = db.session.scalars(select(DeletionRecord)).first()
-        if intent is None or intent.deleted_at is not None:
-            return False
-        return kill_point.endswith("INTENT") or not stored(first_file)
-
-    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
-    try:
-        assert wait_for(first_intent_written, timeout=90), "the first intent was never written"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    kill_purge_halfway(database_url, instance_dir, kill_point, first_file)
     # Halfway: one committed intent not yet marked done, every other file untouched.
-    db.session.rollback()
     intents = db.session.scalars(select(DeletionRecord)).all()
     assert [(i.file_id, i.deleted_at) for i in intents] == [(first_file.id, None)]
     assert stored(first_file) is kill_point.endswith("INTENT")
@@ -665,25 +677,7 @@ def test_a_purge_killed_halfway_deletes_the_redacted_copy_on_the_rerun(
     copy_key = access.decision.redacted_storage_key or ""
     copy_sha256 = access.decision.redacted_sha256 or ""
 
-    def intent_written() -> bool:
-        db.session.rollback()
-        intent = db.session.scalars(select(DeletionRecord)).first()
-        if intent is None or intent.outcome is not None:
-            return False
-        return kill_point.endswith("INTENT") or not stored(access.file)
-
-    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
-    try:
-        assert wait_for(intent_written, timeout=90), "the intent was never written"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
-    db.session.rollback()
+    kill_purge_halfway(database_url, instance_dir, kill_point, access.file)
     intent = db.session.scalars(select(DeletionRecord)).one()
     assert intent.outcome is None
     assert [c["storage_key"] for c in intent.redacted_copies] == [copy_key]
@@ -781,25 +775,7 @@ def test_a_hold_placed_between_the_intent_and_the_rerun_stops_the_deletion_and_i
     free = make_recording(world["other_student"], world["exam"], EXPIRED)
     first, second = held.files
 
-    def first_intent_written() -> bool:
-        db.session.rollback()
-        intent = db.session.scalars(select(DeletionRecord)).first()
-        if intent is None or intent.outcome is not None:
-            return False
-        return kill_point.endswith("INTENT") or not stored(first)
-
-    process = purge_process(database_url, instance_dir, **{kill_point: "60"})
-    try:
-        assert wait_for(first_intent_written, timeout=90), "the first intent was never written"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
-    db.session.rollback()
+    kill_purge_halfway(database_url, instance_dir, kill_point, first)
     retention.place_hold(held, reason="Complaint at the College van Beroep.", actor=world["dpo"])
     commit()
     before = last_event_id()
