@@ -46,6 +46,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 AUDITED_POST_ROUTES: dict[str, tuple[str, ...]] = {
     "accounts.login": ("user.login", "user.login_failed"),
     "accounts.logout": ("user.logout",),
+    "accounts.end_sessions": ("user.sessions_ended",),
     "accounts.set_language": ("user.locale_changed",),
     "portal.file_request": ("case.received",),
     "portal.withdraw": ("case.withdrawn",),
@@ -451,6 +452,10 @@ def test_each_state_changing_route_writes_its_audit_event(app, world):
             {"outcome": "granted", "reasons": "You take the exam on campus."},
             token_from=case_url,
         ),
+    )
+    perform(
+        "accounts.end_sessions",
+        post_form(student, "/account/sessions/end", {}, token_from="/account/security"),
     )
     perform("accounts.logout", post_form(student, "/logout", {}, token_from="/my/cases"))
     login(handler, "handler@uni.example")  # keeps the fixture's users in use

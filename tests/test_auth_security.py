@@ -3,6 +3,8 @@
 - a password reset link is signed, expires, and works once; the answer is the same whether the
   address has an account; both requests and the reset are on the trail (R24);
 - login starts a new session (nothing from before login survives: no session fixation);
+- a password reset, "log out everywhere" and deactivating the account end every session issued
+  before (a session generation on the account; "log out everywhere" keeps its own session);
 - a session ends after SESSION_IDLE_MINUTES without requests and after PERMANENT_SESSION_LIFETIME
   in any case, checked on the server;
 - staff may turn on a TOTP second factor; login then asks for a current, unused code;
@@ -168,6 +170,93 @@ def test_a_session_ends_after_the_absolute_timeout_even_when_active(app, app_ctx
             assert client.get("/my/cases").status_code == 200
         traveller.shift(timedelta(minutes=20))
         assert client.get("/my/cases").status_code == 302
+
+
+# --- Ending every session (password reset, log out everywhere, deactivation) ---------------
+
+
+def logged_out(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_password_reset_ends_the_sessions_open_elsewhere(app, app_ctx, smtp_sink):
+    UserFactory(email="stolen@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "stolen@uni.example")  # say, a session left open on a library computer
+    login(b, "stolen@uni.example")
+    assert a.get("/my/cases").status_code == 200
+
+    post_form(b, "/password/forgot", {"email": "stolen@uni.example"}, token_from="/my/cases")
+    link = reset_link(smtp_sink, "stolen@uni.example")
+    new = {"password": "a brand new sentence", "confirm": "a brand new sentence"}
+    assert post_form(b, link, new).status_code == 302
+    assert [e.after for e in actions("user.password_reset")] == [{"sessions_ended": True}]
+
+    assert logged_out(a.get("/my/cases"))
+    assert logged_out(a.get("/my/cases"))  # and it stays so
+    assert logged_out(b.get("/my/cases"))  # the resetting browser logs in again too
+    login(b, "stolen@uni.example", "a brand new sentence")
+    assert b.get("/my/cases").status_code == 200
+    assert logged_out(a.get("/my/cases"))
+
+
+def test_log_out_everywhere_ends_other_sessions_and_keeps_this_one(app, app_ctx):
+    UserFactory(email="careful@uni.example", role=Role.CASE_HANDLER)
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "careful@uni.example")
+    login(b, "careful@uni.example")
+    assert a.get("/staff/queue").status_code == 200
+
+    response = post_form(b, "/account/sessions/end", {}, token_from="/account/security")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/security"
+    assert len(actions("user.sessions_ended")) == 1
+
+    assert logged_out(a.get("/staff/queue"))
+    assert b.get("/staff/queue").status_code == 200  # re-issued with the new generation
+    assert b.get("/account/security").status_code == 200
+    login(a, "careful@uni.example")  # a fresh login works again
+    assert a.get("/staff/queue").status_code == 200
+    assert b.get("/staff/queue").status_code == 200
+
+
+def test_log_out_everywhere_needs_the_csrf_token(app, app_ctx):
+    UserFactory(email="csrf@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "csrf@uni.example")
+    login(b, "csrf@uni.example")
+    assert b.post("/account/sessions/end", data={}).status_code == 400
+    assert actions("user.sessions_ended") == []
+    assert a.get("/my/cases").status_code == 200
+
+
+def test_deactivating_an_account_ends_its_sessions(app, app_ctx):
+    user = UserFactory(email="leaver@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "leaver@uni.example")
+    assert client.get("/my/cases").status_code == 200
+    user.is_active_account = False
+    db.session.commit()
+    assert user.session_generation == 1
+    assert logged_out(client.get("/my/cases"))
+    user.is_active_account = True  # reactivated: the old session still does not come back
+    db.session.commit()
+    assert logged_out(client.get("/my/cases"))
+
+
+def test_a_session_from_before_the_generation_is_refused(app, app_ctx):
+    user = UserFactory(email="legacy@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "legacy@uni.example")
+    with client.session_transaction() as session:
+        assert session["_user_id"] == f"{user.id}:0"
+        session["_user_id"] = str(user.id)  # the plain id of a session issued before this change
+    assert logged_out(client.get("/my/cases"))
 
 
 # --- TOTP -------------------------------------------------------------------------------------

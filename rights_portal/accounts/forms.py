@@ -319,3 +319,7 @@ class TotpCodeForm(FlaskForm):
 
 class TotpDisableForm(FlaskForm):
     """Turn the second factor off."""
+
+
+class EndSessionsForm(FlaskForm):
+    """Log out everywhere else (the button; the CSRF token is the whole form)."""

@@ -9,7 +9,9 @@ from then on login asks for a current code after the password. Each time step is
 
 Sessions: login clears the old session (no fixation) and stamps the login and last-seen times;
 :func:`session_expired` enforces the idle (``SESSION_IDLE_MINUTES``) and absolute
-(``PERMANENT_SESSION_LIFETIME``) timeouts on every request, on the server.
+(``PERMANENT_SESSION_LIFETIME``) timeouts on every request, on the server. A session also carries
+the account's session generation (``User.get_id``); a password reset, a deactivation and
+"log out everywhere" (:func:`end_all_sessions`) bump it, which ends every session issued before.
 """
 
 from __future__ import annotations
@@ -94,10 +96,33 @@ def user_from_reset_token(token: str) -> tuple[str, User | None]:
 
 
 def reset_password(user: User, password: str) -> None:
-    """Set a new password through a reset link (which this makes unusable)."""
+    """Set a new password through a reset link (which this makes unusable).
+
+    Every session of the account ends with it, including one left open or stolen elsewhere.
+    """
     user.password_hash = hash_password(password)
+    user.end_sessions()
     db.session.flush()
-    record("user.password_reset", actor=user, object_type="user", object_id=user.id)
+    record(
+        "user.password_reset",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"sessions_ended": True},
+    )
+
+
+def end_all_sessions(user: User) -> None:
+    """Log out everywhere: every session of the account ends (the caller re-issues its own)."""
+    user.end_sessions()
+    db.session.flush()
+    record(
+        "user.sessions_ended",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"session_generation": user.session_generation},
+    )
 
 
 # --- TOTP second factor ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Password reset, the TOTP second factor at login and its enrolment (routes on the accounts bp)."""
+"""Password reset, the TOTP second factor, the account security page (routes on the accounts bp)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,23 @@ import time
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user, login_required, login_user
 
 from ..audit.services import record
 from ..extensions import db, limiter
 from ..permissions import roles_required
 from ..transactions import commit
-from .forms import ForgotPasswordForm, ResetPasswordForm, TotpCodeForm, TotpDisableForm
+from .forms import (
+    EndSessionsForm,
+    ForgotPasswordForm,
+    ResetPasswordForm,
+    TotpCodeForm,
+    TotpDisableForm,
+)
 from .models import STAFF_ROLES, User
 from .security import (
     disable_totp,
+    end_all_sessions,
     enrol_totp,
     new_totp_secret,
     provisioning_uri,
@@ -175,3 +182,29 @@ def disable_two_factor() -> ResponseReturnValue:
         commit()
         flash(_("The second factor is off."), "info")
     return redirect(url_for("accounts.two_factor"))
+
+
+@bp.route("/account/security")
+@login_required
+def account_security() -> ResponseReturnValue:
+    """The user's own security page: log out everywhere; staff also find the second factor."""
+    return render_template("accounts/security.html", end_form=EndSessionsForm())
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_sessions() -> ResponseReturnValue:
+    """End every session of the account; this browser's session is re-issued and stays."""
+    form = EndSessionsForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        end_all_sessions(user)
+        commit()
+        # The session keeps its login and last-seen times (the timeouts still count from the
+        # login); only the generation it carries in "_user_id" is renewed.
+        login_user(user)
+        flash(
+            _("You have been logged out everywhere else. This browser stays logged in."),
+            "success",
+        )
+    return redirect(url_for("accounts.account_security"))
