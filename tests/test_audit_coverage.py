@@ -78,6 +78,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "user.totp_disabled",
         "tests/test_auth_security.py::test_staff_can_turn_the_second_factor_off",
     ),
+    "accounts.regenerate_recovery_codes": (
+        "user.recovery_codes_generated",
+        "tests/test_auth_security.py::test_a_new_set_of_recovery_codes_replaces_the_old_one",
+    ),
     "accounts.register": (
         "guardian.registered",
         "tests/test_guardians.py::test_a_verified_guardian_files_for_the_child_and_receives_the_answer",

@@ -8,6 +8,8 @@
 - a session ends after SESSION_IDLE_MINUTES without requests and after PERMANENT_SESSION_LIFETIME
   in any case, checked on the server;
 - staff may turn on a TOTP second factor; login then asks for a current, unused code;
+- enrolment shows ten recovery codes once (stored hashed); each logs in once instead of a TOTP
+  code, and a new set replaces the old one;
 - the login rate limit triggers per account and per IP, with its counters in Redis.
 """
 
@@ -26,7 +28,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.accounts.models import Role, User
+from rights_portal.accounts.models import RecoveryCode, Role, User
+from rights_portal.accounts.security import recovery_code_hash
 from rights_portal.audit.models import AuditEvent
 from rights_portal.extensions import db, limiter
 from tests import conftest
@@ -262,7 +265,11 @@ def test_a_session_from_before_the_generation_is_refused(app, app_ctx):
 # --- TOTP -------------------------------------------------------------------------------------
 
 
-def enrolled_handler(app: Flask) -> tuple[str, object]:
+RECOVERY_RE = re.compile(r"<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>")
+
+
+def enrol(app: Flask) -> tuple[str, object, list[str]]:
+    """A case handler turns TOTP on; the answer shows the recovery codes, once."""
     UserFactory(email="handler2fa@uni.example", role=Role.CASE_HANDLER)
     db.session.commit()
     client = app.test_client()
@@ -273,7 +280,13 @@ def enrolled_handler(app: Flask) -> tuple[str, object]:
     response = post_form(
         client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()}, token_from="/my/cases"
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    codes = RECOVERY_RE.findall(response.get_data(as_text=True))
+    return secret, client, codes
+
+
+def enrolled_handler(app: Flask) -> tuple[str, object]:
+    secret, client, _ = enrol(app)
     return secret, client
 
 
@@ -382,3 +395,84 @@ def test_login_attempts_are_limited_per_address_across_accounts(limited_app):
         codes = [attempt(limited_app, f"guess{n}@uni.example", "10.9.9.9") for n in range(5)]
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+# --- Recovery codes ---------------------------------------------------------------------------
+
+
+def code_step(app: Flask, code: str):
+    """Password, then ``code`` at the second step, in a new browser: the code step's answer."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = post_form(
+        client, "/login", {"email": "handler2fa@uni.example", "password": "correct-horse-battery"}
+    )
+    assert response.headers["Location"] == "/login/code"
+    return client, post_form(client, "/login/code", {"code": code})
+
+
+def test_enrolment_gives_ten_recovery_codes_stored_only_as_hashes(app, app_ctx):
+    _, client, codes = enrol(app)
+    assert len(codes) == len(set(codes)) == 10
+    user = db.session.scalars(select(User).where(User.email == "handler2fa@uni.example")).one()
+    stored = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
+    assert sorted(r.code_hash for r in stored) == sorted(recovery_code_hash(c) for c in codes)
+    assert not any(
+        c in r.code_hash or c.replace("-", "") in r.code_hash for c in codes for r in stored
+    )
+    assert len(actions("user.recovery_codes_generated")) == 1
+    # Shown once: the second factor page afterwards only counts them.
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert RECOVERY_RE.findall(page) == []
+
+
+def test_a_recovery_code_logs_in_once_instead_of_a_totp_code(app, app_ctx):
+    _, _, codes = enrol(app)
+    client, response = code_step(app, codes[3].upper().replace("-", " "))  # typed loosely
+    assert response.status_code == 302
+    assert client.get("/staff/queue").status_code == 200
+    used = actions("user.recovery_code_used")
+    assert [e.after for e in used] == [{"left": 9}]
+    assert any(
+        e.after == {"second_factor": True, "recovery_code": True} for e in actions("user.login")
+    )
+    row = db.session.scalars(
+        select(RecoveryCode).where(RecoveryCode.code_hash == recovery_code_hash(codes[3]))
+    ).one()
+    assert row.used_at is not None
+
+    again_client, again = code_step(app, codes[3])
+    assert again.status_code == 401
+    assert again_client.get("/staff/queue").status_code == 302
+    assert len(actions("user.recovery_code_used")) == 1
+
+    _, other = code_step(app, codes[4])  # another code of the set still works
+    assert other.status_code == 302
+    assert [e.after for e in actions("user.recovery_code_used")][-1] == {"left": 8}
+
+
+def test_the_login_after_a_recovery_code_tells_how_many_are_left(app, app_ctx):
+    _, _, codes = enrol(app)
+    client, response = code_step(app, codes[0])
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Recovery codes left: 9." in page
+
+
+def test_a_new_set_of_recovery_codes_replaces_the_old_one(app, app_ctx):
+    _, client, old = enrol(app)
+    response = post_form(
+        client, "/account/two-factor/recovery-codes", {}, token_from="/account/two-factor"
+    )
+    assert response.status_code == 200
+    new = RECOVERY_RE.findall(response.get_data(as_text=True))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert len(actions("user.recovery_codes_generated")) == 2
+
+    assert code_step(app, old[0])[1].status_code == 401
+    assert code_step(app, new[0])[1].status_code == 302
+
+
+def test_recovery_codes_end_with_the_second_factor(app, app_ctx):
+    _, client, _codes = enrol(app)
+    post_form(client, "/account/two-factor/disable", {}, token_from="/my/cases")
+    assert db.session.scalars(select(RecoveryCode)).all() == []

@@ -12,7 +12,17 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -102,6 +112,24 @@ def _deactivation_ends_sessions(user: User, value: bool, old: object, _initiator
     """However an account is deactivated through the ORM, its open sessions end with it."""
     if old is True and value is False:
         user.end_sessions()
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code when the staff member lost the phone.
+
+    Only a hash is stored (see ``security.recovery_code_hash``); ``used_at`` marks a spent code.
+    A new set replaces the old one (its rows are deleted); turning the second factor off deletes
+    them as well.
+    """
+
+    __tablename__ = "totp_recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- Guardians (R20, R21) --------------------------------------------------------------------

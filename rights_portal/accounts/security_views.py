@@ -16,6 +16,8 @@ from ..transactions import commit
 from .forms import (
     EndSessionsForm,
     ForgotPasswordForm,
+    LoginCodeForm,
+    RecoveryCodesForm,
     ResetPasswordForm,
     TotpCodeForm,
     TotpDisableForm,
@@ -25,11 +27,14 @@ from .security import (
     disable_totp,
     end_all_sessions,
     enrol_totp,
+    new_recovery_codes,
     new_totp_secret,
     provisioning_uri,
+    recovery_codes_left,
     request_password_reset,
     reset_password,
     start_session,
+    use_recovery_code,
     user_from_reset_token,
     verify_totp,
 )
@@ -111,20 +116,31 @@ def login_code() -> ResponseReturnValue:
     if user is None or not user.is_active or not user.totp_secret:
         session.pop(PENDING_USER, None)
         return redirect(url_for("accounts.login"))
-    form = TotpCodeForm()
+    form = LoginCodeForm()
     if form.validate_on_submit():
-        if verify_totp(user, form.code.data or ""):
+        code = form.code.data or ""
+        by_totp = verify_totp(user, code)
+        # A recovery code stands in for a lost phone; it is tried only when the TOTP code failed.
+        recovery_left = None if by_totp else use_recovery_code(user, code)
+        if by_totp or recovery_left is not None:
             next_url = safe_next(session.get(PENDING_NEXT))
             start_session()
             login_user(user)
-            record(
-                "user.login",
-                actor=user,
-                object_type="user",
-                object_id=user.id,
-                after={"second_factor": True},
-            )
+            after: dict[str, bool] = {"second_factor": True}
+            if recovery_left is not None:
+                after["recovery_code"] = True
+            record("user.login", actor=user, object_type="user", object_id=user.id, after=after)
             commit()
+            if recovery_left is not None:
+                flash(
+                    _(
+                        "You logged in with a recovery code, which now stops working."
+                        " Recovery codes left: %(count)d. Make a new set on the second factor"
+                        " page when you run low.",
+                        count=recovery_left,
+                    ),
+                    "info",
+                )
             return redirect(next_url or home_for(user))
         record(
             "user.login_failed",
@@ -153,9 +169,11 @@ def two_factor() -> ResponseReturnValue:
     if not user.totp_secret and form.validate_on_submit():
         if enrol_totp(user, secret, form.code.data or ""):
             session.pop(ENROL_SECRET, None)
+            codes = new_recovery_codes(user)
             commit()
             flash(_("The second factor is on. Login now also asks for a code."), "success")
-            return redirect(url_for("accounts.two_factor"))
+            # Shown in this response only (not redirected through the session cookie).
+            return render_template("accounts/recovery_codes.html", codes=codes)
         form.code.errors = [_("This code is not correct. Enter the current code.")]
     status = 400 if form.is_submitted() else 200
     return (
@@ -163,6 +181,8 @@ def two_factor() -> ResponseReturnValue:
             "accounts/two_factor.html",
             form=form,
             disable_form=TotpDisableForm(),
+            recovery_form=RecoveryCodesForm(),
+            recovery_left=recovery_codes_left(user) if user.totp_secret else 0,
             enrolled=bool(user.totp_secret),
             secret=secret,
             uri=provisioning_uri(user, secret),
@@ -182,6 +202,19 @@ def disable_two_factor() -> ResponseReturnValue:
         commit()
         flash(_("The second factor is off."), "info")
     return redirect(url_for("accounts.two_factor"))
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def regenerate_recovery_codes() -> ResponseReturnValue:
+    """Staff with the second factor make a new set of recovery codes; the old set stops working."""
+    form = RecoveryCodesForm()
+    user = current_user._get_current_object()
+    if not (form.validate_on_submit() and user.totp_secret):
+        return redirect(url_for("accounts.two_factor"))
+    codes = new_recovery_codes(user)
+    commit()
+    return render_template("accounts/recovery_codes.html", codes=codes)
 
 
 @bp.route("/account/security")
