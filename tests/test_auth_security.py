@@ -281,6 +281,7 @@ def enrol(app: Flask) -> tuple[str, object, list[str]]:
         client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()}, token_from="/my/cases"
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    assert response.headers["Cache-Control"] == "no-store"
     codes = RECOVERY_RE.findall(response.get_data(as_text=True))
     return secret, client, codes
 
@@ -464,6 +465,7 @@ def test_a_new_set_of_recovery_codes_replaces_the_old_one(app, app_ctx):
         client, "/account/two-factor/recovery-codes", {}, token_from="/account/two-factor"
     )
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     new = RECOVERY_RE.findall(response.get_data(as_text=True))
     assert len(new) == 10 and not set(new) & set(old)
     assert len(actions("user.recovery_codes_generated")) == 2

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
@@ -172,8 +180,7 @@ def two_factor() -> ResponseReturnValue:
             codes = new_recovery_codes(user)
             commit()
             flash(_("The second factor is on. Login now also asks for a code."), "success")
-            # Shown in this response only (not redirected through the session cookie).
-            return render_template("accounts/recovery_codes.html", codes=codes)
+            return _show_recovery_codes(codes)
         form.code.errors = [_("This code is not correct. Enter the current code.")]
     status = 400 if form.is_submitted() else 200
     return (
@@ -214,7 +221,14 @@ def regenerate_recovery_codes() -> ResponseReturnValue:
         return redirect(url_for("accounts.two_factor"))
     codes = new_recovery_codes(user)
     commit()
-    return render_template("accounts/recovery_codes.html", codes=codes)
+    return _show_recovery_codes(codes)
+
+
+def _show_recovery_codes(codes: list[str]) -> ResponseReturnValue:
+    # Shown in this response only: not carried through the session cookie, not cached.
+    response = make_response(render_template("accounts/recovery_codes.html", codes=codes))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/account/security")
