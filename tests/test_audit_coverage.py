@@ -46,6 +46,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 AUDITED_POST_ROUTES: dict[str, tuple[str, ...]] = {
     "accounts.login": ("user.login", "user.login_failed"),
     "accounts.logout": ("user.logout",),
+    "accounts.end_sessions": ("user.sessions_ended",),
     "accounts.set_language": ("user.locale_changed",),
     "portal.file_request": ("case.received",),
     "portal.withdraw": ("case.withdrawn",),
@@ -76,6 +77,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "accounts.disable_two_factor": (
         "user.totp_disabled",
         "tests/test_auth_security.py::test_staff_can_turn_the_second_factor_off",
+    ),
+    "accounts.regenerate_recovery_codes": (
+        "user.recovery_codes_generated",
+        "tests/test_auth_security.py::test_a_new_set_of_recovery_codes_replaces_the_old_one",
     ),
     "accounts.register": (
         "guardian.registered",
@@ -451,6 +456,10 @@ def test_each_state_changing_route_writes_its_audit_event(app, world):
             {"outcome": "granted", "reasons": "You take the exam on campus."},
             token_from=case_url,
         ),
+    )
+    perform(
+        "accounts.end_sessions",
+        post_form(student, "/account/sessions/end", {}, token_from="/account/security"),
     )
     perform("accounts.logout", post_form(student, "/logout", {}, token_from="/my/cases"))
     login(handler, "handler@uni.example")  # keeps the fixture's users in use

@@ -3,9 +3,13 @@
 - a password reset link is signed, expires, and works once; the answer is the same whether the
   address has an account; both requests and the reset are on the trail (R24);
 - login starts a new session (nothing from before login survives: no session fixation);
+- a password reset, "log out everywhere" and deactivating the account end every session issued
+  before (a session generation on the account; "log out everywhere" keeps its own session);
 - a session ends after SESSION_IDLE_MINUTES without requests and after PERMANENT_SESSION_LIFETIME
   in any case, checked on the server;
 - staff may turn on a TOTP second factor; login then asks for a current, unused code;
+- enrolment shows ten recovery codes once (stored hashed); each logs in once instead of a TOTP
+  code, and a new set replaces the old one;
 - the login rate limit triggers per account and per IP, with its counters in Redis.
 """
 
@@ -24,7 +28,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.accounts.models import Role, User
+from rights_portal.accounts.models import RecoveryCode, Role, User
+from rights_portal.accounts.security import recovery_code_hash
 from rights_portal.audit.models import AuditEvent
 from rights_portal.extensions import db, limiter
 from tests import conftest
@@ -170,10 +175,101 @@ def test_a_session_ends_after_the_absolute_timeout_even_when_active(app, app_ctx
         assert client.get("/my/cases").status_code == 302
 
 
+# --- Ending every session (password reset, log out everywhere, deactivation) ---------------
+
+
+def logged_out(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_password_reset_ends_the_sessions_open_elsewhere(app, app_ctx, smtp_sink):
+    UserFactory(email="stolen@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "stolen@uni.example")  # say, a session left open on a library computer
+    login(b, "stolen@uni.example")
+    assert a.get("/my/cases").status_code == 200
+
+    post_form(b, "/password/forgot", {"email": "stolen@uni.example"}, token_from="/my/cases")
+    link = reset_link(smtp_sink, "stolen@uni.example")
+    new = {"password": "a brand new sentence", "confirm": "a brand new sentence"}
+    assert post_form(b, link, new).status_code == 302
+    assert [e.after for e in actions("user.password_reset")] == [{"sessions_ended": True}]
+
+    assert logged_out(a.get("/my/cases"))
+    assert logged_out(a.get("/my/cases"))  # and it stays so
+    assert logged_out(b.get("/my/cases"))  # the resetting browser logs in again too
+    login(b, "stolen@uni.example", "a brand new sentence")
+    assert b.get("/my/cases").status_code == 200
+    assert logged_out(a.get("/my/cases"))
+
+
+def test_log_out_everywhere_ends_other_sessions_and_keeps_this_one(app, app_ctx):
+    UserFactory(email="careful@uni.example", role=Role.CASE_HANDLER)
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "careful@uni.example")
+    login(b, "careful@uni.example")
+    assert a.get("/staff/queue").status_code == 200
+
+    response = post_form(b, "/account/sessions/end", {}, token_from="/account/security")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/security"
+    assert len(actions("user.sessions_ended")) == 1
+
+    assert logged_out(a.get("/staff/queue"))
+    assert b.get("/staff/queue").status_code == 200  # re-issued with the new generation
+    assert b.get("/account/security").status_code == 200
+    login(a, "careful@uni.example")  # a fresh login works again
+    assert a.get("/staff/queue").status_code == 200
+    assert b.get("/staff/queue").status_code == 200
+
+
+def test_log_out_everywhere_needs_the_csrf_token(app, app_ctx):
+    UserFactory(email="csrf@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "csrf@uni.example")
+    login(b, "csrf@uni.example")
+    assert b.post("/account/sessions/end", data={}).status_code == 400
+    assert actions("user.sessions_ended") == []
+    assert a.get("/my/cases").status_code == 200
+
+
+def test_deactivating_an_account_ends_its_sessions(app, app_ctx):
+    user = UserFactory(email="leaver@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "leaver@uni.example")
+    assert client.get("/my/cases").status_code == 200
+    user.is_active_account = False
+    db.session.commit()
+    assert user.session_generation == 1
+    assert logged_out(client.get("/my/cases"))
+    user.is_active_account = True  # reactivated: the old session still does not come back
+    db.session.commit()
+    assert logged_out(client.get("/my/cases"))
+
+
+def test_a_session_from_before_the_generation_is_refused(app, app_ctx):
+    user = UserFactory(email="legacy@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "legacy@uni.example")
+    with client.session_transaction() as session:
+        assert session["_user_id"] == f"{user.id}:0"
+        session["_user_id"] = str(user.id)  # the plain id of a session issued before this change
+    assert logged_out(client.get("/my/cases"))
+
+
 # --- TOTP -------------------------------------------------------------------------------------
 
 
-def enrolled_handler(app: Flask) -> tuple[str, object]:
+RECOVERY_RE = re.compile(r"<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>")
+
+
+def enrol(app: Flask) -> tuple[str, object, list[str]]:
+    """A case handler turns TOTP on; the answer shows the recovery codes, once."""
     UserFactory(email="handler2fa@uni.example", role=Role.CASE_HANDLER)
     db.session.commit()
     client = app.test_client()
@@ -184,7 +280,14 @@ def enrolled_handler(app: Flask) -> tuple[str, object]:
     response = post_form(
         client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()}, token_from="/my/cases"
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    assert response.headers["Cache-Control"] == "no-store"
+    codes = RECOVERY_RE.findall(response.get_data(as_text=True))
+    return secret, client, codes
+
+
+def enrolled_handler(app: Flask) -> tuple[str, object]:
+    secret, client, _ = enrol(app)
     return secret, client
 
 
@@ -293,3 +396,85 @@ def test_login_attempts_are_limited_per_address_across_accounts(limited_app):
         codes = [attempt(limited_app, f"guess{n}@uni.example", "10.9.9.9") for n in range(5)]
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+# --- Recovery codes ---------------------------------------------------------------------------
+
+
+def code_step(app: Flask, code: str):
+    """Password, then ``code`` at the second step, in a new browser: the code step's answer."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = post_form(
+        client, "/login", {"email": "handler2fa@uni.example", "password": "correct-horse-battery"}
+    )
+    assert response.headers["Location"] == "/login/code"
+    return client, post_form(client, "/login/code", {"code": code})
+
+
+def test_enrolment_gives_ten_recovery_codes_stored_only_as_hashes(app, app_ctx):
+    _, client, codes = enrol(app)
+    assert len(codes) == len(set(codes)) == 10
+    user = db.session.scalars(select(User).where(User.email == "handler2fa@uni.example")).one()
+    stored = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
+    assert sorted(r.code_hash for r in stored) == sorted(recovery_code_hash(c) for c in codes)
+    assert not any(
+        c in r.code_hash or c.replace("-", "") in r.code_hash for c in codes for r in stored
+    )
+    assert len(actions("user.recovery_codes_generated")) == 1
+    # Shown once: the second factor page afterwards only counts them.
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert RECOVERY_RE.findall(page) == []
+
+
+def test_a_recovery_code_logs_in_once_instead_of_a_totp_code(app, app_ctx):
+    _, _, codes = enrol(app)
+    client, response = code_step(app, codes[3].upper().replace("-", " "))  # typed loosely
+    assert response.status_code == 302
+    assert client.get("/staff/queue").status_code == 200
+    used = actions("user.recovery_code_used")
+    assert [e.after for e in used] == [{"left": 9}]
+    assert any(
+        e.after == {"second_factor": True, "recovery_code": True} for e in actions("user.login")
+    )
+    row = db.session.scalars(
+        select(RecoveryCode).where(RecoveryCode.code_hash == recovery_code_hash(codes[3]))
+    ).one()
+    assert row.used_at is not None
+
+    again_client, again = code_step(app, codes[3])
+    assert again.status_code == 401
+    assert again_client.get("/staff/queue").status_code == 302
+    assert len(actions("user.recovery_code_used")) == 1
+
+    _, other = code_step(app, codes[4])  # another code of the set still works
+    assert other.status_code == 302
+    assert [e.after for e in actions("user.recovery_code_used")][-1] == {"left": 8}
+
+
+def test_the_login_after_a_recovery_code_tells_how_many_are_left(app, app_ctx):
+    _, _, codes = enrol(app)
+    client, response = code_step(app, codes[0])
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Recovery codes left: 9." in page
+
+
+def test_a_new_set_of_recovery_codes_replaces_the_old_one(app, app_ctx):
+    _, client, old = enrol(app)
+    response = post_form(
+        client, "/account/two-factor/recovery-codes", {}, token_from="/account/two-factor"
+    )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    new = RECOVERY_RE.findall(response.get_data(as_text=True))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert len(actions("user.recovery_codes_generated")) == 2
+
+    assert code_step(app, old[0])[1].status_code == 401
+    assert code_step(app, new[0])[1].status_code == 302
+
+
+def test_recovery_codes_end_with_the_second_factor(app, app_ctx):
+    _, client, _codes = enrol(app)
+    post_form(client, "/account/two-factor/disable", {}, token_from="/my/cases")
+    assert db.session.scalars(select(RecoveryCode)).all() == []

@@ -145,6 +145,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "accounts.login_code": expect(LOGIN),
     "accounts.two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "accounts.disable_two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    "accounts.regenerate_recovery_codes": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
+    # Everyone's own security page; "log out everywhere" re-issues the walker's own session.
+    "accounts.account_security": expect(OK),
+    "accounts.end_sessions": expect(OK),
     "portal.my_cases": expect(FORBIDDEN, **requesters(OK)),
     # R20: the child under 16 gets a page explaining that a guardian files for them.
     "portal.file_request": expect(FORBIDDEN, student=OK, other_student=OK),

@@ -317,5 +317,27 @@ class TotpCodeForm(FlaskForm):
     )
 
 
+class LoginCodeForm(FlaskForm):
+    """The code step of login: a TOTP code, or one of the recovery codes."""
+
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[
+            DataRequired(message=_l("Enter the six-digit code.")),
+            Length(max=40, message=_l("Enter the six-digit code.")),
+        ],
+        description=_l("Lost your phone? Enter one of your recovery codes instead."),
+        render_kw={"autocomplete": "one-time-code"},
+    )
+
+
 class TotpDisableForm(FlaskForm):
     """Turn the second factor off."""
+
+
+class EndSessionsForm(FlaskForm):
+    """Log out everywhere else (the button; the CSRF token is the whole form)."""
+
+
+class RecoveryCodesForm(FlaskForm):
+    """Make a new set of recovery codes (the CSRF token is the whole form)."""

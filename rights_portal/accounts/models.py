@@ -12,7 +12,17 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -68,6 +78,10 @@ class User(UserMixin, Base):
     # accepted (a code is accepted once, so an overheard code cannot be replayed).
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column()
+    # Sessions are signed cookies that carry the generation they were created with (get_id);
+    # bumping it ends every session of the account at its next request (password reset,
+    # deactivation, "log out everywhere").
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     programme = relationship("Programme", foreign_keys=[programme_id])
 
@@ -76,6 +90,14 @@ class User(UserMixin, Base):
         """Flask-Login refuses deactivated accounts."""
         return self.is_active_account
 
+    def get_id(self) -> str:
+        """The session's user id: "id:generation", so a bumped generation ends old sessions."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Make every session created so far invalid (the caller records why)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     @property
     def is_staff(self) -> bool:
         """Whether the user works in the staff area."""
@@ -83,6 +105,31 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+
+@event.listens_for(User.is_active_account, "set", active_history=True)
+def _deactivation_ends_sessions(user: User, value: bool, old: object, _initiator: object) -> None:
+    """However an account is deactivated through the ORM, its open sessions end with it."""
+    if old is True and value is False:
+        user.end_sessions()
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code when the staff member lost the phone.
+
+    Only a hash is stored (see ``security.recovery_code_hash``); ``used_at`` marks a spent code.
+    A new set replaces the old one (its rows are deleted); turning the second factor off deletes
+    them as well.
+    """
+
+    __tablename__ = "totp_recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- Guardians (R20, R21) --------------------------------------------------------------------

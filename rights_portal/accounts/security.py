@@ -6,32 +6,41 @@ once, because setting a password changes the hash and so invalidates the fingerp
 
 TOTP (optional, staff roles only): a staff member enrols by confirming a code for a new secret;
 from then on login asks for a current code after the password. Each time step is accepted once.
+Enrolment also gives ten one-time recovery codes (shown once, stored hashed) that stand in for a
+TOTP code when the phone is lost; a new set replaces the old one.
 
 Sessions: login clears the old session (no fixation) and stamps the login and last-seen times;
 :func:`session_expired` enforces the idle (``SESSION_IDLE_MINUTES``) and absolute
-(``PERMANENT_SESSION_LIFETIME``) timeouts on every request, on the server.
+(``PERMANENT_SESSION_LIFETIME``) timeouts on every request, on the server. A session also carries
+the account's session generation (``User.get_id``); a password reset, a deactivation and
+"log out everywhere" (:func:`end_all_sessions`) bump it, which ends every session issued before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from typing import Any
 
 import pyotp
 from flask import current_app, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select, update
 
 from ..audit.services import record
+from ..clock import now_utc
 from ..extensions import db
 from ..notifications.services import notify_user
-from .models import User
+from .models import RecoveryCode, User
 from .services import find_by_email, hash_password
 
 RESET_SALT = "password-reset"
 AUTH_AT = "auth_at"
 SEEN_AT = "seen_at"
 TOTP_ISSUER = "Rights Portal"
+RECOVERY_CODE_COUNT = 10
+RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # 32 letters: 5 bits each
 
 
 # --- Password reset --------------------------------------------------------------------------
@@ -94,10 +103,33 @@ def user_from_reset_token(token: str) -> tuple[str, User | None]:
 
 
 def reset_password(user: User, password: str) -> None:
-    """Set a new password through a reset link (which this makes unusable)."""
+    """Set a new password through a reset link (which this makes unusable).
+
+    Every session of the account ends with it, including one left open or stolen elsewhere.
+    """
     user.password_hash = hash_password(password)
+    user.end_sessions()
     db.session.flush()
-    record("user.password_reset", actor=user, object_type="user", object_id=user.id)
+    record(
+        "user.password_reset",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"sessions_ended": True},
+    )
+
+
+def end_all_sessions(user: User) -> None:
+    """Log out everywhere: every session of the account ends (the caller re-issues its own)."""
+    user.end_sessions()
+    db.session.flush()
+    record(
+        "user.sessions_ended",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"session_generation": user.session_generation},
+    )
 
 
 # --- TOTP second factor ----------------------------------------------------------------------
@@ -156,8 +188,93 @@ def disable_totp(user: User) -> None:
     """Turn the second factor off (the staff member's own choice, recorded)."""
     user.totp_secret = None
     user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()
     record("user.totp_disabled", actor=user, object_type="user", object_id=user.id)
+
+
+# --- Recovery codes --------------------------------------------------------------------------
+
+
+def _normalise_recovery_code(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def recovery_code_hash(code: str) -> str:
+    """The stored form of a recovery code: sha256 of its normalised text.
+
+    A fast hash is enough here, unlike for passwords: each code is 16 random characters of a
+    32-letter alphabet (80 bits), so even a leaked table cannot be brute-forced, and a fast hash
+    lets the code step find the code with one indexed comparison instead of ten argon2 runs.
+    """
+    return hashlib.sha256(_normalise_recovery_code(code).encode()).hexdigest()
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """A new set of one-time codes for a staff member with TOTP; the old set stops working.
+
+    The codes are returned to be shown once; only their hashes are stored.
+    """
+    if not (user.is_staff and user.totp_secret):
+        raise ValueError("recovery codes belong to staff with a second factor")
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    db.session.add_all(
+        RecoveryCode(user_id=user.id, code_hash=recovery_code_hash(c)) for c in codes
+    )
+    db.session.flush()
+    record(
+        "user.recovery_codes_generated",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"count": len(codes)},
+    )
+    return codes
+
+
+def recovery_codes_left(user: User) -> int:
+    """How many unused recovery codes the user still has."""
+    query = select(func.count(RecoveryCode.id)).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+    )
+    return db.session.scalar(query) or 0
+
+
+def use_recovery_code(user: User, code: str) -> int | None:
+    """Spend ``code`` instead of a TOTP code: the number of codes left, or None if refused.
+
+    The code is marked used in one conditional UPDATE, so two requests racing with the same code
+    cannot both succeed.
+    """
+    if not user.totp_secret or len(_normalise_recovery_code(code)) != 16:
+        return None
+    spent = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == recovery_code_hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now_utc())
+        .returning(RecoveryCode.id)
+    ).scalar_one_or_none()
+    if spent is None:
+        return None
+    left = recovery_codes_left(user)
+    record(
+        "user.recovery_code_used",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        after={"left": left},
+    )
+    return left
 
 
 # --- Session lifetimes -----------------------------------------------------------------------

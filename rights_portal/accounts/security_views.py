@@ -1,28 +1,48 @@
-"""Password reset, the TOTP second factor at login and its enrolment (routes on the accounts bp)."""
+"""Password reset, the TOTP second factor, the account security page (routes on the accounts bp)."""
 
 from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user, login_required, login_user
 
 from ..audit.services import record
 from ..extensions import db, limiter
 from ..permissions import roles_required
 from ..transactions import commit
-from .forms import ForgotPasswordForm, ResetPasswordForm, TotpCodeForm, TotpDisableForm
+from .forms import (
+    EndSessionsForm,
+    ForgotPasswordForm,
+    LoginCodeForm,
+    RecoveryCodesForm,
+    ResetPasswordForm,
+    TotpCodeForm,
+    TotpDisableForm,
+)
 from .models import STAFF_ROLES, User
 from .security import (
     disable_totp,
+    end_all_sessions,
     enrol_totp,
+    new_recovery_codes,
     new_totp_secret,
     provisioning_uri,
+    recovery_codes_left,
     request_password_reset,
     reset_password,
     start_session,
+    use_recovery_code,
     user_from_reset_token,
     verify_totp,
 )
@@ -104,20 +124,31 @@ def login_code() -> ResponseReturnValue:
     if user is None or not user.is_active or not user.totp_secret:
         session.pop(PENDING_USER, None)
         return redirect(url_for("accounts.login"))
-    form = TotpCodeForm()
+    form = LoginCodeForm()
     if form.validate_on_submit():
-        if verify_totp(user, form.code.data or ""):
+        code = form.code.data or ""
+        by_totp = verify_totp(user, code)
+        # A recovery code stands in for a lost phone; it is tried only when the TOTP code failed.
+        recovery_left = None if by_totp else use_recovery_code(user, code)
+        if by_totp or recovery_left is not None:
             next_url = safe_next(session.get(PENDING_NEXT))
             start_session()
             login_user(user)
-            record(
-                "user.login",
-                actor=user,
-                object_type="user",
-                object_id=user.id,
-                after={"second_factor": True},
-            )
+            after: dict[str, bool] = {"second_factor": True}
+            if recovery_left is not None:
+                after["recovery_code"] = True
+            record("user.login", actor=user, object_type="user", object_id=user.id, after=after)
             commit()
+            if recovery_left is not None:
+                flash(
+                    _(
+                        "You logged in with a recovery code, which now stops working."
+                        " Recovery codes left: %(count)d. Make a new set on the second factor"
+                        " page when you run low.",
+                        count=recovery_left,
+                    ),
+                    "info",
+                )
             return redirect(next_url or home_for(user))
         record(
             "user.login_failed",
@@ -146,9 +177,10 @@ def two_factor() -> ResponseReturnValue:
     if not user.totp_secret and form.validate_on_submit():
         if enrol_totp(user, secret, form.code.data or ""):
             session.pop(ENROL_SECRET, None)
+            codes = new_recovery_codes(user)
             commit()
             flash(_("The second factor is on. Login now also asks for a code."), "success")
-            return redirect(url_for("accounts.two_factor"))
+            return _show_recovery_codes(codes)
         form.code.errors = [_("This code is not correct. Enter the current code.")]
     status = 400 if form.is_submitted() else 200
     return (
@@ -156,6 +188,8 @@ def two_factor() -> ResponseReturnValue:
             "accounts/two_factor.html",
             form=form,
             disable_form=TotpDisableForm(),
+            recovery_form=RecoveryCodesForm(),
+            recovery_left=recovery_codes_left(user) if user.totp_secret else 0,
             enrolled=bool(user.totp_secret),
             secret=secret,
             uri=provisioning_uri(user, secret),
@@ -175,3 +209,49 @@ def disable_two_factor() -> ResponseReturnValue:
         commit()
         flash(_("The second factor is off."), "info")
     return redirect(url_for("accounts.two_factor"))
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def regenerate_recovery_codes() -> ResponseReturnValue:
+    """Staff with the second factor make a new set of recovery codes; the old set stops working."""
+    form = RecoveryCodesForm()
+    user = current_user._get_current_object()
+    if not (form.validate_on_submit() and user.totp_secret):
+        return redirect(url_for("accounts.two_factor"))
+    codes = new_recovery_codes(user)
+    commit()
+    return _show_recovery_codes(codes)
+
+
+def _show_recovery_codes(codes: list[str]) -> ResponseReturnValue:
+    # Shown in this response only: not carried through the session cookie, not cached.
+    response = make_response(render_template("accounts/recovery_codes.html", codes=codes))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/security")
+@login_required
+def account_security() -> ResponseReturnValue:
+    """The user's own security page: log out everywhere; staff also find the second factor."""
+    return render_template("accounts/security.html", end_form=EndSessionsForm())
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_sessions() -> ResponseReturnValue:
+    """End every session of the account; this browser's session is re-issued and stays."""
+    form = EndSessionsForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        end_all_sessions(user)
+        commit()
+        # The session keeps its login and last-seen times (the timeouts still count from the
+        # login); only the generation it carries in "_user_id" is renewed.
+        login_user(user)
+        flash(
+            _("You have been logged out everywhere else. This browser stays logged in."),
+            "success",
+        )
+    return redirect(url_for("accounts.account_security"))

@@ -31,8 +31,19 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Flask-Login's loader: the session's "id:generation" must match the account's now.
+
+    A password reset, a deactivation or "log out everywhere" bumps the generation, so every
+    session issued before it is treated as logged out (sessions are signed cookies: the server
+    cannot delete them, only stop accepting them). A deactivated account is refused as well.
+    """
+    id_part, _, generation = user_id.partition(":")
+    if not (id_part.isdigit() and generation.isdigit()):
+        return None
+    user = db.session.get(User, int(id_part))
+    if user is None or not user.is_active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str | None:
