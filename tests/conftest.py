@@ -289,6 +289,33 @@ def app(database_url: str, smtp_sink: SmtpSink, instance_dir: str) -> Iterator[F
 
 
 @pytest.fixture
+def make_other_app(app: Flask) -> Iterator[Callable[[dict[str, Any]], Flask]]:
+    """Build extra apps for one test; their database connections are closed afterwards.
+
+    An app left to the garbage collector leaves its pooled PostgreSQL connections open, and
+    psycopg's ResourceWarning then fails whichever later test the collector happens to run in.
+    Celery's shared tasks bind to the newest app, so they are handed back to the suite's app.
+    """
+    from rights_portal import create_app
+    from rights_portal.extensions import db
+
+    made: list[Flask] = []
+
+    def make(config: dict[str, Any]) -> Flask:
+        made.append(create_app(config))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for other in made:
+            with other.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        app.extensions["celery"].set_default()
+
+
+@pytest.fixture
 def sqlite_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
     """A second app on an empty SQLite file, the embedded default; the test migrates it.
 

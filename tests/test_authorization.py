@@ -536,12 +536,13 @@ def test_route_walk_gives_each_role_exactly_its_access(app, world, role):
     assert not problems, "\n".join(problems)
 
 
-def test_the_walk_notices_an_unclassified_route(app, world, database_url, smtp_sink):
+def test_the_walk_notices_an_unclassified_route(
+    app, world, database_url, smtp_sink, make_other_app
+):
     """A new route that nobody put in EXPECTED fails the walk (checked on a throwaway app)."""
-    from rights_portal import create_app
     from tests.conftest import test_config
 
-    other = create_app(test_config(database_url, smtp_sink))
+    other = make_other_app(test_config(database_url, smtp_sink))
     other.add_url_rule("/my/new-page/<reference>", "portal.new_page", lambda reference: "hi")
     with time_machine.travel(NOW, tick=True):
         problems = walk(other, world, "student", TARGETS[:1])

@@ -32,13 +32,12 @@ def test_every_page_sends_a_strict_content_security_policy(app, client):
     assert "Strict-Transport-Security" not in response.headers  # development: plain http
 
 
-def test_hsts_is_sent_outside_development(app, database_url, smtp_sink):
+def test_hsts_is_sent_outside_development(app, database_url, smtp_sink, make_other_app):
     config = conftest.test_config(database_url, smtp_sink)
     config.update(SESSION_COOKIE_SECURE=True)
-    production_like = create_app(config)
+    production_like = make_other_app(config)
     response = production_like.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    app.extensions["celery"].set_default()
 
 
 def test_download_pages_send_no_referrer(app):
@@ -56,9 +55,9 @@ def test_download_pages_send_no_referrer(app):
 
 
 def test_an_attachment_response_sends_no_referrer_and_a_page_same_origin(
-    app, database_url, smtp_sink
+    app, database_url, smtp_sink, make_other_app
 ):
-    fresh = create_app(conftest.test_config(database_url, smtp_sink))
+    fresh = make_other_app(conftest.test_config(database_url, smtp_sink))
     fresh.add_url_rule(
         "/__test_attachment",
         "test_attachment",
@@ -67,7 +66,6 @@ def test_an_attachment_response_sends_no_referrer_and_a_page_same_origin(
     client = fresh.test_client()
     assert client.get("/__test_attachment").headers["Referrer-Policy"] == "no-referrer"
     assert client.get("/healthz").headers["Referrer-Policy"] == "same-origin"
-    app.extensions["celery"].set_default()
 
 
 def test_readiness_reports_each_dependency_as_json(app, client):
