@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -286,6 +287,11 @@ def enrol(app: Flask) -> tuple[str, object, list[str]]:
     return secret, client, codes
 
 
+def next_code(secret: str) -> str:
+    """A code of the next 30-second step: the enrolment code's own step is spent (no replay)."""
+    return pyotp.TOTP(secret).at(int(time.time()) + 30)
+
+
 def enrolled_handler(app: Flask) -> tuple[str, object]:
     secret, client, _ = enrol(app)
     return secret, client
@@ -326,9 +332,31 @@ def test_staff_enrol_a_second_factor_and_login_then_asks_for_a_code(app, app_ctx
         assert post_form(other, "/login/code", {"code": code}).status_code == 401
 
 
-def test_staff_can_turn_the_second_factor_off(app, app_ctx):
-    _, client = enrolled_handler(app)
-    response = post_form(client, "/account/two-factor/disable", {}, token_from="/my/cases")
+def test_staff_can_turn_the_second_factor_off_with_a_current_code(app, app_ctx):
+    secret, client = enrolled_handler(app)
+    # A session alone is not enough: no code, or a wrong one, leaves the factor on.
+    for code in ("", "000000"):
+        refused = post_form(
+            client, "/account/two-factor/disable", {"disable-code": code}, token_from="/my/cases"
+        )
+        assert refused.status_code == 400
+        assert 'id="disable-code"' in refused.get_data(as_text=True)
+    assert actions("user.totp_disabled") == []
+    assert (
+        post_form(
+            app.test_client(),
+            "/login",
+            {"email": "handler2fa@uni.example", "password": "correct-horse-battery"},
+        ).headers["Location"]
+        == "/login/code"
+    )
+
+    response = post_form(
+        client,
+        "/account/two-factor/disable",
+        {"disable-code": next_code(secret)},
+        token_from="/my/cases",
+    )
     assert response.status_code == 302
     assert len(actions("user.totp_disabled")) == 1
     login(app.test_client(), "handler2fa@uni.example")  # password alone again
@@ -460,9 +488,20 @@ def test_the_login_after_a_recovery_code_tells_how_many_are_left(app, app_ctx):
 
 
 def test_a_new_set_of_recovery_codes_replaces_the_old_one(app, app_ctx):
-    _, client, old = enrol(app)
+    secret, client, old = enrol(app)
+    refused = post_form(
+        client,
+        "/account/two-factor/recovery-codes",
+        {"recovery-code": "000000"},
+        token_from="/account/two-factor",
+    )
+    assert refused.status_code == 400  # a current code from the app is needed
+    assert len(actions("user.recovery_codes_generated")) == 1
     response = post_form(
-        client, "/account/two-factor/recovery-codes", {}, token_from="/account/two-factor"
+        client,
+        "/account/two-factor/recovery-codes",
+        {"recovery-code": next_code(secret)},
+        token_from="/account/two-factor",
     )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -475,6 +514,11 @@ def test_a_new_set_of_recovery_codes_replaces_the_old_one(app, app_ctx):
 
 
 def test_recovery_codes_end_with_the_second_factor(app, app_ctx):
-    _, client, _codes = enrol(app)
-    post_form(client, "/account/two-factor/disable", {}, token_from="/my/cases")
+    secret, client, _codes = enrol(app)
+    post_form(
+        client,
+        "/account/two-factor/disable",
+        {"disable-code": next_code(secret)},
+        token_from="/my/cases",
+    )
     assert db.session.scalars(select(RecoveryCode)).all() == []

@@ -331,13 +331,13 @@ class LoginCodeForm(FlaskForm):
     )
 
 
-class TotpDisableForm(FlaskForm):
-    """Turn the second factor off."""
+class TotpDisableForm(TotpCodeForm):
+    """Turn the second factor off: a current code shows the phone is at hand, not a session only."""
 
 
 class EndSessionsForm(FlaskForm):
     """Log out everywhere else (the button; the CSRF token is the whole form)."""
 
 
-class RecoveryCodesForm(FlaskForm):
-    """Make a new set of recovery codes (the CSRF token is the whole form)."""
+class RecoveryCodesForm(TotpCodeForm):
+    """Make a new set of recovery codes, confirmed with a current code from the app."""

@@ -182,43 +182,76 @@ def two_factor() -> ResponseReturnValue:
             flash(_("The second factor is on. Login now also asks for a code."), "success")
             return _show_recovery_codes(codes)
         form.code.errors = [_("This code is not correct. Enter the current code.")]
-    status = 400 if form.is_submitted() else 200
+    return _render_two_factor(user, secret, form=form, status=400 if form.is_submitted() else 200)
+
+
+def _render_two_factor(
+    user: User,
+    secret: str | None,
+    *,
+    form: TotpCodeForm | None = None,
+    disable_form: TotpDisableForm | None = None,
+    recovery_form: RecoveryCodesForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    # Two forms of the page have a code field: prefixes keep their ids and names apart.
     return (
         render_template(
             "accounts/two_factor.html",
-            form=form,
-            disable_form=TotpDisableForm(),
-            recovery_form=RecoveryCodesForm(),
+            form=form or TotpCodeForm(),
+            disable_form=disable_form or TotpDisableForm(prefix="disable"),
+            recovery_form=recovery_form or RecoveryCodesForm(prefix="recovery"),
             recovery_left=recovery_codes_left(user) if user.totp_secret else 0,
             enrolled=bool(user.totp_secret),
             secret=secret,
-            uri=provisioning_uri(user, secret),
+            uri=provisioning_uri(user, secret) if secret else "",
         ),
         status,
     )
 
 
+def _confirmed_by_code(user: User, form: TotpCodeForm) -> bool:
+    """Whether ``form`` is valid and carries a current, unused code of the user's app.
+
+    Turning the factor off or replacing the recovery codes asks for one: a session alone (a
+    borrowed or stolen one) must not be enough to weaken the second factor.
+    """
+    if not (form.validate_on_submit() and user.totp_secret):
+        return False
+    if verify_totp(user, form.code.data or ""):
+        return True
+    form.code.errors = [_("This code is not correct. Enter the current code.")]
+    return False
+
+
 @bp.route("/account/two-factor/disable", methods=["POST"])
 @roles_required(*STAFF_ROLES)
+@limiter.limit(_limit, methods=["POST"])
 def disable_two_factor() -> ResponseReturnValue:
-    """Staff turn the second factor off again."""
-    form = TotpDisableForm()
+    """Staff turn the second factor off again, confirmed with a current code."""
+    form = TotpDisableForm(prefix="disable")
     user = current_user._get_current_object()
-    if form.validate_on_submit() and user.totp_secret:
-        disable_totp(user)
-        commit()
-        flash(_("The second factor is off."), "info")
+    if not user.totp_secret:
+        return redirect(url_for("accounts.two_factor"))
+    if not _confirmed_by_code(user, form):
+        return _render_two_factor(user, None, disable_form=form, status=400)
+    disable_totp(user)
+    commit()
+    flash(_("The second factor is off."), "info")
     return redirect(url_for("accounts.two_factor"))
 
 
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
 @roles_required(*STAFF_ROLES)
+@limiter.limit(_limit, methods=["POST"])
 def regenerate_recovery_codes() -> ResponseReturnValue:
     """Staff with the second factor make a new set of recovery codes; the old set stops working."""
-    form = RecoveryCodesForm()
+    form = RecoveryCodesForm(prefix="recovery")
     user = current_user._get_current_object()
-    if not (form.validate_on_submit() and user.totp_secret):
+    if not user.totp_secret:
         return redirect(url_for("accounts.two_factor"))
+    if not _confirmed_by_code(user, form):
+        return _render_two_factor(user, None, recovery_form=form, status=400)
     codes = new_recovery_codes(user)
     commit()
     return _show_recovery_codes(codes)
