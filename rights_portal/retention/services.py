@@ -300,14 +300,7 @@ def write_intent(
     """
     found = bool(file.storage_key) and store.exists(file.storage_key or "")
     copies = [
-        {
-            "decision_id": decision.id,
-            "case_id": decision.case_id,
-            "storage_key": decision.redacted_storage_key,
-            "sha256": decision.redacted_sha256,
-            "size_bytes": decision.redacted_size_bytes,
-            "found_at_intent": store.exists(decision.redacted_storage_key or ""),
-        }
+        _copy_entry(decision, found_at_intent=store.exists(decision.redacted_storage_key or ""))
         for decision in _live_copies(file.id)
     ]
     intent = DeletionRecord(
@@ -328,6 +321,21 @@ def write_intent(
     if not found and not any(copy["found_at_intent"] for copy in copies):
         _mark_done(intent, DeletionOutcome.ALREADY_MISSING, actor)
     return intent
+
+
+def _copy_entry(
+    decision: ItemDecision, *, found_at_intent: bool | None, **extra: Any
+) -> dict[str, Any]:
+    """How a deletion record lists one redacted copy: enough to delete and account for it."""
+    return {
+        "decision_id": decision.id,
+        "case_id": decision.case_id,
+        "storage_key": decision.redacted_storage_key,
+        "sha256": decision.redacted_sha256,
+        "size_bytes": decision.redacted_size_bytes,
+        "found_at_intent": found_at_intent,
+        **extra,
+    }
 
 
 def _live_copies(file_id: int) -> list[ItemDecision]:
@@ -351,16 +359,8 @@ def _copies(intent: DeletionRecord) -> list[dict[str, Any]]:
     listed = {copy["decision_id"] for copy in copies}
     for decision in _live_copies(intent.file_id):
         if decision.id not in listed:
-            copies.append(
-                {
-                    "decision_id": decision.id,
-                    "case_id": decision.case_id,
-                    "storage_key": decision.redacted_storage_key,
-                    "sha256": decision.redacted_sha256,
-                    "size_bytes": decision.redacted_size_bytes,
-                    "found_at_intent": None,  # made after the intent was written
-                }
-            )
+            # Made after the intent was written: whether it was stored then is unknown.
+            copies.append(_copy_entry(decision, found_at_intent=None))
     return copies
 
 
@@ -583,15 +583,11 @@ def list_leftover_copy(decision: ItemDecision, *, store: Storage) -> DeletionRec
     copies = list(intent.redacted_copies or [])
     if not any(copy["decision_id"] == decision.id for copy in copies):
         copies.append(
-            {
-                "decision_id": decision.id,
-                "case_id": decision.case_id,
-                "storage_key": decision.redacted_storage_key,
-                "sha256": decision.redacted_sha256,
-                "size_bytes": decision.redacted_size_bytes,
-                "found_at_intent": store.exists(decision.redacted_storage_key or ""),
-                "listed_at": now_utc().isoformat(),  # after the file's own deletion
-            }
+            _copy_entry(
+                decision,
+                found_at_intent=store.exists(decision.redacted_storage_key or ""),
+                listed_at=now_utc().isoformat(),  # after the file's own deletion
+            )
         )
         intent.redacted_copies = copies  # a new list, so the change is saved
         db.session.flush()
