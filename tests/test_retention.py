@@ -356,6 +356,14 @@ def purge_process(database_url: str, instance_dir: str, **env: str) -> subproces
     )
 
 
+def grant(client: Any, case: Case, reasons: str) -> Any:
+    """The logged-in, assigned staff member grants ``case`` through its case page."""
+    url = f"/staff/cases/{case.reference}"
+    return post_form(
+        client, f"{url}/decide", {"outcome": "granted", "reasons": reasons}, token_from=url
+    )
+
+
 def kill_purge_halfway(
     database_url: str, instance_dir: str, kill_point: str, first_file: RecordingFile
 ) -> None:
@@ -515,13 +523,7 @@ def test_an_upheld_objection_erases_that_exams_recordings_r25(app, world, smtp_s
     commit()
     board = app.test_client()
     login(board, "board@uni.example")
-    url = f"/staff/cases/{objection.reference}"
-    response = post_form(
-        board,
-        f"{url}/decide",
-        {"outcome": "granted", "reasons": "You take the exam on campus."},
-        token_from=url,
-    )
+    response = grant(board, objection, "You take the exam on campus.")
     assert response.status_code == 302
     db.session.expire_all()
     assert all(not stored(f) for f in recording.files)
@@ -639,13 +641,7 @@ def test_an_erasure_deletes_the_redacted_copy_made_from_the_file_and_keeps_the_d
     commit()
     handler = app.test_client()
     login(handler, "handler@uni.example")
-    url = f"/staff/cases/{erasure.reference}"
-    response = post_form(
-        handler,
-        f"{url}/decide",
-        {"outcome": "granted", "reasons": "We delete the recording of PSY-101."},
-        token_from=url,
-    )
+    response = grant(handler, erasure, "We delete the recording of PSY-101.")
     assert response.status_code == 302
     assert not recordings_storage().exists(copy_key)  # the defect: the copy stayed
     assert {"recording_file.deleted", "redacted_copy.deleted"} <= set(event_of(response))
