@@ -24,7 +24,6 @@ from .cases.labels import (
     OUTCOME_LABELS,
     STATUS_LABELS,
 )
-from .clock import today_local
 from .errors import RuleViolation
 from .extensions import db
 
@@ -127,7 +126,6 @@ def register_template_helpers(app: Flask) -> None:
     }
     # Globals, not a context processor, so imported macros (which get no context) see them too.
     app.jinja_env.globals.update(
-        today=today_local,
         due_html=due_html,
         badges_html=badges_html,
         **{name: TranslatedLabels(labels) for name, labels in label_tables.items()},
