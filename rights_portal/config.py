@@ -26,6 +26,26 @@ def _int_list(raw: str) -> list[int]:
     return [int(part) for part in raw.split(",") if part.strip()]
 
 
+BROKER_CONNECT_TIMEOUT = 2
+
+
+def broker_transport_options(broker_url: str) -> dict[str, Any]:
+    """Transport options that the broker named by ``broker_url`` understands.
+
+    Each kombu transport passes its options on to its own client, and a foreign one is fatal:
+    the SQLAlchemy transport hands them to ``create_engine``, which refuses Redis' socket
+    options, and the worker dies at start. So each transport gets only its own.
+    """
+    scheme = broker_url.partition("://")[0].lower()
+    if scheme in ("redis", "rediss", "sentinel"):
+        # redis-py's connect timeout: a down Redis fails a publish within seconds, never hangs
+        # the request that commits (the outbox relay sends the message later).
+        return {"socket_connect_timeout": BROKER_CONNECT_TIMEOUT}
+    # The SQLAlchemy transport (the embedded default) passes every option to create_engine,
+    # amqp and the rest are bounded by broker_connection_timeout: none needs an option.
+    return {}
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the configuration mapping: defaults, then environment, then ``overrides``."""
     env = _env("RIGHTS_PORTAL_ENV", "development")
@@ -86,6 +106,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
         # R6: a question asked later than this many working days after receipt does not pause.
         "PAUSE_QUESTION_WORKING_DAYS": int(_env("PAUSE_QUESTION_WORKING_DAYS", "5") or 5),
+        # Delivery (rights_portal/delivery): the worker and beat write a heartbeat this often;
+        # /readyz answers 503 and staff pages show a banner when none was seen for
+        # WORKER_STALE_SECONDS or an e-mail has waited unsent for OUTBOX_STUCK_SECONDS.
+        "WORKER_HEARTBEAT_SECONDS": int(_env("WORKER_HEARTBEAT_SECONDS", "30") or 30),
+        "WORKER_STALE_SECONDS": int(_env("WORKER_STALE_SECONDS", "120") or 120),
+        "OUTBOX_STUCK_SECONDS": int(_env("OUTBOX_STUCK_SECONDS", "600") or 600),
         # The relay re-dispatches outbox messages still unsent after this many seconds.
         "OUTBOX_RELAY_AGE_SECONDS": int(_env("OUTBOX_RELAY_AGE_SECONDS", "60") or 60),
         "REMINDER_OFFSETS": _int_list(_env("REMINDER_OFFSETS", "7,2,0") or "7,2,0"),
@@ -122,8 +148,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             "broker_connection_retry_on_startup": True,
             # A down broker must not hang a request: connect fails within two seconds and a
             # publish is retried twice, briefly; the outbox relay sends the message later.
-            "broker_connection_timeout": 2,
-            "broker_transport_options": {"socket_connect_timeout": 2},
+            "broker_connection_timeout": BROKER_CONNECT_TIMEOUT,
+            "broker_transport_options": broker_transport_options(str(broker_url)),
             "task_publish_retry_policy": {
                 "max_retries": 2,
                 "interval_start": 0,
@@ -135,9 +161,14 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         },
     }
     if overrides:
-        celery_overrides = overrides.pop("CELERY", None)
+        celery_overrides = dict(overrides.pop("CELERY", None) or {})
         config.update(overrides)
         if celery_overrides:
+            if "broker_url" in celery_overrides:
+                celery_overrides.setdefault(
+                    "broker_transport_options",
+                    broker_transport_options(str(celery_overrides["broker_url"])),
+                )
             config["CELERY"] = {**config["CELERY"], **celery_overrides}
     return config
 

@@ -2,7 +2,7 @@
 
 - every page sends a strict CSP without inline script, frame-ancestors none, nosniff; HSTS
   outside development; download pages send Referrer-Policy no-referrer;
-- /readyz reports database, broker and storage as JSON, 503 when one is down;
+- /readyz reports database, broker, storage and delivery as JSON, 503 when one is down;
 - JSON log lines carry the request id that the response (and the audit event) carries.
 """
 
@@ -76,6 +76,13 @@ def test_readiness_reports_each_dependency_as_json(app, client):
         "database": "up",
         "broker": "up",
         "storage": "up",
+        # The suite runs tasks in-process: no worker or scheduler to wait for.
+        "worker": "in-process",
+        "worker_last_seen": None,
+        "scheduler": "in-process",
+        "scheduler_last_seen": None,
+        "outbox": "ok",
+        "outbox_oldest_unsent_age_seconds": None,
     }
 
 
@@ -98,6 +105,13 @@ def test_readiness_is_503_when_the_broker_is_down_and_answers_quickly(app, datab
         "database": "up",
         "broker": "down",
         "storage": "up",
+        # Tasks go to that broker, and no worker or scheduler ever reported.
+        "worker": "down",
+        "worker_last_seen": None,
+        "scheduler": "down",
+        "scheduler_last_seen": None,
+        "outbox": "ok",
+        "outbox_oldest_unsent_age_seconds": None,
     }
     with broken.app_context():
         db.engine.dispose()
@@ -139,3 +153,38 @@ def test_json_log_lines_carry_the_request_id_of_the_request(app):
     assert entry["request_id"] == "abcdef12-3456"
     assert entry["message"] == "something to note"
     assert entry["level"] == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "expected"),
+    [
+        ("redis://127.0.0.1:6379/0", {"socket_connect_timeout": 2}),
+        ("rediss://cache.example:6380/0", {"socket_connect_timeout": 2}),
+        ("sqla+sqlite:////tmp/broker.sqlite", {}),
+        ("sqla+postgresql://u@db/broker", {}),
+        ("amqp://guest@127.0.0.1:5672//", {}),
+    ],
+)
+def test_each_broker_gets_only_the_transport_options_it_understands(
+    broker_url, expected, tmp_path
+):
+    from rights_portal.config import build_config
+
+    config = build_config(tmp_path, {"CELERY": {"broker_url": broker_url}})
+    assert config["CELERY"]["broker_transport_options"] == expected
+
+
+def test_the_embedded_sqlite_broker_accepts_the_configured_options(tmp_path):
+    # kombu's SQLAlchemy transport hands every transport option to create_engine: a Redis
+    # socket option there killed the worker at start (make run then sent no mail at all).
+    from kombu import Connection
+
+    from rights_portal.config import build_config
+
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    options = build_config(tmp_path, {"CELERY": {"broker_url": url}})["CELERY"]
+    with Connection(url, transport_options=options["broker_transport_options"]) as conn:
+        queue = conn.SimpleQueue("probe")
+        queue.put({"ok": True})
+        assert queue.get(timeout=5).payload == {"ok": True}
+        queue.close()
