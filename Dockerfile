@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # Import the sources copied to /app (not the copy pip puts in site-packages), so the app's
+    # The sources copied to /app are what runs (the project is not pip-installed), so the app's
     # instance folder resolves to /app/instance in every process (gunicorn, flask CLI, celery).
     PYTHONPATH=/app
 
@@ -15,21 +15,18 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml, so a source-only change reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# Dependencies first, exactly as locked (versions and hashes), so a source-only change reuses
+# this layer and every image runs what the suite tested.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
 COPY rights_portal ./rights_portal
 COPY workers ./workers
 COPY migrations ./migrations
 COPY wsgi.py ./
 
-# Compile catalogs before installing so the .mo files are in the package data too.
-RUN pybabel compile -d rights_portal/translations \
- && pip install --no-cache-dir --no-deps . \
- && rm -rf build ./*.egg-info
+# The sources run from /app (PYTHONPATH): nothing more to install, only the catalogs to compile.
+RUN pybabel compile -d rights_portal/translations
 
 # Unprivileged user; it may write only the instance folder (recordings, mail files). Creating
 # the folder here with this owner makes a fresh named volume mounted on it writable too.
