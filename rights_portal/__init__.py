@@ -89,6 +89,7 @@ def _register_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
+    from .delivery import models as _delivery  # noqa: F401
     from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401

@@ -1,8 +1,10 @@
 """Readiness probes and structured logging: what operations watch.
 
 :func:`readiness` checks the database, the Celery broker (with a short timeout, so a down broker
-answers "down" rather than hanging the probe) and the recordings store. :class:`JsonFormatter`
-writes one JSON object per log line with the request id that the audit events also carry.
+answers "down" rather than hanging the probe) and the recordings store, and reports the worker's
+and scheduler's last heartbeats and the oldest unsent e-mail (:mod:`rights_portal.delivery`).
+:class:`JsonFormatter` writes one JSON object per log line with the request id that the audit
+events also carry.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import text
 
+from .delivery.status import delivery_status
 from .extensions import db
 
 PROBE_TIMEOUT = 2
@@ -72,9 +75,12 @@ def _storage() -> None:
 CHECKS = {"database": _database, "broker": _broker, "storage": _storage}
 
 
-def readiness() -> tuple[dict[str, str], bool]:
-    """Each dependency "up" or "down", and whether all are up."""
-    report: dict[str, str] = {}
+def readiness() -> tuple[dict[str, Any], bool]:
+    """Each dependency's state and what was last seen of worker, scheduler and outbox.
+
+    Ready means every dependency is up and delivery flows (:mod:`rights_portal.delivery`).
+    """
+    report: dict[str, Any] = {}
     for name, check in CHECKS.items():
         try:
             check()
@@ -85,7 +91,14 @@ def readiness() -> tuple[dict[str, str], bool]:
             report[name] = "down"
         else:
             report[name] = "up"
-    return report, all(state == "up" for state in report.values())
+    ready = all(state == "up" for state in report.values())
+    if report["database"] == "up":
+        status = delivery_status(current_app.config)
+        report.update(status.report())
+        if not status.flowing:
+            current_app.logger.warning("readiness: delivery stalled: %s", status.report())
+        ready = ready and status.flowing
+    return report, ready
 
 
 class JsonFormatter(logging.Formatter):

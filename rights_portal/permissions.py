@@ -315,6 +315,11 @@ def can_edit_register(user: User) -> bool:
     return bool(user.is_authenticated) and user.role in REGISTER_EDITORS
 
 
+def can_see_delivery_status(user: User) -> bool:
+    """Whether ``user`` is told when e-mail and reminders stop going out: all staff are."""
+    return bool(user.is_authenticated) and user.role in STAFF_ROLES
+
+
 def can_manage_exams(user: User) -> bool:
     """Whether ``user`` may create and change exams and the tool they use."""
     return bool(user.is_authenticated) and user.role in EXAM_MANAGERS

@@ -6,10 +6,11 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, Flask, has_request_context, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -24,8 +25,11 @@ from .cases.labels import (
     OUTCOME_LABELS,
     STATUS_LABELS,
 )
+from .clock import to_local, today_local
+from .delivery.status import DeliveryStatus, delivery_status
 from .errors import RuleViolation
 from .extensions import db
+from .permissions import can_see_delivery_status
 
 bp = Blueprint("web", __name__)
 
@@ -38,7 +42,10 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Readiness: database, broker and recordings store all reachable (503 when one is not)."""
+    """Readiness: database, broker and store reachable, worker and scheduler seen, outbox moving.
+
+    503 when one is not, with the figures (last heartbeats, age of the oldest unsent e-mail).
+    """
     from .health import readiness
 
     report, ready = readiness()
@@ -103,6 +110,29 @@ class TranslatedLabels(Mapping[Any, str]):
         return len(self._labels)
 
 
+def delivery_alert(status: DeliveryStatus) -> str | None:
+    """The staff banner's sentence while e-mail and reminders are not going out, else None."""
+    if status.flowing:
+        return None
+    since = status.stalled_since
+    if since is None:
+        return _(
+            "E-mail and reminders are not going out: no worker or scheduler is running. "
+            "Tell the application administrator."
+        )
+    local = to_local(since)
+    moment = (
+        format_time(local, "HH:mm")
+        if local.date() == today_local()
+        else format_datetime(local, "d MMMM yyyy HH:mm")
+    )
+    return _(
+        "E-mail and reminders have not gone out since %(moment)s. "
+        "Tell the application administrator.",
+        moment=moment,
+    )
+
+
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals the templates share."""
 
@@ -134,3 +164,13 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def locale_() -> dict[str, Any]:
         return {"current_locale": str(get_locale() or "nl")}
+
+    @app.context_processor
+    def delivery_alert_() -> dict[str, Any]:
+        # Pages only (mails are rendered by tasks, without a request): staff are told when
+        # e-mail and reminders have stopped going out, so nobody trusts a notice that never left.
+        if not has_request_context() or request.blueprint == "web" or not (
+            current_user.is_authenticated and can_see_delivery_status(current_user)
+        ):
+            return {}
+        return {"delivery_alert": delivery_alert(delivery_status(app.config))}
