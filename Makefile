@@ -10,15 +10,34 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 # Two pytest workers, one per core; each gets its own PostgreSQL and Redis database.
 PYTEST_ARGS ?= -n 2 --dist load
+# Every install is exactly the lock: versions and hashes of every package, nothing resolved anew.
+DEV_LOCK := requirements-dev.lock
+RUNTIME_LOCK := requirements.lock
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-header --quiet \
+	$(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lint typecheck translations extract-messages migrate seed worker clean
+.PHONY: install run test lint typecheck lock lock-check translations extract-messages migrate \
+	seed worker clean
 
-$(STAMP): pyproject.toml
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required" if sys.version_info < (3, 11) else 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh both locks after a change to pyproject.toml, keeping every pin that still fits;
+# `make lock UPGRADE=1` moves every package to its newest allowed version.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(DEV_LOCK)
+	$(BIN)/uv pip compile pyproject.toml -c $(DEV_LOCK) $(LOCK_FLAGS) -o $(RUNTIME_LOCK)
+	$(MAKE) --no-print-directory install lock-check
+
+# Fails when pyproject.toml asks for what the locks do not pin, or .venv differs from the lock.
+lock-check: $(STAMP)
+	$(BIN)/python scripts/check_lock.py
 
 translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d rights_portal/translations
@@ -33,13 +52,10 @@ migrate: $(STAMP)
 seed: migrate
 	$(FLASK) demo seed
 
-# The portal with its worker and beat on the embedded default (SQLite + a broker on SQLite).
+# The portal with its worker and beat on the embedded default (SQLite + a broker on SQLite),
+# watched together: if the worker or beat dies, it says so and everything stops.
 run: translations seed
-	@echo "Starting the worker (with beat) and the portal on http://$(HOST):$(PORT) — Ctrl-C stops both."
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A workers.celery_app worker --beat --pool=solo --loglevel=INFO \
-		--logfile=instance/worker.log & \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(BIN)/python -m workers.supervisor --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -47,7 +63,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: translations lint typecheck
+test: lock-check translations lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
