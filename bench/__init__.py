@@ -1,4 +1,6 @@
-"""Benchmarks at institution scale (DESIGN §4); run as ``python -m bench.<name>``, see README.md.
+"""Benchmarks at institution scale (docs/rules.md#targets); run as ``python -m bench.<name>``.
+
+See README.md.
 
 Not part of the test run: pytest only collects ``tests/``.
 """

@@ -6,8 +6,8 @@ Runs :func:`rights_portal.audit.verify.verify_chain` in-process (exactly what ``
 verify`` and the nightly task run) over the generator's trail, with two references measured in
 the same run: streaming the same rows through the verifier's own batch source without hashing
 (what the database and driver can deliver), and hashing rows already in memory without the
-database (what Python can hash). DESIGN §4 wants at least 100,000 events per second. Bounded:
-the trail is finite and the in-memory reference uses at most ``--sample`` rows.
+database (what Python can hash). docs/rules.md#targets wants at least 100,000 events per
+second. Bounded: the trail is finite and the in-memory reference uses at most ``--sample`` rows.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ earlier sweeps left behind, and a valid hash chain of audit events (each event's
 ``hash`` computed here with :func:`rights_portal.audit.services.canonical_bytes_from_columns`,
 checked against the reference serialization for the first events).
 
-Distributions (DESIGN §1, a large Dutch university):
+Distributions (docs/rules.md#users, a large Dutch university):
 
 * cases received over ``--years`` years (default 8) with exam-period peaks (January, June,
   November), few at weekends and in August, a slowly growing intake; ``--open`` of them

@@ -4,10 +4,11 @@
     .venv/bin/python -m bench.package_memory --sizes 1,4 --workdir /dev/shm   # tmpfs
     .venv/bin/python -m bench.package_memory --builder zipfile                # the lower bound
 
-DESIGN §4: the package is built by streaming, so the worker's peak memory must not depend on the
-size of the recordings (R12: original media files in a ZIP). Each build runs in a fresh child
-process that reports its own peak resident set (``VmHWM``); the reference is ``cp`` of the very
-same stored bytes in the same run, so the throughput is a ratio to what the disk can do anyway.
+docs/rules.md#targets: the package is built by streaming, so the worker's peak memory must not
+depend on the size of the recordings (R12: original media files in a ZIP). Each build runs in a
+fresh child process that reports its own peak resident set (``VmHWM``); the reference is ``cp`` of
+the very same stored bytes in the same run, so the throughput is a ratio to what the disk can do
+anyway.
 Both timings end with ``sync`` (data on disk) and start with nothing dirty in the page cache;
 build and ``cp`` alternate, best of ``--repeat``.
 

@@ -9,8 +9,8 @@ only in history. Runs :func:`rights_portal.cases.reminders.sweep` in-process as 
 generator's reference date, ``--repeat`` times per database after one warm-up run, each run in
 one transaction (``commit_each=False``; the task commits per batch of cases) rolled back so every
 run does the same work (reminders inserted, mails rendered into the outbox, audit events
-appended). Reports the median time per database and the ratio large ÷ small, which DESIGN §4
-wants close to 1; saves the plan of the sweep's selection query.
+appended). Reports the median time per database and the ratio large ÷ small, which
+docs/rules.md#targets wants close to 1; saves the plan of the sweep's selection query.
 """
 
 from __future__ import annotations

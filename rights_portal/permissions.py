@@ -1,4 +1,4 @@
-"""The one place that decides who may see and do what (DESIGN §2b).
+"""The one place that decides who may see and do what (docs/rules.md#roles).
 
 Views and tasks ask these functions; none does its own check. A case (or guardian link) the user
 may not see is answered with 404, so its existence is not revealed; an area the user's role may
@@ -214,7 +214,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 
 
 STAFF_CASE_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO)
-# The full audit trail shows every user's actions: the DPO's alone (DESIGN §2b, R24).
+# The full audit trail shows every user's actions: the DPO's alone (docs/rules.md#roles, R24).
 AUDIT_TRAIL_ROLES = (Role.DPO,)
 REQUESTER_ROLES = (Role.STUDENT, Role.GUARDIAN)
 FILING_TYPES = tuple(CaseType)
@@ -244,7 +244,7 @@ def can_open_recording(user: User, recording: Recording, case: Case | None = Non
     from .examboard.services import is_restricted_for
 
     if user.role in (Role.CASE_HANDLER, Role.DPO):
-        allowed = True  # the DPO reads everything (DESIGN §2b)
+        allowed = True  # the DPO reads everything (docs/rules.md#roles)
     elif user.role is Role.EXAM_BOARD:
         allowed = recording.exam.programme_id in board_programme_ids(user)
     else:

@@ -2,7 +2,8 @@
 
 Services flush but never commit. :func:`commit` commits the unit of work and only then hands the
 e-mails it queued to the task queue; if the broker is down the messages stay in the outbox and
-the relay (beat) sends them later, so nothing is lost (DESIGN §3, transactional outbox).
+the relay (beat) sends them later, so nothing is lost (docs/rules.md#architecture: transactional
+outbox).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Building, previewing, releasing and expiring an access package (R11-R14, DESIGN §4).
+"""Building, previewing, releasing and expiring an access package (R11-R14, docs/rules.md#targets).
 
 Builds here run in-process (eager Celery); the end-to-end test builds in a real worker, and the
 memory test builds in a separate process under an address-space limit smaller than the recording.
@@ -464,7 +464,8 @@ def test_a_recording_larger_than_the_builders_memory_limit_still_builds(
         result = run_limited(database_url, instance_dir, str(package_id))
 
         assert result["status"] == "ready"
-        # Peak memory stays far below the recording's size (DESIGN §4: independent of it).
+        # Peak memory stays far below the recording's size (docs/rules.md#targets: independent of
+        # it).
         assert result["peak_rss_kb"] * 1024 < LARGE_RECORDING // 2
         db.session.expire_all()
         package = db.session.get(AccessPackage, package_id)

@@ -13,9 +13,9 @@ breach the case handler reported and a dashboard figure.
 
 Outcomes: a case that is not yours is 404 (its existence is not revealed), an area your role
 may not enter is 403, an anonymous visitor is sent to the login page, and nothing is ever a 500
-(DESIGN §2b, R20-R22). POSTs carry a valid CSRF token, so a refusal is the permission layer's and
-not the CSRF check's; their forms are empty, so an allowed POST changes nothing but is answered
-with a form error (400), a rule refusal (409) or a redirect.
+(docs/rules.md#roles, R20-R22). POSTs carry a valid CSRF token, so a refusal is the permission
+layer's and not the CSRF check's; their forms are empty, so an allowed POST changes nothing but is
+answered with a form error (400), a rule refusal (409) or a redirect.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "staff.invite_guardian": expect(FORBIDDEN, case_handler=OK),
     "staff.admin_home": expect(FORBIDDEN, admin=OK),
     # Working on a case is for the handlers and the board that decides it; the DPO reads along
-    # but does not write (DESIGN §2b), so messaging is theirs too, not the read-only DPO's.
+    # but does not write (docs/rules.md#roles), so messaging is theirs too, not the read-only DPO's.
     "staff.post_message": expect(
         FORBIDDEN, case_handler=OK, exam_board=OK, exam_board_other=NOT_FOUND
     ),

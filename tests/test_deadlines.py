@@ -1,4 +1,4 @@
-"""Deadline rules (DESIGN.md R1-R4, R6, R7, R9, R10): worked examples and properties.
+"""Deadline rules (docs/rules.md R1-R4, R6, R7, R9, R10): worked examples and properties.
 
 Worked examples were computed by hand from a printed calendar; the holiday dates are the ones
 the ``holidays`` package (the maintained calendar R3 asks for) reports for the Netherlands.

@@ -1,4 +1,5 @@
-"""Faults lose nothing (DESIGN §3, R9): the transactional outbox under a down broker and rollbacks.
+"""Faults lose nothing (docs/rules.md#architecture, R9): the transactional outbox under a down
+broker and rollbacks.
 
 - with the broker (Redis) down, 200 requests filed over HTTP are all stored with their
   acknowledgement in the outbox, and each answers quickly; when Redis returns, a real worker and

@@ -1,4 +1,6 @@
-"""Headers, readiness and logs: what a browser and an operator can rely on (DESIGN §3).
+"""Headers, readiness and logs: what a browser and an operator can rely on.
+
+See docs/rules.md#architecture.
 
 - every page sends a strict CSP without inline script, frame-ancestors none, nosniff; HSTS
   outside development; download pages send Referrer-Policy no-referrer;

@@ -1,4 +1,5 @@
-"""The staff queue at scale (DESIGN §4): keyset pages, a capped count, eager loading, programmes.
+"""The staff queue at scale (docs/rules.md#targets): keyset pages, a capped count, eager loading,
+programmes.
 
 The benchmarks in ``bench/`` measure the queue with a million cases; these tests pin down the
 behaviour those measurements rely on, on a few dozen cases.

@@ -1,4 +1,4 @@
-"""Building an access package: a ZIP streamed file by file (R11, R12; DESIGN §4).
+"""Building an access package: a ZIP streamed file by file (R11, R12; docs/rules.md#targets).
 
 The worker's task calls :func:`build`. It takes the build (queued → building) on its own short
 transaction so the handler sees it start, then writes the ZIP into the package store's work

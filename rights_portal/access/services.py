@@ -1,4 +1,4 @@
-"""The named operations of an access request (GDPR art. 15; DESIGN R11-R14).
+"""The named operations of an access request (GDPR art. 15; R11-R14 in docs/rules.md).
 
 * :func:`file_access_request` — file the case with the scope the requester chose.
 * :func:`gather` — everything held about the student (recording files, automated flags and their

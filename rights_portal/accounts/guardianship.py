@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-ACTS_ALONE_FROM_AGE = 16  # AP guidance, DESIGN R20: under 16 the legal representative acts
+ACTS_ALONE_FROM_AGE = 16  # AP guidance, docs/rules.md R20: under 16 the legal representative acts
 
 
 def birthday_in(year: int, date_of_birth: date) -> date:

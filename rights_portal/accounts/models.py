@@ -31,7 +31,7 @@ from ..extensions import Base
 
 
 class Role(enum.StrEnum):
-    """What a user is in the portal (DESIGN §2b)."""
+    """What a user is in the portal (docs/rules.md#roles)."""
 
     STUDENT = "student"
     GUARDIAN = "guardian"

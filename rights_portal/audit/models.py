@@ -31,8 +31,8 @@ class CanonicalJSON(TypeDecorator[Any]):
     """A JSON column whose stored text is exactly :func:`canonical_json` of the value.
 
     The verifier can then splice the stored text into the canonical serialization without
-    parsing and re-serialising it, which is most of the cost of checking an event (DESIGN §4:
-    at least 100,000 events per second). ``None`` is stored as SQL NULL.
+    parsing and re-serialising it, which is most of the cost of checking an event
+    (docs/rules.md#targets: at least 100,000 events per second). ``None`` is stored as SQL NULL.
     """
 
     impl = JSON

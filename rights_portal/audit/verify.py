@@ -5,8 +5,8 @@ helper thread fetches while the previous batch is being hashed, and rebuilds eac
 canonical bytes from the stored text with :func:`canonical_bytes_from_columns` — the stored
 ``before``/``after`` JSON is already canonical, so nothing is parsed on the fast path. Only when a
 hash does not match is the JSON parsed and re-serialised, which tells a real alteration from an
-older event whose JSON was stored in another spelling. DESIGN §4 asks for at least 100,000 events
-per second.
+older event whose JSON was stored in another spelling. docs/rules.md#targets asks for at least
+100,000 events per second.
 
 Anchors (see :mod:`rights_portal.audit.anchors`) add what a chain cannot prove by itself: that
 its tail was not cut off and that it was not rewritten as a whole.

@@ -1,4 +1,4 @@
-"""The data-breach register (GDPR art. 33 and 34; DESIGN R26).
+"""The data-breach register (GDPR art. 33 and 34; R26 in docs/rules.md).
 
 A breach is reported by any staff member and assessed by the DPO. The AP deadline is the moment
 of discovery plus 72 calendar hours, stored next to it so the register and the reminder sweep can

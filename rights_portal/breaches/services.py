@@ -1,4 +1,4 @@
-"""The named operations on the data-breach register (GDPR art. 33, 34; DESIGN R26).
+"""The named operations on the data-breach register (GDPR art. 33, 34; R26 in docs/rules.md).
 
 Each operation checks that the step is allowed, changes the breach, writes the audit event and
 queues the e-mails in the caller's transaction; none commits (see

@@ -1,4 +1,4 @@
-"""Deadline arithmetic for privacy-rights cases (DESIGN.md R1-R4, R6, R7, R9, R10).
+"""Deadline arithmetic for privacy-rights cases (docs/rules.md R1-R4, R6, R7, R9, R10).
 
 This module owns every date rule of a case and nothing else: which days are Dutch working days
 (weekends and the public holidays of the maintained ``holidays`` package), the calendar date in

@@ -57,7 +57,7 @@ class CaseType(enum.StrEnum):
 
     @property
     def decided_by_exam_board(self) -> bool:
-        """DESIGN §2b: the exam board decides objections and alternatives."""
+        """docs/rules.md#roles: the exam board decides objections and alternatives."""
         return self.needs_exam
 
     @property
@@ -73,7 +73,7 @@ class CaseType(enum.StrEnum):
 
 
 class CaseStatus(enum.StrEnum):
-    """The states of DESIGN §2b."""
+    """The states of docs/rules.md#case-life."""
 
     RECEIVED = "received"
     IN_REVIEW = "in_review"
@@ -180,7 +180,8 @@ class Case(Base):
         ),
         Index("ix_cases_status_due", "status", "effective_due", "id"),
         # The queue of all statuses, and the queue filtered by programme (and status), page in
-        # due-date order through these with a million cases (DESIGN §4, bench/README.md).
+        # due-date order through these with a million cases (docs/rules.md#targets,
+        # bench/README.md).
         Index("ix_cases_due", "effective_due", "id"),
         Index("ix_cases_programme_status_due", "programme_id", "status", "effective_due", "id"),
         # A programme's cases of every status: without it the page walked ix_cases_due past

@@ -212,7 +212,7 @@ def decide(
 
 
 def fulfil(case: Case, *, actor: User, fulfilment: str) -> Case:
-    """Close a decided case once what was decided has been done (DESIGN §2b: fulfil).
+    """Close a decided case once what was decided has been done (docs/rules.md#case-life: fulfil).
 
     ``fulfilment`` says what was done, e.g. "access package delivered" (untranslated, for the
     audit trail).

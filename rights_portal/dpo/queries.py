@@ -1,4 +1,4 @@
-"""The dashboard's figures: one aggregate SQL query per figure (DESIGN §1, the DPO oversees).
+"""The dashboard's figures: one aggregate SQL query per figure (docs/rules.md: the DPO oversees).
 
 Every function takes the same :class:`Filters` (a period in Amsterdam dates and an optional
 programme) and returns a short list of rows computed by ``GROUP BY`` in the database: no Python

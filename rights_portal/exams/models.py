@@ -1,8 +1,8 @@
 """Programmes and their exam boards, exams, proctoring tools, recordings and automated flags.
 
 A programme belongs to one exam board; an objection or alternative-exam request about an exam is
-decided by the board of the exam's programme (DESIGN §2b). Recordings keep their files' size and
-sha256 so a deletion can be proven later (R25) and a package can be checked (R12).
+decided by the board of the exam's programme (docs/rules.md#roles). Recordings keep their files'
+size and sha256 so a deletion can be proven later (R25) and a package can be checked (R12).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Cases by effective due date, soonest first, filtered by status, type, assignee, overdue and
 programme, in keyset pages on (effective due date, id) so that a page deep in a million cases
-costs what the first one costs (DESIGN §4, bench/README.md). A page is read as plain rows of the
-columns it shows rather than as ORM objects with their people and exams: building those objects
-took about as long as rendering the page.
+costs what the first one costs (docs/rules.md#targets, bench/README.md). A page is read as plain
+rows of the columns it shows rather than as ORM objects with their people and exams: building
+those objects took about as long as rendering the page.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..permissions import board_programme_ids, visible_cases_clause
 
 PAGE_SIZE = 50
 # The queue counts matching cases up to this many and says "more than" beyond: an exact count
-# of a million closed cases costs a scan of them on every page view (DESIGN §4, bench/README).
+# of a million closed cases costs a scan of them on every page view (docs/rules.md#targets,
+# bench/README).
 COUNT_CAP = 1000
 FILTER_KEYS = ("status", "type", "assignee", "overdue", "programme")
 # Made once: an alias builds a proxy of each of the table's columns, ~0.5 ms a page if per request.
