@@ -68,6 +68,7 @@ def demo(request: pytest.FixtureRequest, app: Flask) -> Iterator[dict]:
     if request.param == "sqlite":
         target = request.getfixturevalue("sqlite_app")
         target.test_client_class = IsolatedClient
+        target.config["ARGON2_PARAMS"] = app.config["ARGON2_PARAMS"]  # cheap, as on PostgreSQL
         with target.app_context():
             upgrade()
     with target.app_context():
