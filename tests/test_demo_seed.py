@@ -219,9 +219,6 @@ def test_every_demo_student_has_a_recording_with_stored_files_and_flags(demo):
 # --- the case handler and the exam board ----------------------------------------------------
 
 
-# WeasyPrint (the cover letter's PDF) warns on import where the system lacks libharfbuzz-subset;
-# the warning is about its future versions, not about this build.
-@pytest.mark.filterwarnings("ignore:HarfBuzz-Subset:DeprecationWarning")
 def test_the_handler_finds_the_bystander_case_in_the_queue_and_redacts_the_housemate(demo):
     case = bystander_case()
     assert case.case_type is CaseType.ACCESS and case.status is CaseStatus.IN_REVIEW
