@@ -96,6 +96,15 @@ def database_url() -> str:
     url = sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DB))
     if XDIST_WORKER:  # each pytest-xdist worker gets a database of its own
         url = url.set(database=f"{url.database}_{XDIST_WORKER}")
+    try:
+        recreate_database(url)
+    except sa.exc.OperationalError as exc:
+        unavailable(f"PostgreSQL not reachable at {url.render_as_string()}: {exc.orig}")
+    return url.render_as_string(hide_password=False)
+
+
+def recreate_database(url: sa.URL, *, create: bool = True) -> None:
+    """Drop the database that ``url`` names, ending its sessions; with ``create``, make it anew."""
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -107,12 +116,10 @@ def database_url() -> str:
                 {"name": url.database},
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    except sa.exc.OperationalError as exc:
-        unavailable(f"PostgreSQL not reachable at {url.render_as_string()}: {exc.orig}")
+            if create:
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
     finally:
         admin.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +179,8 @@ class S3Server:
         return name
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -184,7 +192,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     import urllib.error
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     with open(log_path, "wb") as log:

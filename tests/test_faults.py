@@ -31,7 +31,7 @@ from rights_portal.extensions import db
 from rights_portal.notifications.models import OutboxMessage
 from rights_portal.transactions import commit
 from tests import conftest
-from tests.conftest import IsolatedClient, login, post_form, wait_for
+from tests.conftest import IsolatedClient, free_port, login, post_form, wait_for
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -39,17 +39,11 @@ REQUESTS = 200
 STUDENTS = 10
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class DedicatedRedis:
     """A redis-server of this test's own on a free port (never the shared one on 6379)."""
 
     def __init__(self, tmp_path: object) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.dir = str(tmp_path)
         self.process: subprocess.Popen | None = None

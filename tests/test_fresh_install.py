@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -30,7 +29,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, free_port, recreate_database, wait_for
 
 pytestmark = [pytest.mark.worker]
 
@@ -41,12 +40,6 @@ CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 # Settings of the suite (and of the developer's shell) that a new user's `make run` never sees.
 FOREIGN_ENV = ("RIGHTS_PORTAL_", "DATABASE_URL", "CELERY_", "SMTP_", "MAIL_", "TEST_", "PYTEST_")
 FOREIGN_ENV_EXACT = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Browser:
@@ -151,7 +144,7 @@ def make_run(tmp_path: Path) -> Iterator[callable]:
             if not name.startswith(FOREIGN_ENV) and name not in FOREIGN_ENV_EXACT
         }
         env.update(RIGHTS_PORTAL_INSTANCE=str(instance), **settings)
-        port = _free_port()
+        port = free_port()
         output = tmp_path / f"make-run-{len(started)}.log"
         with output.open("wb") as sink:
             process = subprocess.Popen(
@@ -248,27 +241,11 @@ def journey_database(database_url: str) -> Iterator[str]:
     """An empty PostgreSQL database of its own, which `make run` migrates and seeds."""
     url = sa.engine.make_url(database_url)
     url = url.set(database=f"{url.database}_journey")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": url.database},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(True)
+    recreate_database(url)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        recreate(False)
-        admin.dispose()
+        recreate_database(url, create=False)
 
 
 @pytest.fixture
