@@ -93,10 +93,17 @@ def readiness() -> tuple[dict[str, Any], bool]:
             report[name] = "up"
     ready = all(state == "up" for state in report.values())
     if report["database"] == "up":
-        status = delivery_status(current_app.config)
-        report.update(status.report())
+        try:
+            status = delivery_status(current_app.config)
+        except Exception as exc:  # e.g. a schema not yet migrated: not ready, and say why
+            current_app.logger.warning("readiness: delivery status unreadable: %s", exc)
+            db.session.rollback()
+            report["worker"] = report["scheduler"] = report["outbox"] = "unknown"
+            return report, False
+        figures = status.report()
+        report.update(figures)
         if not status.flowing:
-            current_app.logger.warning("readiness: delivery stalled: %s", status.report())
+            current_app.logger.warning("readiness: delivery stalled: %s", figures)
         ready = ready and status.flowing
     return report, ready
 

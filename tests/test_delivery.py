@@ -225,3 +225,9 @@ def test_an_email_waiting_too_long_makes_readyz_fail_with_its_age(watched_app):
     assert code == 503
     assert report["outbox"] == "stuck" and report["worker"] == "up"
     assert 295 <= report["outbox_oldest_unsent_age_seconds"] <= 330
+
+
+def test_readyz_on_a_database_not_yet_migrated_answers_503_not_500(sqlite_app):
+    code, report = readyz(sqlite_app)
+    assert code == 503
+    assert report["database"] == "up" and report["worker"] == "unknown"

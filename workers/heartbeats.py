@@ -28,8 +28,8 @@ def connect(app: Flask) -> None:
 
     @worker_ready.connect(weak=False)
     def worker_is_ready(sender: Any = None, **_: Any) -> None:
-        start(getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}",
-              ProcessKind.WORKER)
+        node = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
+        start(node, ProcessKind.WORKER)
 
     @beat_init.connect(weak=False)
     def beat_is_ready(sender: Any = None, **_: Any) -> None:
