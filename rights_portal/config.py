@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .cases.calendar import parse_extra_days
+
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -84,6 +86,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "MAIL_DIR": str(instance_path / "mail"),
         # Deadlines (R6, R7, R9).
         "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
+        # R3: days equated with public holidays by royal decree (Algemene termijnenwet art. 3(3))
+        # that the DPO decided to follow, as ISO dates: "2026-01-02,2026-05-15". None by default.
+        "EXTRA_NON_WORKING_DAYS": _env("EXTRA_NON_WORKING_DAYS", ""),
         # R6: a question asked later than this many working days after receipt does not pause.
         "PAUSE_QUESTION_WORKING_DAYS": int(_env("PAUSE_QUESTION_WORKING_DAYS", "5") or 5),
         # The relay re-dispatches outbox messages still unsent after this many seconds.
@@ -139,6 +144,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         config.update(overrides)
         if celery_overrides:
             config["CELERY"] = {**config["CELERY"], **celery_overrides}
+    # Parsed once here (a typo stops the start-up); the calendar reads the tuple of dates.
+    config["EXTRA_NON_WORKING_DAYS"] = parse_extra_days(config["EXTRA_NON_WORKING_DAYS"])
     return config
 
 
