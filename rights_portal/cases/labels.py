@@ -69,4 +69,5 @@ DUE_CHANGE_LABELS = {
     "received": _l("Request received"),
     "extended": _l("Term extended"),
     "resumed": _l("Clock restarted after a pause"),
+    "recomputed": _l("Recomputed under the corrected calendar and pause rules"),
 }
