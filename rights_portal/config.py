@@ -75,6 +75,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LOG_FORMAT": _env("LOG_FORMAT", "text" if development else "json"),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
+        # R19: "public" (an administrative body: objection within 6 weeks) or "private"
+        # (bijzonder: the civil court); decides which route of redress decisions name.
+        "INSTITUTION_KIND": _env("INSTITUTION_KIND", "public"),
         # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.
         "MAIL_BACKEND": "smtp" if smtp_host else "file",
         "SMTP_HOST": smtp_host or "localhost",
@@ -144,6 +147,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         config.update(overrides)
         if celery_overrides:
             config["CELERY"] = {**config["CELERY"], **celery_overrides}
+    if config["INSTITUTION_KIND"] not in ("public", "private"):
+        msg = f"INSTITUTION_KIND must be public or private, not {config['INSTITUTION_KIND']!r}"
+        raise ValueError(msg)
     # Parsed once here (a typo stops the start-up); the calendar reads the tuple of dates.
     config["EXTRA_NON_WORKING_DAYS"] = parse_extra_days(config["EXTRA_NON_WORKING_DAYS"])
     return config

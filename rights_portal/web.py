@@ -24,6 +24,7 @@ from .cases.labels import (
     OUTCOME_LABELS,
     STATUS_LABELS,
 )
+from .cases.redress import gdpr_redress, gdpr_redress_after_refusal, gdpr_redress_route
 from .errors import RuleViolation
 from .extensions import db
 
@@ -127,6 +128,9 @@ def register_template_helpers(app: Flask) -> None:
     # Globals, not a context processor, so imported macros (which get no context) see them too.
     app.jinja_env.globals.update(
         due_html=due_html,
+        gdpr_redress=gdpr_redress,
+        gdpr_redress_after_refusal=gdpr_redress_after_refusal,
+        gdpr_redress_route=gdpr_redress_route,
         badges_html=badges_html,
         **{name: TranslatedLabels(labels) for name, labels in label_tables.items()},
     )

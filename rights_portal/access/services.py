@@ -38,6 +38,7 @@ from ..accounts.models import User
 from ..audit.services import record, record_case_event
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, CaseType, Channel, Outcome
+from ..cases.redress import gdpr_redress_after_refusal
 from ..clock import now_utc
 from ..errors import RuleViolation
 from ..exams.models import AutomatedFlag, Exam, Recording, RecordingFile
@@ -660,12 +661,7 @@ def decision_reasons(refusals: list[HeldItem]) -> str:
     ]
     for item in refusals:
         lines.append("- " + refusal_text(item))
-    lines.append(
-        _(
-            "This is a partial refusal. You can object (bezwaar) within 6 weeks, complain to the "
-            "Autoriteit Persoonsgegevens or go to court."
-        )
-    )
+    lines.append(gdpr_redress_after_refusal())
     return "\n".join(lines)
 
 
