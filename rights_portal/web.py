@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .accounts.labels import LABEL_GLOBALS
-from .cases.display import badges_html, due_html
+from .cases.display import badges_html, due_html, requester_due_html
 from .cases.labels import (
     CASE_TYPE_INTROS,
     CASE_TYPE_LABELS,
@@ -128,6 +128,7 @@ def register_template_helpers(app: Flask) -> None:
     # Globals, not a context processor, so imported macros (which get no context) see them too.
     app.jinja_env.globals.update(
         due_html=due_html,
+        requester_due_html=requester_due_html,
         gdpr_redress=gdpr_redress,
         gdpr_redress_after_refusal=gdpr_redress_after_refusal,
         gdpr_redress_route=gdpr_redress_route,

@@ -259,6 +259,14 @@ class Case(Base):
         """Whether the case still runs against its deadline."""
         return self.status.is_open
 
+    @property
+    def filed_after_exam_bound_date(self) -> bool:
+        """R7: received after its exam-bound date; accepted, urgent and handled with priority.
+
+        The requester is then shown the statutory date, never "overdue" on the day of filing.
+        """
+        return self.exam_bound_due is not None and self.exam_bound_due < self.received_on
+
     def __repr__(self) -> str:
         return f"<Case {self.reference} {self.case_type.value} {self.status.value}>"
 
