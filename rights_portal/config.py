@@ -117,6 +117,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "RECORDINGS_UPLOAD_MAX_BYTES": int(
             _env("RECORDINGS_UPLOAD_MAX_BYTES", str(4 * 1024**3)) or 4 * 1024**3
         ),
+        # R1: the letter or e-mail uploaded when staff register a request received elsewhere.
+        "INTAKE_DOCUMENT_MAX_BYTES": int(
+            _env("INTAKE_DOCUMENT_MAX_BYTES", str(10 * 1024**2)) or 10 * 1024**2
+        ),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
         "CELERY": {

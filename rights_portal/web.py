@@ -18,6 +18,7 @@ from .cases.display import badges_html, due_html, requester_due_html
 from .cases.labels import (
     CASE_TYPE_INTROS,
     CASE_TYPE_LABELS,
+    CHANNEL_LABELS,
     DUE_CHANGE_LABELS,
     EXTENSION_REASON_LABELS,
     MESSAGE_KIND_LABELS,
@@ -123,6 +124,7 @@ def register_template_helpers(app: Flask) -> None:
         "extension_reason_labels": EXTENSION_REASON_LABELS,
         "message_kind_labels": MESSAGE_KIND_LABELS,
         "due_change_labels": DUE_CHANGE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
         **LABEL_GLOBALS,
     }
     # Globals, not a context processor, so imported macros (which get no context) see them too.

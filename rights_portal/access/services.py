@@ -118,8 +118,13 @@ def file_access_request(
     include_flags: bool = False,
     received_at: datetime | None = None,
     channel: Channel = Channel.PORTAL,
+    actor: User | None = None,
+    acknowledge: bool = True,
 ) -> Case:
-    """File an access request (R1, R11) together with what the requester asked to receive."""
+    """File an access request (R1, R11) together with what the requester asked to receive.
+
+    ``actor`` and ``acknowledge`` as in :func:`rights_portal.cases.services.file_case`.
+    """
     exams = list(exams or [])
     if not all_data and not exams and not include_flags:
         raise RuleViolation(_l("Choose what you would like to receive."))
@@ -130,6 +135,8 @@ def file_access_request(
         description=description,
         received_at=received_at,
         channel=channel,
+        actor=actor,
+        acknowledge=acknowledge,
     )
     scope = AccessScope(
         case_id=case.id,
@@ -142,7 +149,7 @@ def file_access_request(
     record_case_event(
         "access.scope_recorded",
         case,
-        actor=filed_by,
+        actor=actor or filed_by,
         after=scope_summary(scope),
     )
     return case

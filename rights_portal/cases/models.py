@@ -127,6 +127,8 @@ class Channel(enum.StrEnum):
     PORTAL = "portal"
     EMAIL = "email"
     LETTER = "letter"
+    PHONE = "phone"
+    DESK = "desk"
 
 
 class Case(Base):

@@ -71,10 +71,14 @@ def file_case(
     channel: Channel = Channel.PORTAL,
     flag_id: int | None = None,
     restrict_processing: bool = False,
+    actor: User | None = None,
+    acknowledge: bool = True,
 ) -> Case:
     """Register a request (R1) with its statutory, exam-bound and effective due dates (R2, R3, R7).
 
     A request filed too late for the exam-bound date is accepted and marked urgent, never refused.
+    ``actor`` is who entered it when that is not the requester (staff registering a letter);
+    without ``acknowledge`` no acknowledgement e-mail is queued (it goes out by post instead).
     """
     description = description.strip()
     if case_type.needs_exam and exam is None:
@@ -119,13 +123,13 @@ def file_case(
             new_statutory_due=statutory,
             new_effective_due=effective,
             reason="",
-            actor_id=filed_by.id,
+            actor_id=(actor or filed_by).id,
         )
     )
     record_case_event(
         "case.received",
         case,
-        actor=filed_by,
+        actor=actor or filed_by,
         after=_snapshot(
             case,
             "reference",
@@ -139,7 +143,8 @@ def file_case(
             "exam_id",
         ),
     )
-    notify_user(filed_by, "case_received", case=case)
+    if acknowledge:
+        notify_user(filed_by, "case_received", case=case)
     return case
 
 
