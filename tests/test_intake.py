@@ -18,6 +18,7 @@ from sqlalchemy import select
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
+from rights_portal.cases import services as case_services
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import Case, CaseType, Channel
 from rights_portal.errors import RuleViolation
@@ -25,6 +26,8 @@ from rights_portal.extensions import db
 from rights_portal.intake import services
 from rights_portal.intake.documents import sniff
 from rights_portal.intake.models import AcknowledgeBy, CaseIntake
+from rights_portal.retention.runner import purge
+from rights_portal.transactions import commit
 from tests.conftest import login, post_form
 from tests.factories import ProgrammeFactory, UserFactory
 
@@ -333,3 +336,48 @@ def test_the_document_type_is_decided_by_its_first_bytes(head, expected):
     stream = io.BytesIO(head)
     assert sniff(stream) == expected
     assert stream.tell() == 0
+
+
+def registered(world, received_on: date, *, exam=None) -> CaseIntake:
+    intake = services.register_request(
+        actor=world["handler"],
+        channel=Channel.LETTER,
+        received_on=received_on,
+        case_type=CaseType.ACCESS,
+        description="a letter",
+        student=world["student"],
+        document=services.Upload(io.BytesIO(PDF), "brief.pdf"),
+        acknowledge_by=AcknowledgeBy.EMAIL,
+        today=date(2026, 12, 2),
+    )
+    commit()
+    return intake
+
+
+def test_the_letter_is_kept_like_a_recording_and_purged_once_the_case_is_closed(app, world):
+    # R25 through R1: 90 days after receipt (the default retention of recordings), and never
+    # while the case is open.
+    intake = registered(world, date(2026, 11, 23))
+    assert intake.retention_until == date(2027, 2, 21)
+    store = recordings_storage()
+    key = intake.document_key
+
+    purge(date(2027, 3, 1), store=store)  # past the date, but the case is still open
+    db.session.expire_all()
+    assert intake.document_deleted_at is None and store.exists(key)
+
+    case_services.withdraw(intake.case, actor=world["student"])
+    commit()
+    purge(date(2027, 2, 21), store=store)  # on the date itself: still kept
+    db.session.expire_all()
+    assert store.exists(key)
+
+    result = purge(date(2027, 2, 22), store=store)
+    db.session.expire_all()
+    assert result.intake_documents == [intake.id]
+    assert intake.document_deleted_at is not None and not store.exists(key)
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "intake.document_deleted")
+    ).one()
+    assert event.case_id == intake.case_id and event.after["sha256"] == intake.document_sha256
+    assert purge(date(2027, 2, 23), store=store).intake_documents == []  # deleted once

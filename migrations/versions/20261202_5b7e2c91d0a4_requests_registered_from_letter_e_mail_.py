@@ -42,6 +42,7 @@ def upgrade():
     sa.Column('document_size', sa.Integer(), nullable=True),
     sa.Column('document_filename', sa.String(length=255), nullable=True),
     sa.Column('document_type', sa.String(length=64), nullable=True),
+    sa.Column('retention_until', sa.Date(), nullable=False),
     sa.Column('document_deleted_at', rights_portal.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('document_size IS NULL OR document_size > 0', name=op.f('ck_case_intakes_document_not_empty')),
     sa.CheckConstraint('(document_key IS NULL) = (document_sha256 IS NULL) AND (document_key IS NULL) = (document_size IS NULL) AND (document_key IS NULL) = (document_type IS NULL)', name=op.f('ck_case_intakes_document_complete')),
@@ -51,6 +52,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_intakes')),
     sa.UniqueConstraint('case_id', name=op.f('uq_case_intakes_case_id'))
     )
+    with op.batch_alter_table('case_intakes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_intakes_retention_until'), ['retention_until'], unique=False)
 
 
 def downgrade():

@@ -9,9 +9,9 @@ kept on the case in the recordings store. The case itself is an ordinary
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -59,7 +59,9 @@ class CaseIntake(Base):
     document_size: Mapped[int | None] = mapped_column()
     document_filename: Mapped[str | None] = mapped_column(String(255))
     document_type: Mapped[str | None] = mapped_column(String(64))
-    # Set when the retention purge deleted the document (R25: the record that it existed stays).
+    # R25, as for recordings: kept until this date and while the case is open; then the purge
+    # deletes the file and sets document_deleted_at (the record that it existed stays).
+    retention_until: Mapped[date] = mapped_column(Date, index=True)
     document_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case = relationship("Case")

@@ -11,7 +11,7 @@ commits. Who may register is :func:`rights_portal.permissions.can_register_reque
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 
 from flask import current_app, render_template
@@ -20,14 +20,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..access import services as access_services
-from ..access.storage import recordings_storage
+from ..access.importer import DEFAULT_RETENTION_DAYS
+from ..access.importer import retention_until as recording_retention_until
+from ..access.storage import Storage, recordings_storage
 from ..accounts.guardianship import is_minor_on
 from ..accounts.models import Role, User
 from ..audit.services import record_case_event
 from ..cases import services as case_services
 from ..cases.deadlines import AMSTERDAM
-from ..cases.models import Case, CaseType, Channel
-from ..clock import today_local
+from ..cases.models import OPEN_STATUSES, Case, CaseType, Channel
+from ..clock import now_utc, today_local
 from ..errors import RuleViolation
 from ..exams.models import Exam
 from ..extensions import db
@@ -168,6 +170,7 @@ def register_request(
         document_size=stored.size if stored else None,
         document_filename=(document.filename or "document")[:255] if document else None,
         document_type=content_type,
+        retention_until=document_retention_until(case),
     )
     db.session.add(intake)
     db.session.flush()
@@ -192,6 +195,55 @@ def register_request(
 
         notify_user(student, "case_received", case=case, overdue_on_entry=overdue)
     return intake
+
+
+def document_retention_until(case: Case) -> date:
+    """R25: the document is kept like the recordings: those of the case's exam, or 90 days."""
+    if case.exam is not None:
+        return max(recording_retention_until(case.exam), case.received_on)
+    return case.received_on + timedelta(days=DEFAULT_RETENTION_DAYS)
+
+
+def documents_to_purge(today: date) -> list[CaseIntake]:
+    """Documents past their retention date whose case is closed (an open case holds them)."""
+    return list(
+        db.session.scalars(
+            select(CaseIntake)
+            .join(Case, Case.id == CaseIntake.case_id)
+            .where(
+                CaseIntake.retention_until < today,
+                CaseIntake.document_key.is_not(None),
+                CaseIntake.document_deleted_at.is_(None),
+                Case.status.not_in(OPEN_STATUSES),
+            )
+            .order_by(CaseIntake.id)
+        )
+    )
+
+
+def purge_document(intake: CaseIntake, *, store: Storage) -> None:
+    """Delete the document from storage, then record that it existed and was deleted (R25).
+
+    Deleting first is safe to repeat: a run that dies in between finds the document again,
+    its file already gone (``delete`` is then a no-op), and only records it. The caller commits.
+    """
+    assert intake.document_key is not None  # noqa: S101 (documents_to_purge selects these)
+    store.delete(intake.document_key)
+    intake.document_deleted_at = now_utc()
+    db.session.flush()
+    record_case_event(
+        "intake.document_deleted",
+        intake.case,
+        actor=None,
+        after={
+            "intake_id": intake.id,
+            "sha256": intake.document_sha256,
+            "size": intake.document_size,
+            "type": intake.document_type,
+            "retention_until": intake.retention_until,
+            "rule": "retention",
+        },
+    )
 
 
 def intake_for(case: Case) -> CaseIntake | None:
