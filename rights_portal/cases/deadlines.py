@@ -7,8 +7,10 @@ timestamp, the statutory due date (receipt + one calendar month, clamped to the 
 plus any paused days, rolled once to the next working day), the extended and maximum due dates, the
 exam-bound due date and the effective (earliest) due date, the shift caused by a pause, the urgency
 flag for late exam-bound requests, the "days left" figures shown in queues, and the reminder
-milestones a sweep has to record. It is plain Python: no Flask, no database, no clock of its own
-(callers pass ``today``), so every rule can be tested directly.
+milestones a sweep has to record. It is plain Python: no database, no clock of its own (callers
+pass ``today``), so every rule can be tested directly. The one thing it takes from a running app
+is the calendar's configured extra non-working days (``EXTRA_NON_WORKING_DAYS``); without an app
+the calendar is the statutory one.
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ def effective_due(statutory: date, exam_bound: date | None) -> date:
     return min(statutory, exam_bound)
 
 
-def shift_for_pause(period_end: date, paused_days: int) -> date:
+def shift_for_pause(end_of_period: date, paused_days: int) -> date:
     """Add ``paused_days`` calendar days to the end of a period, then roll once to a working day.
 
     R6: the paused days go on the end of the period as R2 computes it, *before* R3's weekend and
@@ -224,11 +226,11 @@ def shift_for_pause(period_end: date, paused_days: int) -> date:
         ValueError: if ``paused_days`` is negative.
 
     """
-    _require_date(period_end, "period_end")
+    _require_date(end_of_period, "end_of_period")
     if paused_days < 0:
         msg = f"paused_days must not be negative, got {paused_days}"
         raise ValueError(msg)
-    return next_working_day(period_end + timedelta(days=paused_days))
+    return next_working_day(end_of_period + timedelta(days=paused_days))
 
 
 def current_statutory_due(received: date, extension_months: int, paused_days: int) -> date:
