@@ -93,6 +93,7 @@ def _register_models() -> None:
     from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
+    from .intake import models as _intake  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
+    from .intake.views import bp as intake_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
     from .portal import identity as _portal_identity  # noqa: F401
@@ -130,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
+    app.register_blueprint(intake_bp, url_prefix="/staff/intake")
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -146,6 +149,7 @@ def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
+    from .intake.cli import intake_cli
     from .register.cli import register_cli
     from .retention.cli import retention_cli
 
@@ -154,6 +158,7 @@ def _register_cli(app: Flask) -> None:
         audit_cli,
         deadlines_cli,
         demo_cli,
+        intake_cli,
         register_cli,
         recordings_cli,
         retention_cli,

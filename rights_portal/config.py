@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .cases.calendar import parse_extra_days
+
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -93,6 +95,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LOG_FORMAT": _env("LOG_FORMAT", "text" if development else "json"),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
+        # R19: "public" (an administrative body: objection within 6 weeks) or "private"
+        # (bijzonder: the civil court); decides which route of redress decisions name.
+        "INSTITUTION_KIND": _env("INSTITUTION_KIND", "public"),
         # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in instance/mail.
         "MAIL_BACKEND": "smtp" if smtp_host else "file",
         "SMTP_HOST": smtp_host or "localhost",
@@ -104,6 +109,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "MAIL_DIR": str(instance_path / "mail"),
         # Deadlines (R6, R7, R9).
         "EXAM_BOUND_WORKING_DAYS": int(_env("EXAM_BOUND_WORKING_DAYS", "5") or 5),
+        # R3: days equated with public holidays by royal decree (Algemene termijnenwet art. 3(3))
+        # that the DPO decided to follow, as ISO dates: "2026-01-02,2026-05-15". None by default.
+        "EXTRA_NON_WORKING_DAYS": _env("EXTRA_NON_WORKING_DAYS", ""),
         # R6: a question asked later than this many working days after receipt does not pause.
         "PAUSE_QUESTION_WORKING_DAYS": int(_env("PAUSE_QUESTION_WORKING_DAYS", "5") or 5),
         # Delivery (rights_portal/delivery): the worker and beat write a heartbeat this often;
@@ -134,6 +142,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "RECORDINGS_S3_SECRET_ACCESS_KEY": _env("RECORDINGS_S3_SECRET_ACCESS_KEY"),
         "RECORDINGS_UPLOAD_MAX_BYTES": int(
             _env("RECORDINGS_UPLOAD_MAX_BYTES", str(4 * 1024**3)) or 4 * 1024**3
+        ),
+        # R1: the letter or e-mail uploaded when staff register a request received elsewhere.
+        "INTAKE_DOCUMENT_MAX_BYTES": int(
+            _env("INTAKE_DOCUMENT_MAX_BYTES", str(10 * 1024**2)) or 10 * 1024**2
         ),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
@@ -170,6 +182,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
                     broker_transport_options(str(celery_overrides["broker_url"])),
                 )
             config["CELERY"] = {**config["CELERY"], **celery_overrides}
+    if config["INSTITUTION_KIND"] not in ("public", "private"):
+        msg = f"INSTITUTION_KIND must be public or private, not {config['INSTITUTION_KIND']!r}"
+        raise ValueError(msg)
+    # Parsed once here (a typo stops the start-up); the calendar reads the tuple of dates.
+    config["EXTRA_NON_WORKING_DAYS"] = parse_extra_days(config["EXTRA_NON_WORKING_DAYS"])
     return config
 
 

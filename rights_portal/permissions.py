@@ -310,6 +310,11 @@ EXAM_MANAGERS = (Role.ADMIN,)
 RETENTION_ROLES = (Role.DPO,)
 
 
+def can_register_requests(user: User) -> bool:
+    """R1: case handlers register requests that reached the institution outside the portal."""
+    return user.role is Role.CASE_HANDLER
+
+
 def can_edit_register(user: User) -> bool:
     """Whether ``user`` may add register entries and record new versions."""
     return bool(user.is_authenticated) and user.role in REGISTER_EDITORS

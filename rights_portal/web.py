@@ -15,16 +15,18 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .accounts.labels import LABEL_GLOBALS
-from .cases.display import badges_html, due_html
+from .cases.display import badges_html, due_html, requester_due_html
 from .cases.labels import (
     CASE_TYPE_INTROS,
     CASE_TYPE_LABELS,
+    CHANNEL_LABELS,
     DUE_CHANGE_LABELS,
     EXTENSION_REASON_LABELS,
     MESSAGE_KIND_LABELS,
     OUTCOME_LABELS,
     STATUS_LABELS,
 )
+from .cases.redress import gdpr_redress, gdpr_redress_after_refusal, gdpr_redress_route
 from .clock import to_local, today_local
 from .delivery.status import DeliveryStatus, delivery_status
 from .errors import RuleViolation
@@ -152,11 +154,16 @@ def register_template_helpers(app: Flask) -> None:
         "extension_reason_labels": EXTENSION_REASON_LABELS,
         "message_kind_labels": MESSAGE_KIND_LABELS,
         "due_change_labels": DUE_CHANGE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
         **LABEL_GLOBALS,
     }
     # Globals, not a context processor, so imported macros (which get no context) see them too.
     app.jinja_env.globals.update(
         due_html=due_html,
+        requester_due_html=requester_due_html,
+        gdpr_redress=gdpr_redress,
+        gdpr_redress_after_refusal=gdpr_redress_after_refusal,
+        gdpr_redress_route=gdpr_redress_route,
         badges_html=badges_html,
         **{name: TranslatedLabels(labels) for name, labels in label_tables.items()},
     )

@@ -15,6 +15,7 @@ So a route, task or view added later without being registered fails
 from __future__ import annotations
 
 import importlib
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -27,10 +28,12 @@ from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
 from rights_portal.breaches import services as breach_services
 from rights_portal.cases import services
-from rights_portal.cases.models import Case, CaseType
+from rights_portal.cases.models import Case, CaseType, Channel
 from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
 from rights_portal.extensions import db
+from rights_portal.intake import services as intake_services
+from rights_portal.intake.models import AcknowledgeBy
 from rights_portal.register import services as register_services
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
@@ -58,6 +61,10 @@ BREACH_STEPS = (
 )
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "intake.register": (
+        "case.registered",
+        "tests/test_intake.py::test_a_handler_registers_a_letter_and_the_clock_runs_from_its_receipt",
+    ),
     "accounts.forgot_password": (
         "user.password_reset_requested",
         "tests/test_auth_security.py::test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_same",
@@ -280,6 +287,8 @@ AUDITED_VIEWS: dict[str, str] = {
     "access.staff_download": "package.opened",
     "access.download": "package.downloaded",
     "breaches.detail": "breach.viewed",  # lists the affected students and their notices
+    "intake.document": "intake.document_opened",
+    "intake.acknowledgement": "intake.acknowledgement_printed",
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
@@ -546,6 +555,18 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     )
     commit()
     access = handled_access_case(student=student, handler=world["handler"], exam=world["exam"])
+    intake = intake_services.register_request(
+        actor=world["handler"],
+        channel=Channel.LETTER,
+        received_on=today_local(),
+        case_type=CaseType.ACCESS,
+        description="a letter",
+        student=student,
+        document=intake_services.Upload(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "letter.pdf"),
+        acknowledge_by=AcknowledgeBy.POST,
+        postal_address="Dorpsstraat 1",
+    )
+    commit()
     dpo = app.test_client()
     login(dpo, "dpo@uni.example")
     handler = app.test_client()
@@ -572,6 +593,11 @@ def test_each_audited_view_writes_its_audit_event(app, world):
             f"/my/cases/{access.case.reference}/package/{access.package.id}",
         ),
         "breaches.detail": (dpo, f"/staff/breaches/{breach.id}"),
+        "intake.document": (handler, f"/staff/intake/{intake.case.reference}/document"),
+        "intake.acknowledgement": (
+            handler,
+            f"/staff/intake/{intake.case.reference}/acknowledgement.pdf",
+        ),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

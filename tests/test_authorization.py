@@ -252,6 +252,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # The breach register: anyone on staff reports (the 72 hours run from discovery) and sees
     # their own reports; the DPO sees and manages them all. The walk's breach is the handler's,
     # so for other staff it does not exist (404) and its reporter may read but not manage it.
+    # R1: case handlers register requests received outside the portal. The walk's cases came
+    # through the portal, so their document and letter are 404 (tests/test_intake.py opens them).
+    "intake.register": expect(FORBIDDEN, case_handler=OK),
+    "intake.document": expect(FORBIDDEN, case_handler=NOT_FOUND, dpo=NOT_FOUND),
+    "intake.acknowledgement": expect(FORBIDDEN, case_handler=NOT_FOUND),
     "breaches.register": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "breaches.report": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "breaches.export_csv": expect(FORBIDDEN, dpo=OK),

@@ -292,6 +292,53 @@ def test_a_request_too_late_for_the_exam_bound_date_is_accepted_and_urgent(app, 
     assert case.effective_due == date(2026, 12, 7)  # the target stays; the case is flagged (R7)
 
 
+def test_a_request_filed_after_its_exam_bound_date_shows_priority_not_overdue(
+    app, world, smtp_sink
+):
+    # R7: filed Thursday 10 December for an exam on Monday 14 December (exam-bound date Monday
+    # 7 December). The student sees that it is handled with priority and the statutory date
+    # (Monday 11 January 2027: 10 January is a Sunday), never "overdue by 3 days".
+    smtp_sink.clear()
+    with time_machine.travel(datetime(2026, 12, 10, 12, 0, tzinfo=AMSTERDAM), tick=True):
+        student = app.test_client()
+        login(student, "sanne@uni.example")
+        assert file_objection(student, world["exam"].id).status_code == 302
+        case = db.session.scalars(select(Case)).one()
+        assert case.filed_after_exam_bound_date and case.statutory_due == date(2027, 1, 11)
+        for url in (f"/my/cases/{case.reference}", "/my/cases"):
+            page = student.get(url).get_data(as_text=True)
+            assert "Handled with priority" in page
+            assert "Monday, January 11, 2027" in page
+            assert "Overdue" not in page
+        handler = app.test_client()
+        login(handler, "handler@uni.example")
+        staff_page = handler.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+        assert "badge-urgent" in staff_page
+    [mail] = smtp_sink.to("sanne@uni.example")
+    body = mail.get_payload(decode=True).decode()
+    assert "met voorrang" in body or "with priority" in body
+    assert "7 december" not in body.lower()
+
+
+def test_objection_and_alternative_forms_offer_only_exams_still_to_come(app, world):
+    past = ExamFactory(
+        programme=world["exam"].programme,
+        starts_at=datetime(2026, 11, 20, 9, 0, tzinfo=AMSTERDAM),
+        course_code="PSY-099",
+        title="Past exam",
+    )
+    db.session.commit()
+    with time_machine.travel(NOW, tick=True):
+        student = app.test_client()
+        login(student, "sanne@uni.example")
+        for kind in ("objection", "alternative_exam"):
+            page = student.get(f"/my/cases/new/{kind}").get_data(as_text=True)
+            assert "PSY-101" in page
+            assert "PSY-099" not in page
+        assert file_objection(student, past.id).status_code == 400
+    assert db.session.scalars(select(Case)).all() == []
+
+
 def test_post_without_csrf_token_is_rejected(app, world):
     client = app.test_client()
     response = client.post("/login", data={"email": "sanne@uni.example", "password": "x"})

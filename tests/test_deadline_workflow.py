@@ -307,7 +307,16 @@ def test_a_message_from_staff_reaches_the_requester_as_a_link_only(app, world, s
 # --- Refusal (R5, R8, R19) and duplicates -----------------------------------------------------
 
 
-def test_a_refusal_letter_names_the_ap_complaint_court_and_objection_routes(app, world):
+@pytest.mark.parametrize(
+    ("kind", "route", "other_route"),
+    [("public", "bezwaar", "rechtbank"), ("private", "rechtbank", "bezwaar")],
+)
+def test_a_refusal_names_the_ap_complaint_and_the_route_of_the_kind_of_institution(
+    app, world, monkeypatch, kind, route, other_route
+):
+    # R5, R19: objection within 6 weeks at a public institution (then the administrative
+    # court), the civil court at a private one (art. 79 GDPR, art. 35 UAVG); the AP always.
+    monkeypatch.setitem(app.config, "INSTITUTION_KIND", kind)
     case = new_case(world)
     handler = app.test_client()
     login(handler, "handler@uni.example")
@@ -321,7 +330,10 @@ def test_a_refusal_letter_names_the_ap_complaint_court_and_objection_routes(app,
     login(student, "student@uni.example")
     page = student.get(f"/my/cases/{case.reference}").get_data(as_text=True)
     assert "We hold no recordings." in page
-    assert "Autoriteit Persoonsgegevens" in page and "go to court" in page and "6 weeks" in page
+    assert "Autoriteit Persoonsgegevens" in page and "6 weeks" in page
+    assert route in page and other_route not in page
+    if kind == "public":
+        assert "administrative court" in page
 
 
 def test_refusing_as_manifestly_unfounded_needs_its_own_justification(app, world):

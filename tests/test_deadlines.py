@@ -1,19 +1,21 @@
 """Deadline rules (docs/rules.md R1-R4, R6, R7, R9, R10): worked examples and properties.
 
-Worked examples were computed by hand from a printed calendar; the holiday dates are the ones
-the ``holidays`` package (the maintained calendar R3 asks for) reports for the Netherlands.
+Worked examples were computed by hand from a printed calendar; the holidays are those of the
+Algemene termijnenwet art. 3(1)-(2) (R3), with Easter dates checked against published calendars.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays
 import pytest
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rights_portal.cases.calendar import parse_extra_days, public_holidays
 from rights_portal.cases.deadlines import (
     AMSTERDAM,
     add_working_days,
@@ -29,12 +31,14 @@ from rights_portal.cases.deadlines import (
     max_extended_due,
     next_working_day,
     paused_days,
+    period_end,
     question_pauses_clock,
     reminder_keys_due,
     shift_for_pause,
     statutory_due,
     working_days_between,
 )
+from rights_portal.config import build_config
 
 NEW_YORK = ZoneInfo("America/New_York")
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -49,10 +53,6 @@ exam_starts = st.datetimes(
 )
 
 
-def nl_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("NL", years=year))
-
-
 def brute_force_working_days_between(start: date, end: date) -> int:
     if end < start:
         return -brute_force_working_days_between(end, start)
@@ -64,24 +64,89 @@ def brute_force_working_days_between(start: date, end: date) -> int:
 # --- the holiday calendar ---------------------------------------------------------------------
 
 
-def test_holiday_calendar_knows_the_dutch_holidays_of_2026() -> None:
-    calendar = nl_holidays(2026)
-    for holiday in (
+def test_the_calendar_has_exactly_the_atw_article_3_holidays_of_2026() -> None:
+    # R3: Atw art. 3(1) and Good Friday of art. 3(2).
+    assert sorted(public_holidays(2026)) == [
         date(2026, 1, 1),  # New Year's Day
+        date(2026, 4, 3),  # Good Friday
         date(2026, 4, 6),  # Easter Monday
-        date(2026, 4, 27),  # King's Day
+        date(2026, 4, 27),  # King's Day (Monday)
+        date(2026, 5, 5),  # 5 May (Tuesday), although 2026 is not a lustrum year
         date(2026, 5, 14),  # Ascension Day
         date(2026, 5, 25),  # Whit Monday
         date(2026, 12, 25),  # Christmas Day
         date(2026, 12, 26),  # Boxing Day
-    ):
-        assert holiday in calendar
+    ]
+    for holiday in public_holidays(2026):
         assert not is_working_day(holiday)
 
 
+@pytest.mark.parametrize("year", [2026, 2027, 2028, 2029, 2030, 2031])
+def test_5_may_is_a_holiday_every_year_not_only_in_lustrum_years(year: int) -> None:
+    assert date(year, 5, 5) in public_holidays(year)
+    if date(year, 5, 5).weekday() < 5:
+        assert not is_working_day(date(year, 5, 5))
+
+
+@pytest.mark.parametrize(
+    ("year", "good_friday", "easter_monday", "ascension", "whit_monday"),
+    [
+        (2024, date(2024, 3, 29), date(2024, 4, 1), date(2024, 5, 9), date(2024, 5, 20)),
+        (2025, date(2025, 4, 18), date(2025, 4, 21), date(2025, 5, 29), date(2025, 6, 9)),
+        (2027, date(2027, 3, 26), date(2027, 3, 29), date(2027, 5, 6), date(2027, 5, 17)),
+        (2038, date(2038, 4, 23), date(2038, 4, 26), date(2038, 6, 3), date(2038, 6, 14)),
+    ],
+)
+def test_the_movable_feasts_follow_easter(
+    year: int, good_friday: date, easter_monday: date, ascension: date, whit_monday: date
+) -> None:
+    calendar = public_holidays(year)
+    assert calendar[good_friday] == "Good Friday"
+    assert calendar[easter_monday] == "Easter Monday"
+    assert calendar[ascension] == "Ascension Day"
+    assert calendar[whit_monday] == "Whit Monday"
+
+
 def test_kings_day_2025_was_on_saturday_26_april_because_27_april_was_a_sunday() -> None:
-    assert date(2025, 4, 26) in nl_holidays(2025)
-    assert date(2025, 4, 27) not in nl_holidays(2025)
+    assert date(2025, 4, 26) in public_holidays(2025)
+    assert date(2025, 4, 27) not in public_holidays(2025)
+
+
+def test_ascension_day_on_5_may_counts_once() -> None:
+    assert public_holidays(2016)[date(2016, 5, 5)] == "Ascension Day; Liberation Day"
+    assert len(public_holidays(2016)) == 8
+
+
+def test_days_equated_by_royal_decree_are_working_days_unless_configured() -> None:
+    # R3, Atw art. 3(3): Friday 2 January and Friday 15 May 2026 were equated by royal decree;
+    # by default they are working days (the earlier due date is the safe one).
+    assert is_working_day(date(2026, 1, 2))
+    assert is_working_day(date(2026, 5, 15))
+    assert statutory_due(date(2026, 4, 14)) == date(2026, 5, 15)
+
+
+def test_configured_extra_days_are_non_working_in_every_computation(tmp_path: Path) -> None:
+    app = Flask(__name__)
+    config = build_config(tmp_path, {"EXTRA_NON_WORKING_DAYS": "2026-01-02, 2026-05-15"})
+    app.config["EXTRA_NON_WORKING_DAYS"] = config["EXTRA_NON_WORKING_DAYS"]
+    with app.app_context():
+        assert not is_working_day(date(2026, 1, 2))
+        assert not is_working_day(date(2026, 5, 15))
+        # Statutory roll: Thursday 14 May is Ascension Day, Friday 15 May now too -> Monday.
+        assert statutory_due(date(2026, 4, 14)) == date(2026, 5, 18)
+        # Working-day steps and counts (R6's five days, R7, R17's ten days) skip it as well.
+        assert add_working_days(date(2026, 5, 13), 1) == date(2026, 5, 18)
+        assert working_days_between(date(2026, 5, 11), date(2026, 5, 18)) == 3
+        assert exam_bound_due(datetime(2026, 5, 19, 9, 0, tzinfo=AMSTERDAM), 2) == date(2026, 5, 13)
+    assert is_working_day(date(2026, 5, 15))  # outside the app: the statutory calendar only
+
+
+def test_the_extra_days_setting_is_parsed_as_iso_dates_and_a_typo_is_refused() -> None:
+    assert parse_extra_days("2026-05-15,2026-01-02,,") == (date(2026, 1, 2), date(2026, 5, 15))
+    assert parse_extra_days([date(2026, 1, 2), "2026-01-02"]) == (date(2026, 1, 2),)
+    assert parse_extra_days("") == ()
+    with pytest.raises(ValueError, match="15-05-2026"):
+        parse_extra_days("15-05-2026")
 
 
 def test_weekends_are_not_working_days_and_ordinary_weekdays_are() -> None:
@@ -149,6 +214,15 @@ def test_due_date_on_whit_monday_moves_to_the_tuesday() -> None:
     assert statutory_due(date(2026, 4, 25)) == date(2026, 5, 26)
 
 
+def test_received_5_april_2026_is_due_wednesday_6_may_because_5_may_is_a_holiday() -> None:
+    # R3's worked example: 5 May is a holiday every year (Atw art. 3(1)), 2026 included.
+    assert statutory_due(date(2026, 4, 5)) == date(2026, 5, 6)
+
+
+def test_due_date_on_good_friday_moves_past_easter_to_the_tuesday() -> None:
+    assert statutory_due(date(2027, 2, 26)) == date(2027, 3, 30)  # Good Friday 26 March 2027
+
+
 def test_due_date_on_the_saturday_before_whit_monday_moves_to_the_tuesday() -> None:
     assert statutory_due(date(2026, 4, 23)) == date(2026, 5, 26)
 
@@ -198,6 +272,21 @@ def test_pause_ending_on_a_weekend_moves_to_monday() -> None:
 
 def test_pause_ending_on_kings_day_moves_to_the_next_working_day() -> None:
     assert shift_for_pause(date(2026, 4, 20), 7) == date(2026, 4, 28)
+
+
+def test_paused_days_go_on_the_period_end_before_the_holiday_roll() -> None:
+    # R6's worked example: received Thursday 5 March 2026, paused 10 days. The period ends on
+    # 5 April (Easter Sunday); + 10 days = Wednesday 15 April, a working day. Rolling first
+    # (Tuesday 7 April) and then adding the pause would give Friday 17 April.
+    assert period_end(date(2026, 3, 5), 1) == date(2026, 4, 5)
+    assert current_statutory_due(date(2026, 3, 5), 0, 10) == date(2026, 4, 15)
+
+
+def test_an_extended_period_also_takes_the_pause_before_the_roll() -> None:
+    # Received 5 January 2026, extended by 2 months: the period ends Sunday 5 April (Easter).
+    assert current_statutory_due(date(2026, 1, 5), 2, 0) == date(2026, 4, 7)
+    # Paused 3 days: 5 April + 3 = Wednesday 8 April (not Tuesday 7 April + 3 = 10 April).
+    assert current_statutory_due(date(2026, 1, 5), 2, 3) == date(2026, 4, 8)
 
 
 def test_pause_of_zero_days_keeps_a_working_due_date_and_negative_pause_is_refused() -> None:
@@ -579,8 +668,55 @@ def test_a_question_on_the_fifth_working_day_pauses_and_on_the_sixth_does_not():
     assert not question_pauses_clock(received, date(2026, 11, 10))
 
 
-def test_a_pause_over_the_turn_of_the_year_moves_past_the_holidays():
-    # Received 1 Dec 2026 -> due Fri 1 Jan 2027 is New Year's Day -> Mon 4 Jan; with 3 paused days
-    # 4 Jan + 3 = Thu 7 Jan.
+def test_a_pause_over_the_turn_of_the_year_counts_from_new_years_day_not_from_the_roll():
+    # Received 1 Dec 2026: the period ends Fri 1 Jan 2027 (New Year's Day) -> due Mon 4 Jan;
+    # with 3 paused days 1 Jan + 3 = Mon 4 Jan as well (R6), not 4 Jan + 3 = Thu 7 Jan.
     assert current_statutory_due(date(2026, 12, 1), 0, 0) == date(2027, 1, 4)
-    assert current_statutory_due(date(2026, 12, 1), 0, 3) == date(2027, 1, 7)
+    assert current_statutory_due(date(2026, 12, 1), 0, 3) == date(2027, 1, 4)
+    assert current_statutory_due(date(2026, 12, 1), 0, 4) == date(2027, 1, 5)
+
+
+@settings(max_examples=200)
+@given(any_date, st.sampled_from([0, 1, 2]), st.integers(min_value=0, max_value=120))
+def test_pause_is_added_to_the_unrolled_period_end_and_rolled_once(received, months, paused):
+    # R6: the pause goes on the end of the period, then R3 rolls once.
+    end = period_end(received, 1 + months)
+    due = current_statutory_due(received, months, paused)
+    assert due == next_working_day(end + timedelta(days=paused))
+    # Never later than the old "roll, add, roll again" reading, and never earlier than the period.
+    assert due <= next_working_day(next_working_day(end) + timedelta(days=paused))
+    assert due >= end + timedelta(days=paused)
+
+
+years = st.integers(min_value=2014, max_value=2200)
+
+
+@PROPERTY
+@given(years)
+def test_every_year_has_the_nine_atw_holidays_on_their_weekdays(year: int) -> None:
+    by_name = {name: day for day, name in public_holidays(year).items()}
+    named = {part for name in by_name for part in name.split("; ")}
+    assert named == {
+        "New Year's Day",
+        "Good Friday",
+        "Easter Monday",
+        "King's Day",
+        "Liberation Day",
+        "Ascension Day",
+        "Whit Monday",
+        "Christmas Day",
+        "Boxing Day",
+    }
+    calendar = public_holidays(year)
+    assert date(year, 5, 5) in calendar
+    assert all(day.year == year for day in calendar)
+    for day, name in calendar.items():
+        if name == "Good Friday":
+            assert day.weekday() == 4
+        if name in ("Easter Monday", "Whit Monday"):
+            assert day.weekday() == 0
+        if name.startswith("Ascension Day"):
+            assert day.weekday() == 3
+        if name == "King's Day":
+            assert day in (date(year, 4, 27), date(year, 4, 26))
+            assert day.weekday() != 6  # never on a Sunday

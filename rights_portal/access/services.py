@@ -38,6 +38,7 @@ from ..accounts.models import User
 from ..audit.services import record, record_case_event
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, CaseType, Channel, Outcome
+from ..cases.redress import gdpr_redress_after_refusal
 from ..clock import now_utc
 from ..errors import RuleViolation
 from ..exams.models import AutomatedFlag, Exam, Recording, RecordingFile
@@ -117,8 +118,13 @@ def file_access_request(
     include_flags: bool = False,
     received_at: datetime | None = None,
     channel: Channel = Channel.PORTAL,
+    actor: User | None = None,
+    acknowledge: bool = True,
 ) -> Case:
-    """File an access request (R1, R11) together with what the requester asked to receive."""
+    """File an access request (R1, R11) together with what the requester asked to receive.
+
+    ``actor`` and ``acknowledge`` as in :func:`rights_portal.cases.services.file_case`.
+    """
     exams = list(exams or [])
     if not all_data and not exams and not include_flags:
         raise RuleViolation(_l("Choose what you would like to receive."))
@@ -129,6 +135,8 @@ def file_access_request(
         description=description,
         received_at=received_at,
         channel=channel,
+        actor=actor,
+        acknowledge=acknowledge,
     )
     scope = AccessScope(
         case_id=case.id,
@@ -141,7 +149,7 @@ def file_access_request(
     record_case_event(
         "access.scope_recorded",
         case,
-        actor=filed_by,
+        actor=actor or filed_by,
         after=scope_summary(scope),
     )
     return case
@@ -660,12 +668,7 @@ def decision_reasons(refusals: list[HeldItem]) -> str:
     ]
     for item in refusals:
         lines.append("- " + refusal_text(item))
-    lines.append(
-        _(
-            "This is a partial refusal. You can object (bezwaar) within 6 weeks, complain to the "
-            "Autoriteit Persoonsgegevens or go to court."
-        )
-    )
+    lines.append(gdpr_redress_after_refusal())
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""``flask deadlines sweep``: run one deadline sweep now and print what it did."""
+"""``flask deadlines``: run one deadline sweep now; recompute open cases under changed rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from ..extensions import db
+from ..transactions import commit
 from .reminders import sweep
+from .services import recompute_open_due_dates
 
 deadlines_cli = AppGroup("deadlines", help="Deadlines, reminders and escalation.")
 
@@ -25,3 +28,26 @@ def sweep_command(today: object) -> None:
     report = sweep(as_of)  # commits batch by batch
     for line in report.lines():
         click.echo(line)
+
+
+@deadlines_cli.command("recompute")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def recompute_command(dry_run: bool) -> None:
+    """Recompute the due dates of open cases under the current calendar and pause rules (R3, R6).
+
+    A one-off after the rules changed: every change is recorded on the case's due-date history
+    and the audit trail with its reason.
+    """
+    changes = recompute_open_due_dates(dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        commit()
+    for change in changes:
+        click.echo(
+            f"{change.reference}: statutory {change.old_statutory_due} -> "
+            f"{change.new_statutory_due}, effective {change.old_effective_due} -> "
+            f"{change.new_effective_due}"
+        )
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{len(changes)} open case(s) {verb}.")

@@ -1,24 +1,27 @@
 """Deadline arithmetic for privacy-rights cases (docs/rules.md R1-R4, R6, R7, R9, R10).
 
-This module owns every date rule of a case and nothing else: which days are Dutch working days
-(weekends and the public holidays of the maintained ``holidays`` package), the calendar date in
-Europe/Amsterdam of a UTC timestamp, the statutory due date (receipt + one calendar month, clamped
-to the month's last day, rolled to the next working day), the extended and maximum due dates, the
+This module owns every date rule of a case and nothing else: working-day arithmetic on the Dutch
+calendar of :mod:`rights_portal.cases.calendar` (weekends, the public holidays of the Algemene
+termijnenwet art. 3 and any configured extra days), the calendar date in Europe/Amsterdam of a UTC
+timestamp, the statutory due date (receipt + one calendar month, clamped to the month's last day,
+plus any paused days, rolled once to the next working day), the extended and maximum due dates, the
 exam-bound due date and the effective (earliest) due date, the shift caused by a pause, the urgency
 flag for late exam-bound requests, the "days left" figures shown in queues, and the reminder
-milestones a sweep has to record. It is plain Python: no Flask, no database, no clock of its own
-(callers pass ``today``), so every rule can be tested directly.
+milestones a sweep has to record. It is plain Python: no database, no clock of its own (callers
+pass ``today``), so every rule can be tested directly. The one thing it takes from a running app
+is the calendar's configured extra non-working days (``EXTRA_NON_WORKING_DAYS``); without an app
+the calendar is the statutory one.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays
 from dateutil.relativedelta import relativedelta
+
+from . import calendar
 
 __all__ = [
     "AMSTERDAM",
@@ -35,6 +38,7 @@ __all__ = [
     "max_extended_due",
     "next_working_day",
     "paused_days",
+    "period_end",
     "question_pauses_clock",
     "reminder_keys_due",
     "shift_for_pause",
@@ -68,19 +72,14 @@ def _require_date(value: date, name: str) -> None:
         raise TypeError(msg)
 
 
-@functools.lru_cache(maxsize=256)
-def _holidays(year: int) -> frozenset[date]:
-    """Return the Dutch public holidays of ``year`` according to the ``holidays`` package."""
-    return frozenset(holidays.country_holidays("NL", years=year).keys())
-
-
 def is_working_day(day: date) -> bool:
-    """Return whether ``day`` is a Dutch working day: not a weekend day and not a public holiday.
+    """Return whether ``day`` is a Dutch working day (R3).
 
-    Public holidays come from the maintained ``holidays`` package (R3), cached per year.
+    Not a Saturday or Sunday, not a public holiday of the Algemene termijnenwet art. 3(1)-(2) and
+    not a day configured as equated with one (art. 3(3)); see :mod:`rights_portal.cases.calendar`.
     """
     _require_date(day, "day")
-    return day.weekday() < _SATURDAY and day not in _holidays(day.year)
+    return calendar.is_working_day(day)
 
 
 def next_working_day(day: date) -> date:
@@ -131,7 +130,7 @@ def working_days_between(start: date, end: date) -> int:
     weekday_holidays = sum(
         1
         for year in range(start.year, end.year + 1)
-        for holiday in _holidays(year)
+        for holiday in calendar.non_working_days(year)
         if start < holiday <= end and holiday.weekday() < _SATURDAY
     )
     return weekdays - weekday_holidays
@@ -148,10 +147,18 @@ def local_date(moment: datetime) -> date:
     return aware.astimezone(AMSTERDAM).date()
 
 
+def period_end(received: date, months: int) -> date:
+    """Add calendar months to the receipt date, clamped to a shorter month's last day (R2).
+
+    This is the end of the period before any pause (R6) and before the working-day roll (R3).
+    """
+    _require_date(received, "received")
+    return received + relativedelta(months=months)
+
+
 def _months_later_working_day(received: date, months: int) -> date:
     """Add calendar months (clamped to the last day of a shorter month) and roll (R2, R3)."""
-    _require_date(received, "received")
-    return next_working_day(received + relativedelta(months=months))
+    return next_working_day(period_end(received, months))
 
 
 def statutory_due(received: date) -> date:
@@ -207,29 +214,43 @@ def effective_due(statutory: date, exam_bound: date | None) -> date:
     return min(statutory, exam_bound)
 
 
-def shift_for_pause(due: date, paused_days: int) -> date:
-    """Move ``due`` by ``paused_days`` calendar days of pause, then to a working day (R6).
+def shift_for_pause(end_of_period: date, paused_days: int) -> date:
+    """Add ``paused_days`` calendar days to the end of a period, then roll once to a working day.
+
+    R6: the paused days go on the end of the period as R2 computes it, *before* R3's weekend and
+    holiday roll, which is applied once to the result. Pass the unrolled end of the period
+    (:func:`period_end`), not an already rolled due date: received Thursday 5 March 2026, paused
+    10 days, is 5 April + 10 = Wednesday 15 April 2026, not (Tuesday 7 April) + 10 = 17 April.
 
     Raises:
         ValueError: if ``paused_days`` is negative.
 
     """
-    _require_date(due, "due")
+    _require_date(end_of_period, "end_of_period")
     if paused_days < 0:
         msg = f"paused_days must not be negative, got {paused_days}"
         raise ValueError(msg)
-    return next_working_day(due + timedelta(days=paused_days))
+    return next_working_day(end_of_period + timedelta(days=paused_days))
 
 
 def current_statutory_due(received: date, extension_months: int, paused_days: int) -> date:
     """Return the statutory due date after any extension (R4) and completed pauses (R6).
 
-    The extended date never passes :func:`max_extended_due`; paused days then move it on.
+    The period runs one month from receipt, plus the extension months (never more than R4's
+    three months in total); the paused days are added to its end and the result is rolled to a
+    working day once (R3, R6).
+
+    Raises:
+        ValueError: if ``extension_months`` is not 0, 1 or 2.
+
     """
-    base = statutory_due(received)
-    if extension_months:
-        base = min(extended_due(received, extension_months), max_extended_due(received))
-    return shift_for_pause(base, paused_days) if paused_days else base
+    if extension_months and (
+        isinstance(extension_months, bool) or extension_months not in ALLOWED_EXTENSION_MONTHS
+    ):
+        msg = f"an extension is 1 or 2 months, not {extension_months!r}"
+        raise ValueError(msg)
+    end = period_end(received, STATUTORY_MONTHS + extension_months)
+    return shift_for_pause(end, paused_days)
 
 
 def extension_allowed(first_due: date, today: date) -> bool:

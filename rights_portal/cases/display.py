@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from ..clock import today_local
 from . import deadlines
-from .models import CaseStatus
+from .models import Case, CaseStatus
 
 
 class HasDeadline(Protocol):
@@ -79,6 +79,23 @@ def due_html(case: HasDeadline) -> Markup:
         html = Markup('{} <span class="due">({})</span>').format(left, day)
     memo[key] = html
     return html
+
+
+def requester_due_html(case: Case) -> Markup:
+    """The due date as the requester sees it (R7).
+
+    A request filed after its exam-bound date cannot meet that date; the requester sees that it
+    is handled with priority and the statutory date, not "overdue" from the day of filing.
+    Staff keep seeing the exam-bound date (overdue, urgent) through :func:`due_html`.
+    """
+    if not (case.is_open and case.filed_after_exam_bound_date):
+        return due_html(case)
+    due = case.statutory_due
+    # The translated text is escaped; only the <time> element around the date is markup.
+    before, _, after = gettext("at the latest by %(date)s").partition("%(date)s")
+    return Markup(
+        '<span class="badge badge-urgent">{}</span> <span class="due">{}{}{}</span>'
+    ).format(gettext("Handled with priority"), before, _time(due, format_date(due, "full")), after)
 
 
 def badges_html(case: HasDeadline) -> Markup:

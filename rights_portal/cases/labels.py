@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import CaseStatus, CaseType, ExtensionReason, MessageKind, Outcome
+from .models import CaseStatus, CaseType, Channel, ExtensionReason, MessageKind, Outcome
+
+CHANNEL_LABELS = {
+    Channel.PORTAL: _l("portal"),
+    Channel.LETTER: _l("letter"),
+    Channel.EMAIL: _l("e-mail"),
+    Channel.PHONE: _l("phone"),
+    Channel.DESK: _l("at a desk"),
+}
 
 CASE_TYPE_LABELS = {
     CaseType.ACCESS: _l("Access to recordings and data"),
@@ -69,4 +77,5 @@ DUE_CHANGE_LABELS = {
     "received": _l("Request received"),
     "extended": _l("Term extended"),
     "resumed": _l("Clock restarted after a pause"),
+    "recomputed": _l("Recomputed under the corrected calendar and pause rules"),
 }

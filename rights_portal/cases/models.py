@@ -127,6 +127,8 @@ class Channel(enum.StrEnum):
     PORTAL = "portal"
     EMAIL = "email"
     LETTER = "letter"
+    PHONE = "phone"
+    DESK = "desk"
 
 
 class Case(Base):
@@ -260,6 +262,14 @@ class Case(Base):
         """Whether the case still runs against its deadline."""
         return self.status.is_open
 
+    @property
+    def filed_after_exam_bound_date(self) -> bool:
+        """R7: received after its exam-bound date; accepted, urgent and handled with priority.
+
+        The requester is then shown the statutory date, never "overdue" on the day of filing.
+        """
+        return self.exam_bound_due is not None and self.exam_bound_due < self.received_on
+
     def __repr__(self) -> str:
         return f"<Case {self.reference} {self.case_type.value} {self.status.value}>"
 
@@ -376,7 +386,7 @@ class DueDateChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    # "received", "extended", "paused", "resumed".
+    # "received", "extended", "paused", "resumed", "recomputed" (``flask deadlines recompute``).
     cause: Mapped[str] = mapped_column(String(32))
     old_statutory_due: Mapped[date | None] = mapped_column(Date)
     new_statutory_due: Mapped[date] = mapped_column(Date)

@@ -8,6 +8,7 @@ live in :mod:`rights_portal.permissions`; these functions assume the caller aske
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -70,10 +71,14 @@ def file_case(
     channel: Channel = Channel.PORTAL,
     flag_id: int | None = None,
     restrict_processing: bool = False,
+    actor: User | None = None,
+    acknowledge: bool = True,
 ) -> Case:
     """Register a request (R1) with its statutory, exam-bound and effective due dates (R2, R3, R7).
 
     A request filed too late for the exam-bound date is accepted and marked urgent, never refused.
+    ``actor`` is who entered it when that is not the requester (staff registering a letter);
+    without ``acknowledge`` no acknowledgement e-mail is queued (it goes out by post instead).
     """
     description = description.strip()
     if case_type.needs_exam and exam is None:
@@ -118,13 +123,13 @@ def file_case(
             new_statutory_due=statutory,
             new_effective_due=effective,
             reason="",
-            actor_id=filed_by.id,
+            actor_id=(actor or filed_by).id,
         )
     )
     record_case_event(
         "case.received",
         case,
-        actor=filed_by,
+        actor=actor or filed_by,
         after=_snapshot(
             case,
             "reference",
@@ -138,7 +143,8 @@ def file_case(
             "exam_id",
         ),
     )
-    notify_user(filed_by, "case_received", case=case)
+    if acknowledge:
+        notify_user(filed_by, "case_received", case=case)
     return case
 
 
@@ -290,21 +296,44 @@ def extension_still_allowed(case: Case, today: date | None = None) -> bool:
     return deadlines.extension_allowed(first_due_date(case), today or today_local())
 
 
-def _recompute_due_dates(case: Case, *, cause: str, reason: str, actor: User) -> None:
-    """Derive statutory and effective due dates from receipt, extension and pauses; log changes."""
+def _recompute_due_dates(
+    case: Case, *, cause: str, reason: str, actor: User | None, exam_bound: bool = False
+) -> bool:
+    """Derive the due dates from receipt, extension and pauses; log a change with its reason.
+
+    With ``exam_bound`` the exam-bound date is derived again from the exam's start as well (R7).
+    Returns whether anything changed. ``actor`` is None for a system change (a CLI command).
+    """
     old_statutory, old_effective = case.statutory_due, case.effective_due
+    old_exam_bound = case.exam_bound_due
     case.statutory_due = deadlines.current_statutory_due(
         case.received_on, case.extension_months, _completed_pause_days(case)
     )
+    if exam_bound and case.exam is not None and case.case_type.exam_bound:
+        case.exam_bound_due = deadlines.exam_bound_due(
+            case.exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
+        )
     case.effective_due = deadlines.effective_due(case.statutory_due, case.exam_bound_due)
-    if (old_statutory, old_effective) == (case.statutory_due, case.effective_due):
-        return
+    before = {
+        "statutory_due": old_statutory,
+        "exam_bound_due": old_exam_bound,
+        "effective_due": old_effective,
+    }
+    after = {
+        "statutory_due": case.statutory_due,
+        "exam_bound_due": case.exam_bound_due,
+        "effective_due": case.effective_due,
+    }
+    if before == after:
+        return False
+    if old_exam_bound == case.exam_bound_due:  # the usual case: keep the event as it was
+        del before["exam_bound_due"], after["exam_bound_due"]
     db.session.add(
         DueDateChange(
             case_id=case.id,
             cause=cause,
             reason=reason,
-            actor_id=actor.id,
+            actor_id=actor.id if actor is not None else None,
             old_statutory_due=old_statutory,
             new_statutory_due=case.statutory_due,
             old_effective_due=old_effective,
@@ -316,14 +345,72 @@ def _recompute_due_dates(case: Case, *, cause: str, reason: str, actor: User) ->
         "case.due_date_changed",
         case,
         actor=actor,
-        before={"statutory_due": old_statutory, "effective_due": old_effective},
-        after={
-            "statutory_due": case.statutory_due,
-            "effective_due": case.effective_due,
-            "cause": cause,
-            "reason": reason,
-        },
+        before=before,
+        after={**after, "cause": cause, "reason": reason},
     )
+    return True
+
+
+#: Why ``flask deadlines recompute`` changed a due date (untranslated, for the audit trail).
+RECOMPUTE_REASON = (
+    "Recomputed under the corrected rules: the Dutch calendar of the Algemene termijnenwet "
+    "art. 3 (5 May every year, plus configured days, R3) and paused days added before the "
+    "weekend/holiday roll (R6)"
+)
+
+
+@dataclass(frozen=True)
+class RecomputedCase:
+    """One open case whose due dates the new rules give differently."""
+
+    reference: str
+    old_statutory_due: date
+    new_statutory_due: date
+    old_effective_due: date
+    new_effective_due: date
+
+
+def recompute_open_due_dates(*, dry_run: bool = False) -> list[RecomputedCase]:
+    """Derive the due dates of every open case again under the current rules (R3, R6, R7).
+
+    Each change is recorded on the case's due-date history and on the audit trail with
+    :data:`RECOMPUTE_REASON`; a case whose dates stay the same gets no entry. With ``dry_run``
+    nothing is written (the caller rolls back). The caller commits.
+    """
+    changed: list[RecomputedCase] = []
+    cases = db.session.scalars(
+        select(Case).where(Case.status.in_(OPEN_STATUSES)).order_by(Case.id)
+    ).all()
+    for case in cases:
+        old_statutory, old_effective = case.statutory_due, case.effective_due
+        if dry_run:
+            with db.session.no_autoflush:
+                pause_days = _completed_pause_days(case)
+            statutory = deadlines.current_statutory_due(
+                case.received_on, case.extension_months, pause_days
+            )
+            exam_bound = case.exam_bound_due
+            if case.exam is not None and case.case_type.exam_bound:
+                exam_bound = deadlines.exam_bound_due(
+                    case.exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
+                )
+            effective = deadlines.effective_due(statutory, exam_bound)
+            if (statutory, effective, exam_bound) == (
+                old_statutory,
+                old_effective,
+                case.exam_bound_due,
+            ):
+                continue
+        elif _recompute_due_dates(
+            case, cause="recomputed", reason=RECOMPUTE_REASON, actor=None, exam_bound=True
+        ):
+            statutory, effective = case.statutory_due, case.effective_due
+        else:
+            continue
+        changed.append(
+            RecomputedCase(case.reference, old_statutory, statutory, old_effective, effective)
+        )
+    return changed
 
 
 def extend(

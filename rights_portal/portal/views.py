@@ -7,8 +7,6 @@ user may file is the permission layer's :func:`~rights_portal.permissions.filing
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
@@ -67,9 +65,12 @@ FORMS: dict[CaseType, type[FlaskForm]] = {
 
 
 def _exam_choices(subject: User) -> list[Exam]:
-    """Exams of the student's programme, from six months back on, soonest first."""
-    since = now_utc() - timedelta(days=183)
-    query = select(Exam).where(Exam.starts_at >= since).order_by(Exam.starts_at)
+    """Exams of the student's programme that have not yet taken place, soonest first (R7).
+
+    An objection or alternative-exam request is about an exam still to come: a date it must be
+    decided by (R7) only makes sense before the exam starts.
+    """
+    query = select(Exam).where(Exam.starts_at > now_utc()).order_by(Exam.starts_at)
     if subject.programme_id is not None:
         query = query.where(Exam.programme_id == subject.programme_id)
     return list(db.session.scalars(query))

@@ -21,6 +21,7 @@ from datetime import date
 from ..access.storage import Storage, recordings_storage
 from ..accounts.models import User
 from ..extensions import db
+from ..intake import services as intake_services
 from ..transactions import commit
 from . import services
 from .models import DeletionOutcome, DeletionRecord, DeletionRule
@@ -43,6 +44,8 @@ class PurgeResult:
     cancelled: list[int] = field(default_factory=list)  # file ids whose intent a hold stopped
     # decision ids of redacted copies left behind by deletions from before they went together
     leftover_copies: list[int] = field(default_factory=list)
+    # case_intakes ids whose letter or e-mail as received was deleted (R1, R25)
+    intake_documents: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The plan's report and what was done."""
@@ -50,7 +53,8 @@ class PurgeResult:
             *self.plan.lines(),
             f"done: {len(self.deleted)} files deleted, {len(self.completed)} intents completed, "
             f"{len(self.cancelled)} intents cancelled because the recording is held, "
-            f"{len(self.leftover_copies)} left-over redacted copies deleted",
+            f"{len(self.leftover_copies)} left-over redacted copies deleted, "
+            f"{len(self.intake_documents)} registered letters or e-mails deleted",
         ]
 
 
@@ -94,6 +98,11 @@ def purge(today: date | None = None, *, store: Storage | None = None) -> PurgeRe
         services.delete_listed_copy(decision, listed, store=store)
         commit()
         result.leftover_copies.append(decision.id)
+    # Letters and e-mails kept with registered requests: the same retention (R1, R25).
+    for intake in intake_services.documents_to_purge(plan.today):
+        intake_services.purge_document(intake, store=store)
+        commit()
+        result.intake_documents.append(intake.id)
     services.record_purge_run(
         plan,
         deleted=result.deleted,

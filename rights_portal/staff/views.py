@@ -96,10 +96,13 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
     )
     assign_form.assignee_id.choices = [SelectChoice(str(u.id), u.full_name) for u in assignees]
     in_review = case.status is CaseStatus.IN_REVIEW
+    from ..intake.services import intake_for
+
     return (
         render_template(
             "staff/case_detail.html",
             case=case,
+            intake=intake_for(case),
             history=case_history(case.id, for_staff=True),
             actors=_actor_names(case),
             messages=_messages(case),

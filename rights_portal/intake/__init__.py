@@ -1,0 +1,1 @@
+"""Intake: requests that reached the institution outside the portal, registered by staff (R1)."""

@@ -1,0 +1,95 @@
+"""``flask intake register``: register a request received by letter, e-mail, phone or desk (R1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..cases.models import CaseType, Channel
+from ..errors import RuleViolation
+from ..exams.models import Exam
+from ..extensions import db
+from ..permissions import can_register_requests
+from ..transactions import commit
+from . import services
+from .models import AcknowledgeBy
+
+intake_cli = AppGroup("intake", help="Requests received outside the portal (R1).")
+
+
+@intake_cli.command("register")
+@click.option("--by", "by_email", required=True, help="E-mail of the case handler entering it.")
+@click.option(
+    "--channel",
+    type=click.Choice([c.value for c in services.OUTSIDE_CHANNELS]),
+    required=True,
+)
+@click.option("--received-on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--student-number", required=True)
+@click.option("--date-of-birth", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option(
+    "--type",
+    "case_type",
+    type=click.Choice([t.value for t in services.INTAKE_TYPES]),
+    required=True,
+)
+@click.option("--text", "description", default="", help="What the requester asks.")
+@click.option("--document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--exam-id", type=int, default=None, help="For an objection or alternative exam.")
+@click.option(
+    "--acknowledge-by", type=click.Choice([a.value for a in AcknowledgeBy]), default="email"
+)
+@click.option("--postal-address", default="")
+def register_command(
+    by_email: str,
+    channel: str,
+    received_on: object,
+    student_number: str,
+    date_of_birth: object,
+    case_type: str,
+    description: str,
+    document: Path | None,
+    exam_id: int | None,
+    acknowledge_by: str,
+    postal_address: str,
+) -> None:
+    """Register one request with its original date of receipt and print its reference."""
+    actor = db.session.scalars(select(User).where(User.email == by_email)).one_or_none()
+    if actor is None or not can_register_requests(actor):
+        raise click.ClickException(f"{by_email} is not a case handler")
+    student = services.find_student(student_number, date_of_birth.date())  # type: ignore[attr-defined]
+    if student is None:
+        raise click.ClickException("no student has this student number and date of birth")
+    exam = db.session.get(Exam, exam_id) if exam_id is not None else None
+    if exam_id is not None and exam is None:
+        raise click.ClickException(f"no exam with id {exam_id}")
+    handle = document.open("rb") if document is not None else None
+    upload = services.Upload(handle, document.name) if handle and document else None
+    try:
+        intake = services.register_request(
+            actor=actor,
+            channel=Channel(channel),
+            received_on=received_on.date(),  # type: ignore[attr-defined]
+            case_type=CaseType(case_type),
+            description=description,
+            student=student,
+            document=upload,
+            acknowledge_by=AcknowledgeBy(acknowledge_by),
+            postal_address=postal_address,
+            exam=exam,
+        )
+        commit()
+    except RuleViolation as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from None
+    finally:
+        if handle is not None:
+            handle.close()
+    case = intake.case
+    click.echo(f"{case.reference}: received {case.received_on}, due {case.effective_due}")
+    if intake.overdue_on_entry:
+        click.echo("overdue already on entry: flagged urgent")
