@@ -146,6 +146,7 @@ def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
+    from .media.cli import media_cli
     from .register.cli import register_cli
     from .retention.cli import retention_cli
 
@@ -157,6 +158,7 @@ def _register_cli(app: Flask) -> None:
         register_cli,
         recordings_cli,
         retention_cli,
+        media_cli,
     ):
         app.cli.add_command(group)
 

@@ -111,3 +111,21 @@ def test_a_screenshot_goes_through_the_same_detector(tmp_path):
     assert media.requester_difference(frame) < 2  # PNG: lossless
     assert result.record["tracks_found"] == 2
     assert result.record["frames_processed"] == 1
+
+
+@pytest.mark.postgres
+def test_the_command_line_redacts_a_file_and_prints_the_tracks(app, video, tmp_path):
+    output = tmp_path / "cli.mp4"
+    result = app.test_cli_runner().invoke(
+        args=["media", "redact", str(video), str(output), "--threshold", "0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "threshold 0.5: 50 frame(s), 2 track(s)" in result.output
+    assert "kept (requester)" in result.output and "covered" in result.output
+    assert media.bystander_covered(media.read_frames(output)[0], 0)
+
+    everything = app.test_cli_runner().invoke(
+        args=["media", "redact", str(video), str(tmp_path / "all.mp4"), "--cover-all"]
+    )
+    assert everything.exit_code == 0, everything.output
+    assert "kept (requester)" not in everything.output
