@@ -93,6 +93,7 @@ def _register_models() -> None:
     from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
+    from .media import models as _media  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401

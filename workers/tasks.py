@@ -17,6 +17,7 @@ from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
+from rights_portal.media import services as media_services
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
@@ -91,6 +92,18 @@ def verify_audit_trail() -> dict[str, object]:
 def build_access_package(package_id: int) -> str | None:
     """Build an access package (R11, R12); a no-op if it is not queued (or stale) any more."""
     status = access_package.build(package_id)
+    commit()
+    return status.value if status else None
+
+
+@shared_task(name="rights_portal.redact_recording")
+def redact_recording(redaction_id: int) -> str | None:
+    """Cover the bystanders of one recording file (R27), on the ``media`` queue.
+
+    A no-op if the run is not queued (or stale) any more; cancelled runs stop at their next
+    progress step.
+    """
+    status = media_services.run(redaction_id)
     commit()
     return status.value if status else None
 
