@@ -140,6 +140,13 @@ def test_a_run_stores_the_redacted_copy_as_the_items_decision_with_a_complete_re
 def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_refusal(world):
     run = run_now(world, muted=[services.MutedRange(0.5, 1.0, "a housemate speaks")])
     requester = run.record["requester_track"]
+    unchecked = access_services.request_build(world["case"], actor=world["handler"])
+    commit()
+    build(unchecked.id)
+    commit()
+    with pytest.raises(RuleViolation):  # R27: not released before a person has confirmed it
+        access_services.release(unchecked, actor=world["handler"])
+    db.session.rollback()
     services.confirm_requester(run, actor=world["handler"], track_id=requester)
     commit()
     assert run.reviewed_by_id == world["handler"].id and run.reviewed_at is not None
@@ -157,6 +164,27 @@ def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_re
     assert "Pieter Handler" in letter
     assert "a housemate speaks" in letter
     assert "50" in letter  # frames processed
+    access_services.release(package, actor=world["handler"])
+    commit()
+
+
+def test_an_uploaded_copy_replacing_the_automatic_one_drops_its_record(world):
+    run = run_now(world)
+    decision = db.session.get(ItemDecision, run.decision_id)
+    assert services.record_for_decision(decision) is not None
+    assert services.unreviewed(world["case"]) == [run]
+    access_services.decide_item(
+        world["case"],
+        actor=world["handler"],
+        item_type=ItemType.FILE,
+        item_id=world["file"].id,
+        decision=Release.REDACTED,
+        protects="a housemate",
+        redacted=access_services.RedactedUpload(io.BytesIO(b"by hand" * 99), "m.mp4", "video/mp4"),
+    )
+    commit()
+    assert services.record_for_decision(decision) is None
+    assert services.unreviewed(world["case"]) == []
 
 
 def test_choosing_another_face_as_the_requester_runs_again_keeping_that_one(world, tmp_path):

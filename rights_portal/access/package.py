@@ -532,7 +532,7 @@ def automatic_redaction(item: HeldItem) -> dict[str, Any] | None:
     decision = item.decision
     if decision is None or decision.decision is not Release.REDACTED:
         return None
-    found = record_for_decision(decision.id)
+    found = record_for_decision(decision)
     if found is not None and found.get("reviewed_at"):
         found["reviewed_at"] = datetime.fromisoformat(found["reviewed_at"])
     return found

@@ -609,6 +609,12 @@ def release(package: AccessPackage, *, actor: User) -> AccessPackage:
     newest = packages_of(case)[0]
     if newest.id != package.id:
         raise RuleViolation(_l("A newer build of this package exists; release that one."))
+    from ..media.services import unreviewed  # media builds on access: imported late
+
+    if unreviewed(case):  # R27: automatic redaction proposes, a person decides
+        raise RuleViolation(
+            _l("An automatic redaction has not been checked yet: confirm the requester's face.")
+        )
     holdings = gather(case)
     if holdings.fingerprint() != package.contents_fingerprint:
         raise RuleViolation(

@@ -37,7 +37,7 @@ from sqlalchemy import and_, or_, select, update
 
 from ..access import services as access_services
 from ..access import storage as storage_module
-from ..access.models import ItemType, Release
+from ..access.models import ItemDecision, ItemType, Release
 from ..accounts.models import User
 from ..audit.services import record
 from ..cases.models import Case
@@ -369,6 +369,7 @@ def run(run_id: int, progress: pipeline.Progress | None = None) -> RedactionStat
         return RedactionStatus.CANCELLED
     the_record = {
         **result.record,
+        "copy_sha256": decision.redacted_sha256,
         "muted_ranges": job.muted_ranges,
         "requested_by": job.requested_by.full_name,
         **_review(job),
@@ -421,12 +422,33 @@ def _mark_failed(run_id: int, exc: Exception) -> RedactionStatus:
     return job.status
 
 
-def record_for_decision(decision_id: int) -> dict[str, Any] | None:
-    """The record of the finished automatic redaction behind a redacted copy, if any (R13)."""
+def _current_run(decision: ItemDecision) -> Redaction | None:
+    """The finished run whose copy is still the decision's copy (not replaced by an upload)."""
     job = db.session.scalars(
         select(Redaction)
-        .where(Redaction.decision_id == decision_id, Redaction.status == RedactionStatus.DONE)
+        .where(Redaction.decision_id == decision.id, Redaction.status == RedactionStatus.DONE)
         .order_by(Redaction.id.desc())
         .limit(1)
     ).first()
+    if job is None or job.record is None or decision.decision is not Release.REDACTED:
+        return None
+    if job.record.get("copy_sha256") != decision.redacted_sha256:
+        return None
+    return job
+
+
+def record_for_decision(decision: ItemDecision) -> dict[str, Any] | None:
+    """The record of the automatic redaction that made ``decision``'s copy, if it did (R13)."""
+    job = _current_run(decision)
     return dict(job.record) if job is not None and job.record is not None else None
+
+
+def unreviewed(case: Case) -> list[Redaction]:
+    """The case's automatic redactions in use that no person has confirmed yet (R27)."""
+    decisions = db.session.scalars(
+        select(ItemDecision).where(
+            ItemDecision.case_id == case.id, ItemDecision.decision == Release.REDACTED
+        )
+    )
+    runs = [_current_run(decision) for decision in decisions]
+    return [job for job in runs if job is not None and job.reviewed_by_id is None]
