@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
+    from .media.views import bp as media_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
     from .portal import identity as _portal_identity  # noqa: F401
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(retention_bp, url_prefix="/staff/retention")
     app.register_blueprint(audit_bp, url_prefix="/staff/audit")
     app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
+    app.register_blueprint(media_bp)  # under /staff/cases/…/access/, beside the workspace
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
 

@@ -36,6 +36,7 @@ from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
 from rights_portal.media import services as media_services
+from rights_portal.media.models import Redaction
 from rights_portal.register import services as register_services
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
@@ -63,7 +64,15 @@ BREACH_STEPS = (
     "tests/test_breaches.py::test_each_step_through_the_pages_records_its_event_with_that_request"
 )
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
+MEDIA_STEPS = (
+    "tests/test_media_redaction.py::"
+    "test_the_handler_redacts_confirms_cancels_and_retries_on_the_workspace"
+)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "media.request_redaction": ("media.redaction_requested", MEDIA_STEPS),
+    "media.cancel": ("media.redaction_cancelled", MEDIA_STEPS),
+    "media.retry": ("media.redaction_requested", MEDIA_STEPS),
+    "media.confirm": ("media.requester_confirmed", MEDIA_STEPS),
     "accounts.forgot_password": (
         "user.password_reset_requested",
         "tests/test_auth_security.py::test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_same",
@@ -287,6 +296,7 @@ AUDITED_VIEWS: dict[str, str] = {
     "access.staff_download": "package.opened",
     "access.download": "package.downloaded",
     "breaches.detail": "breach.viewed",  # lists the affected students and their notices
+    "media.faces": "media_faces.opened",  # the faces found in a recording (R27)
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
@@ -566,7 +576,7 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
         assert set(actions) <= written, f"{name} did not record {sorted(set(actions) - written)}"
 
 
-def test_each_audited_view_writes_its_audit_event(app, world):
+def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
     student = world["student"]
     case = services.file_case(
         case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
@@ -598,6 +608,11 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     login(requester, "sanne@uni.example")
     workspace = f"/staff/cases/{access.case.reference}/access"
     package = f"{workspace}/packages/{access.package.id}"
+    redaction = queued_redaction(world, tmp_path)
+    media_services.run(redaction)
+    commit()
+    run = db.session.get(Redaction, redaction)
+    faces = f"/staff/cases/{run.case.reference}/access/redactions/{run.id}/faces.jpg"
     urls = {
         "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
         "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
@@ -614,6 +629,7 @@ def test_each_audited_view_writes_its_audit_event(app, world):
             f"/my/cases/{access.case.reference}/package/{access.package.id}",
         ),
         "breaches.detail": (dpo, f"/staff/breaches/{breach.id}"),
+        "media.faces": (handler, faces),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

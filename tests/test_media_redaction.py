@@ -30,7 +30,7 @@ from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.transactions import commit
 from tests import media_support as media
 from tests.access_support import make_world
-from tests.conftest import wait_for
+from tests.conftest import login, post_form, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -284,3 +284,74 @@ def test_a_real_worker_on_the_media_queue_redacts_the_recording(
     assert media.bystander_covered(frame, 30)
     assert media.requester_difference(frame) < 6
     assert run.record["tracks_found"] == 2
+
+
+def events_of(response) -> set[str]:
+    request_id = response.headers["X-Request-ID"]
+    return set(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == request_id))
+    )
+
+
+def test_the_handler_redacts_confirms_cancels_and_retries_on_the_workspace(world, client):
+    login(client, "handler@uni.example")
+    workspace = f"/staff/cases/{world['case'].reference}/access"
+    file_id = world["file"].id
+    page = client.get(workspace).get_data(as_text=True)
+    assert "Redact automatically" in page
+
+    asked = post_form(
+        client,
+        f"{workspace}/files/{file_id}/redact",
+        {
+            f"redact-{file_id}-threshold": "0.5",
+            f"redact-{file_id}-muted": "0.5-1 a housemate speaks",
+        },
+        token_from=workspace,
+    )
+    assert asked.status_code == 302
+    assert "media.redaction_requested" in events_of(asked)  # the task ran eagerly after it
+    (run,) = services.runs_of(world["case"])
+    assert run.status is RedactionStatus.DONE and run.threshold == 0.5
+    assert run.muted_ranges == [{"start_s": 0.5, "end_s": 1.0, "reason": "a housemate speaks"}]
+
+    page = client.get(workspace).get_data(as_text=True)
+    assert "Which face is the requester's?" in page and "(proposed)" in page
+    sheet = client.get(f"{workspace}/redactions/{run.id}/faces.jpg")
+    assert sheet.status_code == 200 and sheet.mimetype == "image/jpeg"
+    assert sheet.data[:2] == b"\xff\xd8"
+    assert "media_faces.opened" in events_of(sheet)
+
+    confirmed = post_form(
+        client,
+        f"{workspace}/redactions/{run.id}/confirm",
+        {"track": str(run.record["requester_track"])},
+        token_from=workspace,
+    )
+    assert "media.requester_confirmed" in events_of(confirmed)
+    db.session.expire_all()
+    assert run.reviewed_by_id == world["handler"].id
+
+    retried = post_form(
+        client, f"{workspace}/redactions/{run.id}/retry", {}, token_from=workspace
+    )
+    assert "media.redaction_requested" in events_of(retried)
+
+    queued = services.request_redaction(world["case"], file_id, actor=world["handler"])
+    commit()
+    cancelled = post_form(
+        client, f"{workspace}/redactions/{queued.id}/cancel", {}, token_from=workspace
+    )
+    assert "media.redaction_cancelled" in events_of(cancelled)
+    db.session.expire_all()
+    assert db.session.get(Redaction, queued.id).status is RedactionStatus.CANCELLED
+
+
+def test_a_student_cannot_reach_the_redaction_pages(world, client):
+    login(client, "sanne@uni.example")
+    workspace = f"/staff/cases/{world['case'].reference}/access"
+    response = post_form(
+        client, f"{workspace}/files/{world['file'].id}/redact", {}, token_from="/account/security"
+    )
+    assert response.status_code in (403, 404)
+    assert services.runs_of(world["case"]) == []

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Text, te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
+from ..cases.models import Case
 from ..clock import now_utc
 from ..db_types import UTCDateTime, str_enum
 from ..extensions import Base
@@ -91,5 +92,6 @@ class Redaction(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
 
+    case: Mapped[Case] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .detect import DEFAULT_THRESHOLD, MODEL_NAME, FaceDetector, model_version
+from .detect import DEFAULT_THRESHOLD, MODEL_NAME, Box, FaceDetector, model_version
 from .track import Track, Tracker, proposed_requester
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
@@ -147,6 +147,13 @@ class Analysis:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _frame_box(self, track: Track) -> list[int] | None:
+        if track.best_box is None:
+            return None
+        sx, sy = self.scale
+        b = track.best_box
+        return [round(b.x1 * sx), round(b.y1 * sy), round(b.x2 * sx), round(b.y2 * sy)]
+
     def record(self, requester: int | None, frames_processed: int) -> dict[str, Any]:
         """The partial refusal's record (R13, R27), JSON-ready."""
         covered = covered_tracks(self.tracks, requester, self.settings.cover_all)
@@ -161,7 +168,10 @@ class Analysis:
             "margin": self.settings.margin,
             "frames_processed": frames_processed,
             "tracks_found": len(self.tracks),
-            "tracks": [t.summary(self.info.fps, pixel_area) for t in self.tracks],
+            "tracks": [
+                {**t.summary(self.info.fps, pixel_area), "best_box": self._frame_box(t)}
+                for t in self.tracks
+            ],
             "proposed_requester_track": self.proposed_requester,
             "requester_track": None if self.settings.cover_all else requester,
             "tracks_covered": sorted(covered),
@@ -276,7 +286,7 @@ def analyse(
             for k, frame in enumerate(frames):
                 index = k * every
                 boxes = detector.detect(frame)
-                for track_id, box, found in tracker.update(index, boxes, frame):
+                for track_id, box, found in tracker.update(index, boxes):
                     out.write(
                         _RECORD.pack(
                             index, track_id if found else -track_id,
@@ -433,3 +443,61 @@ def redact(
         chosen = requester if requester is not None else analysis.proposed_requester
         frames = render(source, output, analysis, chosen, part(0.4, 0.6))
         return Result(analysis.record(chosen, frames), analysis.tracks)
+
+
+THUMB = 112
+
+
+def _frame_at(source: str | os.PathLike[str], info: MediaInfo, index: int) -> np.ndarray:
+    seconds = 0.0 if info.is_image else index / info.fps
+    frames = _Frames(
+        ["-ss", f"{seconds:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        info.width,
+        info.height,
+    )
+    try:
+        picture = next(iter(frames), None)
+        found = None if picture is None else picture.copy()
+    finally:
+        frames.close(check=False)
+    if found is None:
+        raise MediaError(f"no frame {index}")
+    return found
+
+
+def contact_sheet(source: str | os.PathLike[str], tracks: list[dict[str, Any]]) -> bytes:
+    """A JPEG with one picture per track, in order, each where the detector saw it best.
+
+    Made from the original on demand and never stored: the faces of bystanders are not kept
+    anywhere beyond the recording itself (R25 deletes them with it).
+    """
+    info = probe(source)
+    tiles = []
+    for track in tracks:
+        tile = np.full((THUMB, THUMB, 3), 200, np.uint8)
+        box = track.get("best_box")
+        if box:
+            frame = _frame_at(source, info, int(track.get("best_frame", 0)))
+            b = Box(*box)
+            x1, y1, x2, y2 = b.grown(0.3, info.width, info.height)
+            if x2 > x1 and y2 > y1:
+                crop = frame[y1:y2, x1:x2]
+                ys = (np.arange(THUMB) * crop.shape[0] / THUMB).astype(np.intp)
+                xs = (np.arange(THUMB) * crop.shape[1] / THUMB).astype(np.intp)
+                tile = crop[ys][:, xs]
+        tiles.append(tile)
+        tiles.append(np.full((THUMB, 4, 3), 255, np.uint8))
+    sheet = np.concatenate(tiles[:-1] or [np.full((THUMB, THUMB, 3), 200, np.uint8)], axis=1)
+    height, width = sheet.shape[:2]
+    encoder = _Ffmpeg(
+        ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
+         "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    out, _ = encoder.process.communicate(np.ascontiguousarray(sheet).tobytes(), timeout=60)
+    encoder.errors.close()
+    if encoder.process.returncode != 0:
+        raise MediaError("ffmpeg could not write the contact sheet")
+    return out

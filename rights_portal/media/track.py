@@ -3,14 +3,13 @@
 Owns the association rule (greedy by IoU, then by distance for small faces that move), the hold
 (a track lost by the detector keeps its last box for ``hold`` detection frames, so a face that
 turns away for a moment stays covered) and each track's summary: when it is in view, how large
-it is, and a small picture of it for the contact sheet. It knows nothing of ffmpeg or cases.
+it is, and the frame where it is seen best (for the contact sheet). It knows nothing of ffmpeg
+or cases.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from .detect import Box
 
@@ -28,8 +27,8 @@ class Track:
     seen: int = 1  # detection frames in which the detector found it
     area_sum: float = 0.0
     lost_for: int = 0  # detection frames since it was last found
-    thumbnail: np.ndarray | None = field(default=None, repr=False)
-    thumbnail_score: float = -1.0
+    best_frame: int = 0  # where the detector was surest: the contact sheet's picture
+    best_box: Box | None = None
 
     @property
     def mean_area(self) -> float:
@@ -54,6 +53,7 @@ class Track:
             "end_s": round(self.last_frame / fps, 2) if fps else 0.0,
             "detections": self.seen,
             "mean_area_px": round(self.mean_area * pixel_area),
+            "best_frame": self.best_frame,
         }
 
 
@@ -66,9 +66,7 @@ class Tracker:
         self.ended: list[Track] = []
         self._next_id = 1
 
-    def update(
-        self, frame_index: int, boxes: list[Box], picture: np.ndarray | None = None
-    ) -> list[tuple[int, Box, bool]]:
+    def update(self, frame_index: int, boxes: list[Box]) -> list[tuple[int, Box, bool]]:
         """Associate ``boxes`` with the live tracks; (track id, box, found here) of each."""
         pairs: list[tuple[float, int, int]] = []
         for ti, track in enumerate(self.live):
@@ -90,7 +88,7 @@ class Tracker:
             track.box, track.last_frame, track.lost_for = box, frame_index, 0
             track.seen += 1
             track.area_sum += box.area
-            self._keep_thumbnail(track, box, picture)
+            self._keep_best(track, frame_index, box)
         survivors: list[Track] = []
         for ti, track in enumerate(self.live):
             if ti not in matched_tracks:
@@ -104,7 +102,7 @@ class Tracker:
             if bi not in matched_boxes:
                 track = Track(self._next_id, frame_index, frame_index, box, area_sum=box.area)
                 self._next_id += 1
-                self._keep_thumbnail(track, box, picture)
+                self._keep_best(track, frame_index, box)
                 self.live.append(track)
         return [(t.id, t.box, t.lost_for == 0) for t in self.live]
 
@@ -113,13 +111,9 @@ class Tracker:
         return sorted(self.ended + self.live, key=lambda t: t.id)
 
     @staticmethod
-    def _keep_thumbnail(track: Track, box: Box, picture: np.ndarray | None) -> None:
-        if picture is None or box.score <= track.thumbnail_score:
-            return
-        x1, y1, x2, y2 = box.grown(0.2, picture.shape[1], picture.shape[0])
-        if x2 > x1 and y2 > y1:
-            track.thumbnail = picture[y1:y2, x1:x2].copy()
-            track.thumbnail_score = box.score
+    def _keep_best(track: Track, frame_index: int, box: Box) -> None:
+        if track.best_box is None or box.score > track.best_box.score:
+            track.best_frame, track.best_box = frame_index, box
 
 
 def _nearness(a: Box, b: Box) -> float:
