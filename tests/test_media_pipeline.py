@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,18 @@ def test_the_command_line_redacts_a_file_and_prints_the_tracks(app, video, tmp_p
     )
     assert everything.exit_code == 0, everything.output
     assert "kept (requester)" not in everything.output
+
+
+def test_a_webm_recording_with_vorbis_sound_comes_out_as_mp4_with_its_sound(video, tmp_path):
+    webm = tmp_path / "webcam.webm"
+    subprocess.run(
+        [pipeline.ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-c:v", "libvpx",
+         "-b:v", "2M", "-c:a", "libvorbis", str(webm)],
+        check=True,
+    )
+    output = tmp_path / "redacted.mp4"
+    pipeline.redact(webm, output)
+    lines, duration = media.streams(output)
+    assert any("Audio: aac" in line for line in lines)  # MP4 cannot carry Vorbis as it is
+    assert abs(duration - media.streams(webm)[1]) < 0.1
+    assert media.bystander_covered(media.read_frames(output)[20], 20)

@@ -62,6 +62,7 @@ class MediaInfo:
     duration_s: float
     has_audio: bool
     is_image: bool
+    audio_codec: str = ""
 
     @property
     def frames_estimate(self) -> int:
@@ -72,6 +73,9 @@ class MediaInfo:
 _SIZE = re.compile(r"Video: .*?(\d{2,5})x(\d{2,5})")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_AUDIO = re.compile(r"Audio: (\w+)")
+# What the MP4 (and MOV) muxer takes as it is; anything else is re-encoded to AAC.
+MP4_AUDIO = {"aac", "mp3", "opus", "alac", "ac3", "eac3", "flac"}
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
@@ -95,14 +99,16 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         h, m, s = duration.groups()
         seconds = int(h) * 3600 + int(m) * 60 + float(s)
     is_image = Path(path).suffix.lower() in IMAGE_SUFFIXES
+    audio = _AUDIO.search(report)
     return MediaInfo(
         width=int(size.group(1)),
         height=int(size.group(2)),
         fps=float(fps.group(1)) if fps else 25.0,
         fps_text=fps.group(1) if fps else "25",
         duration_s=seconds,
-        has_audio=any("Audio:" in line for line in report.splitlines()),
+        has_audio=audio is not None,
         is_image=is_image,
+        audio_codec=audio.group(1) if audio else "",
     )
 
 
@@ -342,11 +348,16 @@ def cover(frame: np.ndarray, box: tuple[float, ...], margin: float) -> None:
         frame[y1:y2, x1:x2] = COVER_VALUE
 
 
-def _audio_args(info: MediaInfo, muted: tuple[tuple[float, float], ...]) -> list[str]:
+def _audio_args(
+    info: MediaInfo, muted: tuple[tuple[float, float], ...], output: Path
+) -> list[str]:
     if not info.has_audio:
         return []
-    if not muted:
+    copyable = output.suffix.lower() not in {".mp4", ".mov"} or info.audio_codec in MP4_AUDIO
+    if not muted and copyable:
         return ["-map", "1:a:0", "-c:a", "copy"]
+    if not muted:  # e.g. Vorbis from a WebM recording: MP4 cannot carry it as it is
+        return ["-map", "1:a:0", "-c:a", "aac", "-b:a", "160k"]
     silence = ",".join(f"volume=enable='between(t,{a:.3f},{b:.3f})':volume=0" for a, b in muted)
     return ["-map", "1:a:0", "-af", silence, "-c:a", "aac", "-b:a", "128k"]
 
@@ -382,7 +393,7 @@ def render(
     encoder = _Ffmpeg(
         ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
          "-r", info.fps_text, "-i", "pipe:0", "-i", str(source), "-map", "0:v:0",
-         *_audio_args(info, settings.muted), *_video_args(output, info), str(output)],
+         *_audio_args(info, settings.muted, output), *_video_args(output, info), str(output)],
         stdin=subprocess.PIPE,
     )
     stdin: IO[bytes] | None = encoder.process.stdin
