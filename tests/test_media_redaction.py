@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from celery import Celery
 from flask_babel import force_locale
 from sqlalchemy import select, update
@@ -355,3 +356,28 @@ def test_a_student_cannot_reach_the_redaction_pages(world, client):
     )
     assert response.status_code in (403, 404)
     assert services.runs_of(world["case"]) == []
+
+
+def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_housekeeping(
+    app, world
+):
+    run = services.request_redaction(world["case"], world["file"].id, actor=world["handler"])
+    commit()  # not enqueued: as if the broker had been down at the commit
+    task = app.extensions["celery"].tasks["rights_portal.access_package_housekeeping"]
+    assert task.apply().get()["requeued_redactions"] == []  # just queued: give it time
+    with time_machine.travel(run.requested_at + timedelta(minutes=3)):
+        assert services.stale_runs() == [run.id]
+        assert task.apply().get()["requeued_redactions"] == [run.id]  # and runs, eagerly
+    db.session.expire_all()
+    assert db.session.get(Redaction, run.id).status is RedactionStatus.DONE
+
+    # A run left "running" by a dead worker is taken again only once its heartbeat is stale.
+    again = services.retry(db.session.get(Redaction, run.id), actor=world["handler"])
+    commit()
+    assert services.claim(again.id)
+    assert not services.claim(again.id)  # a live run is never done twice
+    db.session.expire_all()
+    heartbeat = db.session.get(Redaction, again.id).heartbeat_at
+    with time_machine.travel(heartbeat + services.STALE_RUN + timedelta(seconds=1)):
+        assert services.stale_runs() == [again.id]
+        assert services.run(again.id) is RedactionStatus.DONE

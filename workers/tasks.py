@@ -110,15 +110,18 @@ def redact_recording(redaction_id: int) -> str | None:
 
 @shared_task(name="rights_portal.access_package_housekeeping")
 def access_package_housekeeping() -> dict[str, list[int]]:
-    """Delete expired packages' files (R14) and re-send builds whose task was lost."""
+    """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
     expired = access_services.expire_packages()
     stale = access_services.stale_builds()
+    stale_redactions = media_services.stale_runs()
     commit()
     for package_id in stale:
         access_package.enqueue_build(package_id)
+    for run_id in stale_redactions:
+        media_services.enqueue(run_id)
     if expired:
         log.info("expired access packages %s", expired)
-    return {"expired": expired, "requeued": stale}
+    return {"expired": expired, "requeued": stale, "requeued_redactions": stale_redactions}
 
 
 @shared_task(name="rights_portal.retention_purge")

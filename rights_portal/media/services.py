@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ TASK = "rights_portal.redact_recording"
 QUEUE = "media"
 REDACTABLE = (FileKind.VIDEO, FileKind.SCREENSHOT)
 STALE_RUN = timedelta(minutes=10)
+STALE_QUEUE = timedelta(minutes=2)
 MAX_REASON = 1000
 PROTECTS = _l("Other people visible in the recording: their faces are covered.")
 VIDEO_OUTPUT = {".mp4": ".mp4", ".mov": ".mov", ".mkv": ".mkv", ".m4v": ".mp4"}
@@ -168,7 +169,8 @@ def _snapshot(run: Redaction) -> dict[str, Any]:
 def enqueue(run_id: int) -> None:
     """Send the run to the ``media`` queue (after the commit that created it).
 
-    A broker that is down leaves it queued; :func:`retry` (or a later request) sends it again.
+    A broker that is down leaves it queued; the housekeeping task sends it again
+    (:func:`stale_runs`).
     """
     celery = current_app.extensions["celery"]
     try:
@@ -300,6 +302,29 @@ class ProgressWriter:
             ).scalar_one()
         if status == RedactionStatus.CANCELLED:
             raise Cancelled
+
+
+def stale_runs(now: datetime | None = None) -> list[int]:
+    """Runs whose task was lost (broker down at commit) or whose worker died mid-run.
+
+    The housekeeping task sends them again; :func:`claim` takes a running one only once its
+    heartbeat is ``STALE_RUN`` old, so a run still going is never done twice.
+    """
+    now = now or now_utc()
+    return list(
+        db.session.scalars(
+            select(Redaction.id).where(
+                (
+                    (Redaction.status == RedactionStatus.QUEUED)
+                    & (Redaction.requested_at <= now - STALE_QUEUE)
+                )
+                | (
+                    (Redaction.status == RedactionStatus.RUNNING)
+                    & (Redaction.heartbeat_at <= now - STALE_RUN)
+                )
+            )
+        )
+    )
 
 
 def _output_suffix(file: RecordingFile) -> str:
