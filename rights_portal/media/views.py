@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from ..access import services as access_services
 from ..access import storage as storage_module
+from ..access.models import ItemType
 from ..accounts.models import Role
 from ..cases.models import Case, CaseType
 from ..errors import RuleViolation
@@ -81,6 +82,8 @@ def _back(case: Case, file_id: int) -> ResponseReturnValue:
 def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     """Queue the automatic redaction of one video or screenshot."""
     case = _case(reference, Action.HANDLE_ACCESS)
+    if access_services.gather(case).find(ItemType.FILE, file_id) is None:
+        abort(404)  # not held about this case's student
     form = RedactForm(prefix=f"redact-{file_id}")
     if not form.validate_on_submit():
         for errors in form.errors.values():
