@@ -94,6 +94,7 @@ def _register_models() -> None:
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
     from .intake import models as _intake  # noqa: F401
+    from .media import models as _media  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
     from .intake.views import bp as intake_bp
+    from .media.views import bp as media_bp
     from .notifications.blueprint import bp as notifications_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
     from .portal import identity as _portal_identity  # noqa: F401
@@ -130,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(retention_bp, url_prefix="/staff/retention")
     app.register_blueprint(audit_bp, url_prefix="/staff/audit")
     app.register_blueprint(access_bp)  # its routes live under /staff/… and /my/…
+    app.register_blueprint(media_bp)  # under /staff/cases/…/access/, beside the workspace
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
@@ -150,6 +153,7 @@ def _register_cli(app: Flask) -> None:
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
     from .intake.cli import intake_cli
+    from .media.cli import media_cli
     from .register.cli import register_cli
     from .retention.cli import retention_cli
 
@@ -162,6 +166,7 @@ def _register_cli(app: Flask) -> None:
         register_cli,
         recordings_cli,
         retention_cli,
+        media_cli,
     ):
         app.cli.add_command(group)
 

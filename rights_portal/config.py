@@ -170,6 +170,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             },
             "timezone": "Europe/Amsterdam",
             "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
+            # Redaction is long CPU work: its own queue, so e-mail and packages never wait
+            # behind it (a worker takes it with -Q celery,media, or a worker of its own).
+            "task_routes": {"rights_portal.redact_recording": {"queue": "media"}},
         },
     }
     if overrides:

@@ -462,6 +462,8 @@ def start_worker(
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
+                "-Q",
+                "celery,media",  # the default queue and the redaction queue (R27)
                 "-n",
                 f"test-{os.getpid()}-{len(processes)}@%h",
             ],

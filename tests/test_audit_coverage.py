@@ -18,27 +18,33 @@ import importlib
 import io
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from rights_portal.access import services as access_services
+from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
 from rights_portal.breaches import services as breach_services
 from rights_portal.cases import services
 from rights_portal.cases.models import Case, CaseType, Channel
 from rights_portal.clock import now_utc, today_local
-from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
+from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
 from rights_portal.intake import services as intake_services
 from rights_portal.intake.models import AcknowledgeBy
+from rights_portal.media import services as media_services
+from rights_portal.media.models import Redaction
 from rights_portal.register import services as register_services
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
 from tests.conftest import login, post_form
 from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, board_member, guardian_link
+from tests.media_support import make_image
 from tests.test_register import complete_facts
 
 pytestmark = pytest.mark.postgres
@@ -60,11 +66,19 @@ BREACH_STEPS = (
     "tests/test_breaches.py::test_each_step_through_the_pages_records_its_event_with_that_request"
 )
 # endpoint -> (action, "tests/test_module.py::test_name" that performs it and asserts the event)
+MEDIA_STEPS = (
+    "tests/test_media_redaction.py::"
+    "test_the_handler_redacts_confirms_cancels_and_retries_on_the_workspace"
+)
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "intake.register": (
         "case.registered",
         "tests/test_intake.py::test_a_handler_registers_a_letter_and_the_clock_runs_from_its_receipt",
     ),
+    "media.request_redaction": ("media.redaction_requested", MEDIA_STEPS),
+    "media.cancel": ("media.redaction_cancelled", MEDIA_STEPS),
+    "media.retry": ("media.redaction_requested", MEDIA_STEPS),
+    "media.confirm": ("media.requester_confirmed", MEDIA_STEPS),
     "accounts.forgot_password": (
         "user.password_reset_requested",
         "tests/test_auth_security.py::test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_same",
@@ -264,6 +278,7 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.access_package_housekeeping": ("package.expired",),
     "rights_portal.retention_purge": ("retention.purged",),
     "rights_portal.breach_reminders": ("breach.reminder_sent",),
+    "rights_portal.redact_recording": ("media.redacted", "access.item_decided"),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
     "rights_portal.deliver_email": (
@@ -289,6 +304,7 @@ AUDITED_VIEWS: dict[str, str] = {
     "breaches.detail": "breach.viewed",  # lists the affected students and their notices
     "intake.document": "intake.document_opened",
     "intake.acknowledgement": "intake.acknowledgement_printed",
+    "media.faces": "media_faces.opened",  # the faces found in a recording (R27)
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "static": "stylesheets and images",
@@ -479,7 +495,38 @@ def test_each_state_changing_route_writes_its_audit_event(app, world):
         assert not missing, f"{endpoint} did not record {sorted(missing)}"
 
 
-def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
+def queued_redaction(world: dict[str, Any], folder: Path) -> int:
+    """A screenshot with two faces of another student's access case, queued for redaction."""
+    student = UserFactory(programme_id=world["student"].programme_id)
+    image = make_image(folder / "screen.png").read_bytes()
+    recording = Recording(
+        student_id=student.id,
+        exam_id=world["exam"].id,
+        recorded_at=now_utc(),
+        retention_until=today_local() + timedelta(days=90),
+    )
+    stored = recordings_storage().put(io.BytesIO(image))
+    file = RecordingFile(
+        recording=recording,
+        kind=FileKind.SCREENSHOT,
+        filename="screen.png",
+        media_type="image/png",
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+    )
+    db.session.add_all([recording, file])
+    db.session.flush()
+    case = access_services.file_access_request(
+        subject=student, filed_by=student, description="", all_data=True
+    )
+    services.assign(case, world["handler"], actor=world["handler"])
+    run = media_services.request_redaction(case, file.id, actor=world["handler"])
+    commit()
+    return run.id
+
+
+def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_path):
     student = world["student"]
     case = services.file_case(
         case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
@@ -523,6 +570,10 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
     runners["rights_portal.build_access_package"] = lambda: tasks[
         "rights_portal.build_access_package"
     ].apply(args=(queued.id,))
+    redaction = queued_redaction(world, tmp_path)
+    runners["rights_portal.redact_recording"] = lambda: tasks[
+        "rights_portal.redact_recording"
+    ].apply(args=(redaction,))
     for name, actions in AUDITED_TASKS.items():
         before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
         runners[name]().get()
@@ -533,7 +584,7 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink):
         assert set(actions) <= written, f"{name} did not record {sorted(set(actions) - written)}"
 
 
-def test_each_audited_view_writes_its_audit_event(app, world):
+def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
     student = world["student"]
     case = services.file_case(
         case_type=CaseType.ACCESS, subject=student, filed_by=student, description=""
@@ -577,6 +628,11 @@ def test_each_audited_view_writes_its_audit_event(app, world):
     login(requester, "sanne@uni.example")
     workspace = f"/staff/cases/{access.case.reference}/access"
     package = f"{workspace}/packages/{access.package.id}"
+    redaction = queued_redaction(world, tmp_path)
+    media_services.run(redaction)
+    commit()
+    run = db.session.get(Redaction, redaction)
+    faces = f"/staff/cases/{run.case.reference}/access/redactions/{run.id}/faces.jpg"
     urls = {
         "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
         "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
@@ -598,6 +654,7 @@ def test_each_audited_view_writes_its_audit_event(app, world):
             handler,
             f"/staff/intake/{intake.case.reference}/acknowledgement.pdf",
         ),
+        "media.faces": (handler, faces),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

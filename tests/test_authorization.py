@@ -20,9 +20,11 @@ answered with a form error (400), a rule refusal (409) or a redirect.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +34,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from rights_portal.access import services as access_services
+from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role
@@ -39,8 +42,9 @@ from rights_portal.breaches import services as breaches
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
-from rights_portal.exams.models import AutomatedFlag, Recording, ToolKind
+from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
+from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.register import services as register
 from tests.access_support import handled_access_case
 from tests.conftest import login
@@ -51,6 +55,7 @@ from tests.factories import (
     board_member,
     guardian_link,
 )
+from tests.media_support import make_image
 from tests.test_register import complete_facts
 
 pytestmark = pytest.mark.postgres
@@ -244,6 +249,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "access.release": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
     "access.import_export": expect(FORBIDDEN, case_handler=OK),
     "access.download": expect(FORBIDDEN, **requesters(PACKAGE_OWNER)),
+    "media.request_redaction": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "media.cancel": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "media.retry": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "media.confirm": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "media.faces": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
     # The DPO's dashboard (R26): the DPO and the privacy office (handlers) read the figures; the
     # accountability report carries the whole breach register, so it is the DPO's alone.
     "dpo.dashboard": expect(FORBIDDEN, dpo=OK, case_handler=OK),
@@ -330,8 +340,46 @@ def resolve(outcome: Any, role: str, target: Target) -> Any:
 # --- the world ---------------------------------------------------------------------------------
 
 
+def finished_redaction(delivered: Any, folder: Path) -> Redaction:
+    """A finished automatic redaction (R27) of a screenshot of the delivered case's student."""
+    recording = delivered.file.recording
+    stored = recordings_storage().put(io.BytesIO(make_image(folder / "screen.png").read_bytes()))
+    file = RecordingFile(
+        recording=recording,
+        kind=FileKind.SCREENSHOT,
+        filename="screen.png",
+        media_type="image/png",
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+    )
+    db.session.add(file)
+    db.session.flush()
+    track = {
+        "id": 1,
+        "start_s": 0.0,
+        "end_s": 0.0,
+        "best_frame": 0,
+        "best_box": [60, 100, 240, 300],  # the requester's picture in tests/media_support.py
+    }
+    run = Redaction(
+        case_id=delivered.case.id,
+        file_id=file.id,
+        status=RedactionStatus.DONE,
+        progress=100,
+        threshold=0.4,
+        requested_by_id=delivered.decision.decided_by_id,
+        finished_at=NOW,
+        decision_id=delivered.decision.id,
+        record={"tracks": [track], "requester_track": 1, "tracks_covered": []},
+    )
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
 @pytest.fixture
-def world(app_ctx):
+def world(app_ctx, tmp_path):
     with time_machine.travel(NOW, tick=False):
         programme = ProgrammeFactory(code="PSY")
         other_programme = ProgrammeFactory(code="CS")
@@ -432,6 +480,7 @@ def world(app_ctx):
         delivered = handled_access_case(
             student=people["student"], handler=handler, exam=earlier_exam
         )
+        run = finished_redaction(delivered, tmp_path)
         return {
             "people": people,
             "params": {
@@ -445,6 +494,7 @@ def world(app_ctx):
                 "item_id": delivered.file.id,
                 "decision_id": delivered.decision.id,
                 "package_id": delivered.package.id,
+                "run_id": run.id,
                 "exam_id": exam.id,
                 "flag_id": flag.id,
                 "tool_id": tool.id,

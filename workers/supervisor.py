@@ -87,6 +87,8 @@ def children(instance: Path, host: str, port: int) -> list[Child]:
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
+                "-Q",
+                "celery,media",  # the default queue and bystander redaction's (R27)
                 f"--logfile={instance / 'worker.log'}",
             ],
             instance / "worker.log",
@@ -111,7 +113,7 @@ def children(instance: Path, host: str, port: int) -> list[Child]:
 
 
 WHAT_STOPS = {
-    "worker": "e-mail (acknowledgements, decisions), reminders and access packages",
+    "worker": "e-mail (acknowledgements, decisions), reminders, access packages and redaction",
     "beat": "the deadline sweep, reminders, escalations and the outbox relay",
     "portal": "the pages",
 }

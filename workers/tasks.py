@@ -17,6 +17,7 @@ from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
+from rights_portal.media import services as media_services
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
@@ -95,17 +96,32 @@ def build_access_package(package_id: int) -> str | None:
     return status.value if status else None
 
 
+@shared_task(name="rights_portal.redact_recording")
+def redact_recording(redaction_id: int) -> str | None:
+    """Cover the bystanders of one recording file (R27), on the ``media`` queue.
+
+    A no-op if the run is not queued (or stale) any more; cancelled runs stop at their next
+    progress step.
+    """
+    status = media_services.run(redaction_id)
+    commit()
+    return status.value if status else None
+
+
 @shared_task(name="rights_portal.access_package_housekeeping")
 def access_package_housekeeping() -> dict[str, list[int]]:
-    """Delete expired packages' files (R14) and re-send builds whose task was lost."""
+    """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
     expired = access_services.expire_packages()
     stale = access_services.stale_builds()
+    stale_redactions = media_services.stale_runs()
     commit()
     for package_id in stale:
         access_package.enqueue_build(package_id)
+    for run_id in stale_redactions:
+        media_services.enqueue(run_id)
     if expired:
         log.info("expired access packages %s", expired)
-    return {"expired": expired, "requeued": stale}
+    return {"expired": expired, "requeued": stale, "requeued_redactions": stale_redactions}
 
 
 @shared_task(name="rights_portal.retention_purge")

@@ -417,6 +417,13 @@ def _file_entry(item: HeldItem, paths: dict[str, str]) -> dict[str, Any]:
             "size_bytes": decision.redacted_size_bytes,
             "media_type": decision.redacted_media_type,
         }
+        automatic = automatic_redaction(item)
+        if automatic is not None:
+            entry["redacted_copy"]["automatic_redaction"] = {
+                key: value.isoformat() if isinstance(value, datetime) else value
+                for key, value in automatic.items()
+                if key not in ("requested_by", "execution_provider")
+            }
         # The original is not in the package; its hash would only invite confusion.
         entry.pop("sha256")
     return entry
@@ -518,6 +525,19 @@ def _csv_safe(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def automatic_redaction(item: HeldItem) -> dict[str, Any] | None:
+    """The record of the automatic redaction behind ``item``'s redacted copy (R13, R27), if any."""
+    from ..media.services import record_for_decision  # media builds on access: imported late
+
+    decision = item.decision
+    if decision is None or decision.decision is not Release.REDACTED:
+        return None
+    found = record_for_decision(decision)
+    if found is not None and found.get("reviewed_at"):
+        found["reviewed_at"] = datetime.fromisoformat(found["reviewed_at"])
+    return found
+
+
 def letter_context(
     holdings: Holdings, package: AccessPackage, facts_used: dict[str, Any], paths: dict[str, str]
 ) -> dict[str, Any]:
@@ -571,6 +591,7 @@ def letter_context(
                 "withheld": item.release is Release.WITHHELD,
                 "protects": item.decision.protects if item.decision else None,
                 "reason": item.decision.reason if item.decision else None,
+                "automatic": automatic_redaction(item),
             }
             for item in refusals
         ],

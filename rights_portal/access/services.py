@@ -439,7 +439,8 @@ class RedactedUpload:
     media_type: str
 
 
-def _ensure_workable(case: Case) -> None:
+def ensure_workable(case: Case) -> None:
+    """Refuse unless ``case`` is an access request still open for work on its package."""
     if case.case_type is not CaseType.ACCESS:
         raise RuleViolation(_l("This is not an access request."))
     if case.status not in OPEN_FOR_WORK:
@@ -458,7 +459,7 @@ def decide_item(
     redacted: RedactedUpload | None = None,
 ) -> ItemDecision:
     """Record how one held item is answered; a redaction or withholding is a partial refusal."""
-    _ensure_workable(case)
+    ensure_workable(case)
     held = gather(case).find(item_type, item_id)
     if held is None:
         raise RuleViolation(_l("This item is not held about the student of this case."))
@@ -567,7 +568,7 @@ def delivered_package(case: Case) -> AccessPackage | None:
 
 def request_build(case: Case, *, actor: User) -> AccessPackage:
     """Queue a new build; an unreleased earlier build is superseded and its file deleted."""
-    _ensure_workable(case)
+    ensure_workable(case)
     previous = packages_of(case)
     if any(p.status.in_progress for p in previous):
         raise RuleViolation(_l("A package for this case is being built already."))
@@ -616,6 +617,12 @@ def release(package: AccessPackage, *, actor: User) -> AccessPackage:
     newest = packages_of(case)[0]
     if newest.id != package.id:
         raise RuleViolation(_l("A newer build of this package exists; release that one."))
+    from ..media.services import unreviewed  # media builds on access: imported late
+
+    if unreviewed(case):  # R27: automatic redaction proposes, a person decides
+        raise RuleViolation(
+            _l("An automatic redaction has not been checked yet: confirm the requester's face.")
+        )
     holdings = gather(case)
     if holdings.fingerprint() != package.contents_fingerprint:
         raise RuleViolation(

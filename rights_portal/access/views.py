@@ -34,6 +34,7 @@ from ..accounts.models import Role, User
 from ..cases.models import Case, CaseType
 from ..clock import now_utc
 from ..extensions import csrf, db
+from ..media import views as media_views
 from ..permissions import Action, can, can_open_recording, case_or_404, roles_required
 from ..transactions import commit
 from . import importer, services
@@ -171,6 +172,7 @@ def _render_workspace(
             packages=packages,
             building=any(p.status.in_progress for p in packages),
             build_form=BuildForm(),
+            **media_views.workspace_context(case),
         ),
         status,
     )

@@ -1,0 +1,1 @@
+"""Media (R27): automatic redaction of bystanders' faces in recordings and screenshots."""
