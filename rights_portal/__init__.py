@@ -173,6 +173,12 @@ DOWNLOAD_ENDPOINTS = frozenset(
 )
 
 
+def _logged_in() -> bool:
+    # g._login_user is Flask-Login's cache: a page that logged the user out still counts.
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated) or "_user_id" in session
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
@@ -206,6 +212,11 @@ def _register_request_hooks(app: Flask) -> None:
             request.endpoint in DOWNLOAD_ENDPOINTS
         )
         response.headers.setdefault("Referrer-Policy", "no-referrer" if download else "same-origin")
+        # A logged-in page or a download holds case data: no browser or proxy cache may keep
+        # it (the back button on a shared computer after logout). Overrides send_file's
+        # "no-cache", which still stores the response.
+        if request.endpoint != "static" and (download or _logged_in()):
+            response.headers["Cache-Control"] = "no-store"
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
