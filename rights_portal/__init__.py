@@ -187,6 +187,18 @@ def _register_request_hooks(app: Flask) -> None:
         g.request_id = incoming if ok else secrets.token_hex(8)
 
     @app.before_request
+    def refuse_control_characters_in_the_query() -> ResponseReturnValue | None:
+        # Forms check their own fields (rights_portal/forms.py); query parameters that no form
+        # reads (queue and dashboard filters, cursors) are checked here, before any view.
+        from .forms import CONTROL_MESSAGE, query_has_control_characters
+
+        if query_has_control_characters(request.args.items(multi=True)):
+            from flask import render_template
+
+            return render_template("errors/error.html", code=400, message=CONTROL_MESSAGE), 400
+        return None
+
+    @app.before_request
     def end_expired_session() -> None:
         # Idle and absolute timeouts are enforced here, on the server, not by the cookie's age.
         from .accounts.security import session_expired
@@ -215,7 +227,8 @@ def _register_request_hooks(app: Flask) -> None:
         # A logged-in page or a download holds case data: no browser or proxy cache may keep
         # it (the back button on a shared computer after logout). Overrides send_file's
         # "no-cache", which still stores the response.
-        if request.endpoint != "static" and (download or _logged_in()):
+        cache = response.headers.get("Cache-Control", "")
+        if request.endpoint != "static" and "no-store" not in cache and (download or _logged_in()):
             response.headers["Cache-Control"] = "no-store"
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault(
