@@ -109,6 +109,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "RECORDINGS_UPLOAD_MAX_BYTES": int(
             _env("RECORDINGS_UPLOAD_MAX_BYTES", str(4 * 1024**3)) or 4 * 1024**3
         ),
+        # Vendor exports (rights_portal/access/importer.py): a ZIP member may unpack to at most
+        # this many times its packed size (media hardly packs; 256 MiB of zeros packs ~1000x),
+        # and all members together to at most this many bytes.
+        "IMPORT_MAX_COMPRESSION_RATIO": int(_env("IMPORT_MAX_COMPRESSION_RATIO", "100") or 100),
+        "IMPORT_MAX_UNPACKED_BYTES": int(
+            _env("IMPORT_MAX_UNPACKED_BYTES", str(8 * 1024**3)) or 8 * 1024**3
+        ),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
         "CELERY": {
