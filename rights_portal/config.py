@@ -94,6 +94,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "DEADLINE_SWEEP_BATCH_SIZE": int(_env("DEADLINE_SWEEP_BATCH_SIZE", "50") or 50),
         # Audit trail (R24): the nightly verification (local time) and its anchor log.
         "AUDIT_VERIFY_AT": _env("AUDIT_VERIFY_AT", "02:30"),
+        # ...and how often beat checks the last anchor and anchors the new head (the window in
+        # which a cut-off tail can go unnoticed).
+        "AUDIT_HEAD_ANCHOR_MINUTES": int(_env("AUDIT_HEAD_ANCHOR_MINUTES", "5") or 5),
         "AUDIT_ANCHOR_FILE": _env("AUDIT_ANCHOR_FILE", str(instance_path / "audit-anchors.log")),
         # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
         "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),

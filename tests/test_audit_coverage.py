@@ -259,6 +259,12 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.breach_reminders": ("breach.reminder_sent",),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
+    "rights_portal.anchor_audit_head": (
+        "every few minutes appends the head to the anchor log; an event each time would only move"
+        " the head it anchors. A failed check records audit.verification_failed"
+        " (tests/test_audit_trail.py::test_cutting_off_the_tail_is_found_by_the_next_head_check_"
+        "within_minutes)"
+    ),
     "rights_portal.deliver_email": (
         "hands one committed outbox message to SMTP; what caused the mail is on the trail"
         " already and the outbox row keeps when it was sent"
