@@ -200,12 +200,14 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def end_expired_session() -> None:
-        # Idle and absolute timeouts are enforced here, on the server, not by the cookie's age.
-        from .accounts.security import session_expired
+        # The session must exist on the server (logout deletes it) and be within its idle and
+        # absolute timeouts, counted from the server's times, not from the cookie.
+        from .accounts.security import SessionState, check_session
 
         if request.endpoint == "static" or "_user_id" not in session:
             return
-        if session_expired():
+        state = check_session()
+        if state in (SessionState.ENDED, SessionState.EXPIRED):
             logout_user()
             session.clear()
             flash(gettext("Your session has ended. Log in again."), "info")

@@ -78,6 +78,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "user.totp_disabled",
         "tests/test_auth_security.py::test_staff_can_turn_the_second_factor_off_with_a_current_code",
     ),
+    "accounts.end_one_session_page": (
+        "user.session_ended",
+        "tests/test_auth_security.py::test_the_security_page_lists_open_sessions_and_ends_one_of_them",
+    ),
     "accounts.regenerate_recovery_codes": (
         "user.recovery_codes_generated",
         "tests/test_auth_security.py::test_a_new_set_of_recovery_codes_replaces_the_old_one",

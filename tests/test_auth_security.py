@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -26,10 +27,11 @@ import pytest
 import redis
 import time_machine
 from flask import Flask
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.accounts.models import RecoveryCode, Role, User
+from rights_portal.accounts.models import RecoveryCode, Role, User, UserSession
 from rights_portal.accounts.security import recovery_code_hash
 from rights_portal.audit.models import AuditEvent
 from rights_portal.extensions import db, limiter
@@ -134,13 +136,14 @@ def test_login_starts_a_new_session_without_anything_planted_before(app, app_ctx
     with client.session_transaction() as planted:
         planted["planted_by_attacker"] = "yes"
         planted["_user_id"] = "999999"
-        planted["auth_at"] = 0  # an attacker's session is already expired: nobody is logged in
-        planted["seen_at"] = 0
+        planted["sid"] = "chosen-by-the-attacker"
     login(client, "fixated@uni.example")
     with client.session_transaction() as session:
         assert "planted_by_attacker" not in session
         assert session["_user_id"] != "999999"
-        assert session["auth_at"] == session["seen_at"]
+        assert session["sid"] != "chosen-by-the-attacker"
+    [row] = db.session.scalars(select(UserSession)).all()
+    assert row.token_hash != hashlib.sha256(b"chosen-by-the-attacker").hexdigest()
 
 
 def test_a_session_ends_after_the_idle_timeout(app, app_ctx):
@@ -522,3 +525,153 @@ def test_recovery_codes_end_with_the_second_factor(app, app_ctx):
         token_from="/my/cases",
     )
     assert db.session.scalars(select(RecoveryCode)).all() == []
+
+
+# --- Server-side sessions (issue 20, finding 1) ----------------------------------------------
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/126.0 Mobile Safari/537.36"
+)
+
+
+def copy_cookie(source, target) -> None:
+    """What an attacker does with a stolen session cookie: present it from another client."""
+    with source.session_transaction() as stolen, target.session_transaction() as forged:
+        forged.update(dict(stolen))
+
+
+def test_a_session_cookie_copied_before_logout_opens_nothing_afterwards(app, app_ctx):
+    UserFactory(email="logout@uni.example")
+    db.session.commit()
+    victim, attacker = app.test_client(), app.test_client()
+    login(victim, "logout@uni.example")
+    assert victim.get("/my/cases").status_code == 200
+    copy_cookie(victim, attacker)
+    assert attacker.get("/my/cases").status_code == 200  # the copy works while logged in...
+
+    post_form(victim, "/logout", {}, token_from="/my/cases")
+
+    assert db.session.scalars(select(UserSession)).all() == []  # deleted on the server
+    assert logged_out(attacker.get("/my/cases"))  # ...and not after logout
+    assert logged_out(attacker.get("/account/security"))
+
+
+def test_the_security_page_lists_open_sessions_and_ends_one_of_them(app, app_ctx):
+    user = UserFactory(email="two-devices@uni.example")
+    db.session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    laptop.environ_base["HTTP_USER_AGENT"] = FIREFOX
+    phone.environ_base["HTTP_USER_AGENT"] = PHONE
+    login(laptop, "two-devices@uni.example")
+    login(phone, "two-devices@uni.example")
+    page = laptop.get("/account/security").get_data(as_text=True)
+    assert "Firefox on Linux" in page and "(this browser)" in page
+    assert "Chrome on Android" in page
+    phone_row = db.session.scalars(select(UserSession).where(UserSession.user_agent == PHONE)).one()
+    path = f"/account/sessions/{phone_row.id}/end"
+
+    assert laptop.post(path, data={}).status_code == 400  # no CSRF token: nothing ends
+    assert phone.get("/my/cases").status_code == 200
+    response = post_form(laptop, path, {}, token_from="/account/security")
+
+    assert response.headers["Location"] == "/account/security"
+    assert logged_out(phone.get("/my/cases"))
+    assert laptop.get("/my/cases").status_code == 200
+    [event] = actions("user.session_ended")
+    assert event.actor_id == user.id
+    assert event.after == {"session_id": phone_row.id, "device": "Chrome on Android"}
+
+
+def test_nobody_can_end_another_persons_session(app, app_ctx):
+    UserFactory(email="owner@uni.example")
+    UserFactory(email="meddler@uni.example")
+    db.session.commit()
+    owner, meddler = app.test_client(), app.test_client()
+    login(owner, "owner@uni.example")
+    login(meddler, "meddler@uni.example")
+    [owner_row] = [
+        r for r in db.session.scalars(select(UserSession)) if r.user.email == "owner@uni.example"
+    ]
+    path = f"/account/sessions/{owner_row.id}/end"
+    assert post_form(meddler, path, {}, token_from="/account/security").status_code == 404
+    assert owner.get("/my/cases").status_code == 200
+    assert actions("user.session_ended") == []
+
+
+def test_ending_this_browsers_own_session_logs_out_here(app, app_ctx):
+    UserFactory(email="self@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "self@uni.example")
+    row = db.session.scalars(select(UserSession)).one()
+    path = f"/account/sessions/{row.id}/end"
+    response = post_form(client, path, {}, token_from="/account/security")
+    assert response.headers["Location"] == "/login"
+    assert logged_out(client.get("/my/cases"))
+
+
+def test_last_seen_is_written_at_most_once_a_minute_per_session(app, app_ctx):
+    UserFactory(email="busy-reader@uni.example")
+    db.session.commit()
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE USER_SESSIONS"):
+            statements.append(statement)
+
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "busy-reader@uni.example")
+        sa_event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            for _ in range(30):  # 30 pages in 30 seconds: no write
+                traveller.shift(timedelta(seconds=1))
+                assert client.get("/my/cases").status_code == 200
+            assert statements == []
+            traveller.shift(timedelta(seconds=31))
+            assert client.get("/my/cases").status_code == 200
+            assert client.get("/my/cases").status_code == 200
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 1
+    row = db.session.scalars(select(UserSession)).one()
+    assert row.last_seen_at == START.astimezone(row.last_seen_at.tzinfo) + timedelta(seconds=61)
+
+
+def test_the_idle_timeout_is_counted_by_the_server_whatever_the_cookie_says(app, app_ctx):
+    UserFactory(email="idle-server@uni.example")
+    db.session.commit()
+    idle = app.config["SESSION_IDLE_MINUTES"]
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "idle-server@uni.example")
+        traveller.shift(timedelta(minutes=idle + 1))
+        assert logged_out(client.get("/my/cases"))
+    assert db.session.scalars(select(UserSession)).all() == []  # the timed-out row is gone
+
+
+def test_a_password_reset_deletes_every_server_side_session(app, app_ctx, smtp_sink):
+    UserFactory(email="reset-rows@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "reset-rows@uni.example")
+    login(b, "reset-rows@uni.example")
+    assert len(db.session.scalars(select(UserSession)).all()) == 2
+    post_form(b, "/password/forgot", {"email": "reset-rows@uni.example"}, token_from="/my/cases")
+    new = {"password": "a brand new sentence", "confirm": "a brand new sentence"}
+    assert post_form(b, reset_link(smtp_sink, "reset-rows@uni.example"), new).status_code == 302
+    assert db.session.scalars(select(UserSession)).all() == []
+    assert logged_out(a.get("/my/cases")) and logged_out(b.get("/my/cases"))
+
+
+def test_log_out_everywhere_deletes_the_other_sessions_on_the_server(app, app_ctx):
+    UserFactory(email="everywhere-rows@uni.example")
+    db.session.commit()
+    a, b, c = app.test_client(), app.test_client(), app.test_client()
+    for client in (a, b, c):
+        login(client, "everywhere-rows@uni.example")
+    post_form(c, "/account/sessions/end", {}, token_from="/account/security")
+    assert len(db.session.scalars(select(UserSession)).all()) == 1
+    assert c.get("/my/cases").status_code == 200

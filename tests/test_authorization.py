@@ -34,7 +34,7 @@ from flask.testing import FlaskClient
 from rights_portal.access import services as access_services
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
-from rights_portal.accounts.models import LinkStatus, Role
+from rights_portal.accounts.models import LinkStatus, Role, UserSession
 from rights_portal.breaches import services as breaches
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
@@ -149,6 +149,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # Everyone's own security page; "log out everywhere" re-issues the walker's own session.
     "accounts.account_security": expect(OK),
     "accounts.end_sessions": expect(OK),
+    # The world's spare session of the student (another browser): only its owner ends it.
+    "accounts.end_one_session_page": expect(NOT_FOUND, student=OK),
     "portal.my_cases": expect(FORBIDDEN, **requesters(OK)),
     # R20: the child under 16 gets a page explaining that a guardian files for them.
     "portal.file_request": expect(FORBIDDEN, student=OK, other_student=OK),
@@ -427,6 +429,12 @@ def world(app_ctx):
         delivered = handled_access_case(
             student=people["student"], handler=handler, exam=earlier_exam
         )
+        # The student is also logged in on another browser (the walk's own login is separate).
+        spare_session = UserSession(
+            user_id=people["student"].id, token_hash="0" * 64, user_agent="Firefox/1"
+        )
+        db.session.add(spare_session)
+        db.session.commit()
         return {
             "people": people,
             "params": {
@@ -449,6 +457,7 @@ def world(app_ctx):
                 "token": accounts.invitation_token(invitation),
                 "breach_id": breach.id,
                 "key": "open",  # a dashboard figure
+                "session_id": spare_session.id,
             },
         }
 

@@ -32,8 +32,10 @@ pytestmark = pytest.mark.postgres
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 ROLES = ("anonymous", "student", "guardian_linked", "case_handler", "exam_board", "dpo", "admin")
 MARKER = '<script>alert("rp-fuzz")</script>'
-# Logging out would end the role's session for the examples after it.
+# Logging out (or ending one's own session from the list) would end the role's session for the
+# examples after it.
 SKIP_ACTIONS = {"/logout"}
+SKIP_PREFIXES = ("/account/sessions/",)
 
 
 @dataclass
@@ -115,7 +117,9 @@ def discover(app: Any, scene: dict[str, Any]) -> tuple[list[Form], dict[str, Any
                 parser.feed(response.get_data(as_text=True))
                 for action, fields, files in parser.forms:
                     path = urlsplit(action).path
-                    if path in SKIP_ACTIONS:
+                    if path in SKIP_ACTIONS or (
+                        path.startswith(SKIP_PREFIXES) and path != "/account/sessions/end"
+                    ):
                         continue
                     forms.setdefault((role, path), Form(role, path, fields, files))
     return list(forms.values()), clients

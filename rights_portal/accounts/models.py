@@ -132,6 +132,28 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class UserSession(Base):
+    """A logged-in session, kept on the server: logout deletes it, and then it is over.
+
+    The signed session cookie carries a random token; only its sha256 is stored here, with the
+    times the idle and absolute timeouts are counted from, and the browser's User-Agent so the
+    person can recognise it in the list of open sessions (``/account/security``). A request
+    whose token has no row here is logged out, whatever the cookie says. ``last_seen_at`` is
+    written at most once a minute per session (``security.SEEN_RESOLUTION``).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship()
+
+
 # --- Guardians (R20, R21) --------------------------------------------------------------------
 
 

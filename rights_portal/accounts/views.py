@@ -7,14 +7,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
 from ..transactions import commit
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
-from .security import start_session
+from .security import current_session, end_session, start_session
 from .services import (
     EmailTaken,
     InvitationState,
@@ -31,16 +31,20 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the session's "id:generation" must match the account's now.
+    """Flask-Login's loader: a server-side session, and an "id:generation" that matches now.
 
-    A password reset, a deactivation or "log out everywhere" bumps the generation, so every
-    session issued before it is treated as logged out (sessions are signed cookies: the server
-    cannot delete them, only stop accepting them). A deactivated account is refused as well.
+    Logout deletes the server-side session (:func:`.security.end_session`), so a copy of the
+    cookie opens nothing afterwards. A password reset, a deactivation or "log out everywhere"
+    bumps the generation as well, so every session issued before it is refused even before its
+    row is gone. A deactivated account is refused too.
     """
     id_part, _, generation = user_id.partition(":")
     if not (id_part.isdigit() and generation.isdigit()):
         return None
-    user = db.session.get(User, int(id_part))
+    server_side = current_session()  # logged out, ended elsewhere or timed out: None
+    if server_side is None or server_side.user_id != int(id_part):
+        return None
+    user = db.session.get(User, int(id_part))  # loaded with the session: no second query
     if user is None or not user.is_active or user.session_generation != int(generation):
         return None
     return user
@@ -89,8 +93,7 @@ def login() -> ResponseReturnValue:
 
                 commit()  # a password rehash, if any
                 return begin_second_factor(user, safe_next(form.next.data))
-            start_session()
-            login_user(user)
+            start_session(user)
             record("user.login", actor=user, object_type="user", object_id=user.id)
             commit()
             return redirect(safe_next(form.next.data) or home_for(user))
@@ -112,6 +115,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Log out (POST only, so a link elsewhere cannot log someone out)."""
     record("user.logout", actor=current_user, object_type="user", object_id=current_user.id)
+    end_session()
     commit()
     logout_user()
     flash(_("You have been logged out."), "info")
@@ -164,9 +168,8 @@ def register() -> ResponseReturnValue:
         except EmailTaken as exc:
             form.email.errors = [str(exc.message)]
         else:
+            start_session(user)
             commit()
-            start_session()
-            login_user(user)
             flash(
                 _("Your account has been created. Now ask to be linked to your child."), "success"
             )
@@ -199,9 +202,8 @@ def invitation(token: str) -> ResponseReturnValue:
         user = accept_invitation(
             found, full_name=form.full_name.data or "", password=form.password.data or ""
         )
+        start_session(user)
         commit()
-        start_session()
-        login_user(user)
         flash(_("Your account is ready. Now ask to be linked to your child."), "success")
         return redirect(url_for("portal.request_link"))
     status = 400 if form.is_submitted() else 200
