@@ -67,6 +67,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # Sessions end after this many minutes without a request (and after
         # PERMANENT_SESSION_LIFETIME in any case); both are checked on the server.
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
+        # How long the verification link of a public registration works.
+        "EMAIL_VERIFICATION_HOURS": int(_env("EMAIL_VERIFICATION_HOURS", "48") or 48),
         # How long an e-mailed password reset link works (it works once).
         "PASSWORD_RESET_MINUTES": int(_env("PASSWORD_RESET_MINUTES", "60") or 60),
         # "json" writes structured log lines with the request id (production default).

@@ -297,6 +297,7 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "portal.case_detail": "the requester reading their own case; no staff access to record",
     "accounts.invitation": "the invited parent's own password form; shows no one else's data",
     "accounts.reset_password_page": "the account holder's own new-password form; no one's data",
+    "accounts.verify_email_page": "a registration's own e-mailed link; records user.email_verified",
     "portal.answer_identity": "the requester answering about their own case",
     "portal.file_for_child": "a verified guardian's filing form for their own child",
     "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",

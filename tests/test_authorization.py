@@ -141,6 +141,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "accounts.forgot_password": public(),
     # The walk's token is an invitation token, so as a reset token it is invalid: 404 for all.
     "accounts.reset_password_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    # Likewise as an e-mail verification token.
+    "accounts.verify_email_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
     # Without a password step first, the code step sends everyone back to the login page.
     "accounts.login_code": expect(LOGIN),
     "accounts.two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,6 +83,11 @@ class User(UserMixin, Base):
     # bumping it ends every session of the account at its next request (password reset,
     # deactivation, "log out everywhere").
     session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Only an account whose address is verified can log in. Accounts made by staff, the CLI, the
+    # demo and invitations (whose link went to the address) are verified; only the public
+    # registration starts unverified, until its e-mailed link is used. Rows from before the
+    # column count as verified (server default).
+    email_verified: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     programme = relationship("Programme", foreign_keys=[programme_id])
 

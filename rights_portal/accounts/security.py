@@ -115,6 +115,7 @@ def reset_password(user: User, password: str) -> None:
     Every session of the account ends with it, including one left open or stolen elsewhere.
     """
     user.password_hash = hash_password(password)
+    user.email_verified = True  # the reset link reached the address: it is the person's
     user.end_sessions()
     _end_sessions_except(user, None)
     db.session.flush()

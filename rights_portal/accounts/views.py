@@ -16,7 +16,6 @@ from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm,
 from .models import User
 from .security import current_session, end_session, start_session
 from .services import (
-    EmailTaken,
     InvitationState,
     accept_invitation,
     authenticate,
@@ -24,6 +23,7 @@ from .services import (
     invitation_from_token,
     normalise_email,
     register_guardian,
+    verify_email,
 )
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -46,6 +46,8 @@ def load_user(user_id: str) -> User | None:
         return None
     user = db.session.get(User, int(id_part))  # loaded with the session: no second query
     if user is None or not user.is_active or user.session_generation != int(generation):
+        return None
+    if not user.email_verified:
         return None
     return user
 
@@ -87,6 +89,24 @@ def login() -> ResponseReturnValue:
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
+        if user is not None and not user.email_verified:
+            # The password was right, so telling this does not reveal the account to a prober.
+            record(
+                "user.login_failed",
+                actor=None,
+                object_type="user",
+                object_id=user.id,
+                after={"email_verified": False},
+            )
+            commit()
+            flash(
+                _(
+                    "Confirm your e-mail address first, with the link we sent you. No e-mail?"
+                    " Register again with the same address to get a new link."
+                ),
+                "error",
+            )
+            return render_template("accounts/login.html", form=form), 401
         if user is not None:
             if user.is_staff and user.totp_secret:
                 from .security_views import begin_second_factor
@@ -153,29 +173,53 @@ def _current_locale() -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def register() -> ResponseReturnValue:
-    """A parent or guardian creates an account (students and staff get theirs elsewhere)."""
+    """A parent or guardian creates an account (students and staff get theirs elsewhere).
+
+    The answer is "check your e-mail" for every address, so nobody learns here whether an
+    address has an account; the e-mail says what happens next (``register_guardian``).
+    """
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = GuardianRegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = register_guardian(
-                email=form.email.data or "",
-                password=form.password.data or "",
-                full_name=form.full_name.data or "",
-                locale=_current_locale(),
-            )
-        except EmailTaken as exc:
-            form.email.errors = [str(exc.message)]
-        else:
-            start_session(user)
-            commit()
-            flash(
-                _("Your account has been created. Now ask to be linked to your child."), "success"
-            )
-            return redirect(url_for("portal.request_link"))
+        register_guardian(
+            email=form.email.data or "",
+            password=form.password.data or "",
+            full_name=form.full_name.data or "",
+            locale=_current_locale(),
+        )
+        commit()
+        flash(
+            _(
+                "Check your e-mail. We have sent a message to %(email)s with the next step. No"
+                " message? Look in your spam folder, or register again.",
+                email=normalise_email(form.email.data or ""),
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/register/verify/<token>")
+def verify_email_page(token: str) -> ResponseReturnValue:
+    """The e-mailed link of a registration: the address is verified, the account usable."""
+    state, _user = verify_email(token)
+    if state is InvitationState.VALID:
+        commit()
+        flash(_("Your e-mail address is confirmed. You can log in now."), "success")
+        return redirect(url_for("accounts.login"))
+    if state is InvitationState.USED:
+        flash(_("Your e-mail address was confirmed already. Log in."), "info")
+        return redirect(url_for("accounts.login"))
+    message = (
+        _("This link has expired. Register again to get a new one.")
+        if state is InvitationState.EXPIRED
+        else _("This link is not valid, or a newer one has been sent. Use the newest e-mail.")
+    )
+    code = 410 if state is InvitationState.EXPIRED else 404
+    return render_template("errors/error.html", code=code, message=message), code
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
