@@ -27,6 +27,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops > 0:
+        # Only as many X-Forwarded-* entries as there are proxies we run are believed; the
+        # rest could be typed by anyone (and would let one client pose as many addresses).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if app.config["LOG_FORMAT"] == "json":
         from .health import configure_logging
 

@@ -64,6 +64,18 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # Redis down must not lock everybody out nor cause 500s: count in memory meanwhile.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Login: per address of the browser a much higher limit (a campus shares one public
+        # address); per account growing delays and a lock the owner lifts by e-mail
+        # (rights_portal/accounts/throttle.py).
+        "LOGIN_ADDRESS_RATE_LIMIT": _env("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute"),
+        "LOGIN_DELAY_AFTER": int(_env("LOGIN_DELAY_AFTER", "3") or 3),
+        "LOGIN_MAX_DELAY_SECONDS": int(_env("LOGIN_MAX_DELAY_SECONDS", "60") or 60),
+        "LOGIN_LOCK_AFTER": int(_env("LOGIN_LOCK_AFTER", "10") or 10),
+        "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15") or 15),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15") or 15),
+        # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto; 0 trusts
+        # none (the header is ignored and the client's address is the connection's).
+        "TRUSTED_PROXY_HOPS": int(_env("TRUSTED_PROXY_HOPS", "0") or 0),
         # Sessions end after this many minutes without a request (and after
         # PERMANENT_SESSION_LIFETIME in any case); both are checked on the server.
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),

@@ -62,6 +62,22 @@ def _error_page(code: int, message: object) -> ResponseReturnValue:
         return Response(f"{code}: {message}\n", status=code, mimetype="text/plain")
 
 
+def _seconds_to_wait() -> int:
+    """How long the rate limit that refused this request still holds (0 when unknown)."""
+    import math
+    import time
+
+    from .extensions import limiter
+
+    try:
+        current = limiter.current_limit
+    except Exception:  # the limiter's storage may be what failed
+        return 0
+    if current is None:
+        return 0
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def register_error_handlers(app: Flask) -> None:
     """Friendly error pages in the user's language; rule violations become 409 pages."""
 
@@ -101,6 +117,15 @@ def register_error_handlers(app: Flask) -> None:
             429: _("Too many attempts. Wait a minute and try again."),
         }
         message = messages.get(code, _("Something went wrong."))
+        if code == 429:
+            seconds = _seconds_to_wait()
+            if seconds:
+                message = _(
+                    "Too many attempts. Wait %(seconds)d seconds and try again.", seconds=seconds
+                )
+                response = app.make_response(_error_page(code, message))
+                response.headers["Retry-After"] = str(seconds)
+                return response
         return _error_page(code, message)
 
 

@@ -298,6 +298,10 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "accounts.invitation": "the invited parent's own password form; shows no one else's data",
     "accounts.reset_password_page": "the account holder's own new-password form; no one's data",
     "accounts.verify_email_page": "a registration's own e-mailed link; records user.email_verified",
+    "accounts.unlock_login": (
+        "the owner's e-mailed unlock link; records user.login_unlocked (tests/test_auth_security.py"
+        "::test_wrong_passwords_slow_down_then_lock_and_the_owner_lifts_the_lock_by_email)"
+    ),
     "portal.answer_identity": "the requester answering about their own case",
     "portal.file_for_child": "a verified guardian's filing form for their own child",
     "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",

@@ -143,6 +143,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "accounts.reset_password_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
     # Likewise as an e-mail verification token.
     "accounts.verify_email_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    "accounts.unlock_login": expect(NOT_FOUND, anonymous=NOT_FOUND),
     # Without a password step first, the code step sends everyone back to the login page.
     "accounts.login_code": expect(LOGIN),
     "accounts.two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),

@@ -160,6 +160,25 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginThrottle(Base):
+    """Failed logins for one e-mail address: growing delays, then a temporary lock.
+
+    Keyed by the sha256 of the normalised address, whether or not an account has it, so the
+    throttle answers alike for unknown addresses (nobody probes accounts by being throttled).
+    A successful login or the owner's e-mailed unlock link deletes the row. A key beginning
+    with ``trusted:`` counts the attempts of a browser the owner unlocked from, apart from
+    everybody else's (``security_views`` / ``throttle``).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # --- Guardians (R20, R21) --------------------------------------------------------------------
 
 

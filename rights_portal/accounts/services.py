@@ -270,9 +270,7 @@ def register_guardian(*, email: str, password: str, full_name: str, locale: str)
         existing.full_name = full_name.strip() or existing.full_name
         existing.locale = locale
         db.session.flush()
-        notify_user(
-            existing, "email_verification", token=verification_token(existing), hours=hours
-        )
+        notify_user(existing, "email_verification", token=verification_token(existing), hours=hours)
     else:
         notify_user(existing, "account_exists")
     record(

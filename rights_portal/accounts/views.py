@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -12,6 +21,7 @@ from flask_login import current_user, login_required, logout_user
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
 from ..transactions import commit
+from . import throttle
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
 from .security import current_session, end_session, start_session
@@ -75,20 +85,51 @@ def _login_key() -> str:
     return normalise_email(request.form.get("email", ""))
 
 
+def _wait_page(form: LoginForm, wait: throttle.Wait) -> ResponseReturnValue:
+    if wait.locked:
+        minutes = max(1, (wait.seconds + 59) // 60)
+        message = _(
+            "After many failed attempts, logging in to this account is locked for %(minutes)d"
+            " more minutes. If the account is yours: the e-mail we sent it has a link that lifts"
+            " the lock at once.",
+            minutes=minutes,
+        )
+    else:
+        message = _(
+            "Too many failed attempts for this account. Wait %(seconds)d seconds and try again.",
+            seconds=wait.seconds,
+        )
+    flash(message, "error")
+    response = make_response(render_template("accounts/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(wait.seconds)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key
-)
+@limiter.limit(lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"])
 def login() -> ResponseReturnValue:
-    """Show and handle the login form; unknown e-mail and wrong password get one answer."""
+    """Show and handle the login form; unknown e-mail and wrong password get one answer.
+
+    Failed attempts slow down and then lock the address they were for (``throttle``), whether
+    or not it has an account; the owner can lift the lock by e-mail.
+    """
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        key = throttle.attempt_key(
+            form.email.data or "", request.cookies.get(throttle.TRUST_COOKIE)
+        )
+        wait = throttle.waiting(key)
+        if wait is not None:
+            return _wait_page(form, wait)
         user = authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            throttle.record_failure(key, form.email.data or "")
+        else:
+            throttle.clear(key)
         if user is not None and not user.email_verified:
             # The password was right, so telling this does not reveal the account to a prober.
             record(
@@ -168,6 +209,27 @@ def _current_locale() -> str:
     from flask_babel import get_locale
 
     return str(get_locale() or "nl")
+
+
+@bp.route("/login/unlock/<token>")
+def unlock_login(token: str) -> ResponseReturnValue:
+    """The owner's e-mailed link: the lock goes, and this browser counts as the owner's."""
+    key = throttle.unlock(token)
+    if key is None:
+        message = _("This link is not valid or has expired. Wait until the lock ends.")
+        return render_template("errors/error.html", code=404, message=message), 404
+    commit()
+    flash(_("The lock is lifted. You can log in now."), "success")
+    response = redirect(url_for("accounts.login"))
+    response.set_cookie(
+        throttle.TRUST_COOKIE,
+        throttle.trust_cookie_value(key),
+        max_age=throttle.TRUST_DAYS * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
 
 
 @bp.route("/register", methods=["GET", "POST"])
