@@ -27,6 +27,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops > 0:
+        # Only as many X-Forwarded-* entries as there are proxies we run are believed; the
+        # rest could be typed by anyone (and would let one client pose as many addresses).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if app.config["LOG_FORMAT"] == "json":
         from .health import configure_logging
 
@@ -184,6 +191,12 @@ DOWNLOAD_ENDPOINTS = frozenset(
 )
 
 
+def _logged_in() -> bool:
+    # g._login_user is Flask-Login's cache: a page that logged the user out still counts.
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated) or "_user_id" in session
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
@@ -192,13 +205,27 @@ def _register_request_hooks(app: Flask) -> None:
         g.request_id = incoming if ok else secrets.token_hex(8)
 
     @app.before_request
+    def refuse_control_characters_in_the_query() -> ResponseReturnValue | None:
+        # Forms check their own fields (rights_portal/forms.py); query parameters that no form
+        # reads (queue and dashboard filters, cursors) are checked here, before any view.
+        from .forms import CONTROL_MESSAGE, query_has_control_characters
+
+        if query_has_control_characters(request.args.items(multi=True)):
+            from flask import render_template
+
+            return render_template("errors/error.html", code=400, message=CONTROL_MESSAGE), 400
+        return None
+
+    @app.before_request
     def end_expired_session() -> None:
-        # Idle and absolute timeouts are enforced here, on the server, not by the cookie's age.
-        from .accounts.security import session_expired
+        # The session must exist on the server (logout deletes it) and be within its idle and
+        # absolute timeouts, counted from the server's times, not from the cookie.
+        from .accounts.security import SessionState, check_session
 
         if request.endpoint == "static" or "_user_id" not in session:
             return
-        if session_expired():
+        state = check_session()
+        if state in (SessionState.ENDED, SessionState.EXPIRED):
             logout_user()
             session.clear()
             flash(gettext("Your session has ended. Log in again."), "info")
@@ -217,6 +244,12 @@ def _register_request_hooks(app: Flask) -> None:
             request.endpoint in DOWNLOAD_ENDPOINTS
         )
         response.headers.setdefault("Referrer-Policy", "no-referrer" if download else "same-origin")
+        # A logged-in page or a download holds case data: no browser or proxy cache may keep
+        # it (the back button on a shared computer after logout). Overrides send_file's
+        # "no-cache", which still stores the response.
+        cache = response.headers.get("Cache-Control", "")
+        if request.endpoint != "static" and "no-store" not in cache and (download or _logged_in()):
+            response.headers["Cache-Control"] = "no-store"
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

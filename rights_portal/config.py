@@ -86,9 +86,23 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # Redis down must not lock everybody out nor cause 500s: count in memory meanwhile.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Login: per address of the browser a much higher limit (a campus shares one public
+        # address); per account growing delays and a lock the owner lifts by e-mail
+        # (rights_portal/accounts/throttle.py).
+        "LOGIN_ADDRESS_RATE_LIMIT": _env("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute"),
+        "LOGIN_DELAY_AFTER": int(_env("LOGIN_DELAY_AFTER", "3") or 3),
+        "LOGIN_MAX_DELAY_SECONDS": int(_env("LOGIN_MAX_DELAY_SECONDS", "60") or 60),
+        "LOGIN_LOCK_AFTER": int(_env("LOGIN_LOCK_AFTER", "10") or 10),
+        "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15") or 15),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15") or 15),
+        # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto; 0 trusts
+        # none (the header is ignored and the client's address is the connection's).
+        "TRUSTED_PROXY_HOPS": int(_env("TRUSTED_PROXY_HOPS", "0") or 0),
         # Sessions end after this many minutes without a request (and after
         # PERMANENT_SESSION_LIFETIME in any case); both are checked on the server.
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
+        # How long the verification link of a public registration works.
+        "EMAIL_VERIFICATION_HOURS": int(_env("EMAIL_VERIFICATION_HOURS", "48") or 48),
         # How long an e-mailed password reset link works (it works once).
         "PASSWORD_RESET_MINUTES": int(_env("PASSWORD_RESET_MINUTES", "60") or 60),
         # "json" writes structured log lines with the request id (production default).
@@ -128,6 +142,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "DEADLINE_SWEEP_BATCH_SIZE": int(_env("DEADLINE_SWEEP_BATCH_SIZE", "50") or 50),
         # Audit trail (R24): the nightly verification (local time) and its anchor log.
         "AUDIT_VERIFY_AT": _env("AUDIT_VERIFY_AT", "02:30"),
+        # ...and how often beat checks the last anchor and anchors the new head (the window in
+        # which a cut-off tail can go unnoticed).
+        "AUDIT_HEAD_ANCHOR_MINUTES": int(_env("AUDIT_HEAD_ANCHOR_MINUTES", "5") or 5),
         "AUDIT_ANCHOR_FILE": _env("AUDIT_ANCHOR_FILE", str(instance_path / "audit-anchors.log")),
         # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
         "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),
@@ -146,6 +163,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # R1: the letter or e-mail uploaded when staff register a request received elsewhere.
         "INTAKE_DOCUMENT_MAX_BYTES": int(
             _env("INTAKE_DOCUMENT_MAX_BYTES", str(10 * 1024**2)) or 10 * 1024**2
+        ),
+        # Vendor exports (rights_portal/access/importer.py): a ZIP member may unpack to at most
+        # this many times its packed size (media hardly packs; 256 MiB of zeros packs ~1000x),
+        # and all members together to at most this many bytes.
+        "IMPORT_MAX_COMPRESSION_RATIO": int(_env("IMPORT_MAX_COMPRESSION_RATIO", "100") or 100),
+        "IMPORT_MAX_UNPACKED_BYTES": int(
+            _env("IMPORT_MAX_UNPACKED_BYTES", str(8 * 1024**3)) or 8 * 1024**3
         ),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),

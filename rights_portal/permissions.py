@@ -34,7 +34,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
 from .accounts.guardianship import is_minor_on
-from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User
+from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User, UserSession
 from .breaches.models import Breach
 from .cases.models import Case, CaseType
 from .exams.models import (
@@ -509,3 +509,8 @@ def privacy_exam_or_404(exam_id: int) -> Exam:
     ):
         abort(404)
     return exam
+
+
+def may_end_session(user: User, user_session: UserSession) -> bool:
+    """A person ends only their own sessions (anyone else's is answered as not found)."""
+    return user_session.user_id == user.id

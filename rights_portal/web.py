@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, has_request_context, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from .accounts.labels import LABEL_GLOBALS
@@ -34,6 +44,7 @@ from .extensions import db
 from .permissions import can_see_delivery_status
 
 bp = Blueprint("web", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.route("/healthz")
@@ -54,22 +65,66 @@ def readyz() -> ResponseReturnValue:
     return jsonify(status="ok" if ready else "unavailable", **report), 200 if ready else 503
 
 
+def _error_page(code: int, message: object) -> ResponseReturnValue:
+    """The error page; if rendering it fails too, a plain-text answer, never an empty 500.
+
+    The page extends the layout, which reads the logged-in user: after a failed statement the
+    session must be rolled back first, or that read fails in turn.
+    """
+    try:
+        return render_template("errors/error.html", code=code, message=message), code
+    except Exception:  # the handler of last resort must not fail itself
+        log.exception("the error page %s could not be rendered", code)
+        db.session.rollback()
+        return Response(f"{code}: {message}\n", status=code, mimetype="text/plain")
+
+
+def _seconds_to_wait() -> int:
+    """How long the rate limit that refused this request still holds (0 when unknown)."""
+    import math
+    import time
+
+    from .extensions import limiter
+
+    try:
+        current = limiter.current_limit
+    except Exception:  # the limiter's storage may be what failed
+        return 0
+    if current is None:
+        return 0
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def register_error_handlers(app: Flask) -> None:
     """Friendly error pages in the user's language; rule violations become 409 pages."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         message = _("The form has expired. Go back, reload the page and try again.")
-        return render_template("errors/error.html", code=400, message=message), 400
+        return _error_page(400, message)
 
     @app.errorhandler(RuleViolation)
     def rule_violation(error: RuleViolation) -> ResponseReturnValue:
         db.session.rollback()
-        return render_template("errors/error.html", code=409, message=str(error.message)), 409
+        return _error_page(409, str(error.message))
+
+    @app.errorhandler(DataError)
+    def data_error(error: DataError) -> ResponseReturnValue:
+        # The database refused a value (a NUL byte the form checks missed, a number out of
+        # range): the request's fault, answered 400 and logged so the missed check gets fixed.
+        db.session.rollback()
+        log.warning("the database refused a value: %s", error.orig)
+        if "NUL" in str(error.orig):
+            from .forms import CONTROL_MESSAGE
+
+            return _error_page(400, CONTROL_MESSAGE)
+        return _error_page(400, _("The request could not be understood."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
+        if code >= 500:
+            db.session.rollback()  # the failed transaction must not break the page as well
         messages = {
             400: _("The request could not be understood."),
             403: _("You do not have access to this page."),
@@ -79,7 +134,16 @@ def register_error_handlers(app: Flask) -> None:
             429: _("Too many attempts. Wait a minute and try again."),
         }
         message = messages.get(code, _("Something went wrong."))
-        return render_template("errors/error.html", code=code, message=message), code
+        if code == 429:
+            seconds = _seconds_to_wait()
+            if seconds:
+                message = _(
+                    "Too many attempts. Wait %(seconds)d seconds and try again.", seconds=seconds
+                )
+                response = app.make_response(_error_page(code, message))
+                response.headers["Retry-After"] = str(seconds)
+                return response
+        return _error_page(code, message)
 
 
 class TranslatedLabels(Mapping[Any, str]):

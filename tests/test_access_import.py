@@ -295,3 +295,103 @@ def test_a_truncated_zip_upload_is_a_clear_400(app, world, tmp_path):
     response = upload(client, whole[: len(whole) // 2] + whole[-22:])
     assert response.status_code == 400
     assert count(Recording) == 0
+
+
+# --- Hostile archives (issue 20, finding 5) --------------------------------------------------
+
+
+def standard_zip(tmp_path, extra=None):
+    """The standard export as a ZIP, plus ``extra(archive)`` writing hostile members."""
+    folder = write_export(tmp_path / "export", standard_files(), standard_rows())
+    target = zip_folder(folder, tmp_path / "export.zip")
+    if extra is not None:
+        with zipfile.ZipFile(target, "a") as archive:
+            extra(archive)
+    return target
+
+
+def test_a_zip_bomb_member_is_refused_before_anything_is_unpacked(app, world, tmp_path):
+    def bomb(archive):
+        # 256 MiB of zeros, deflated to about 256 KiB: a ratio of about 1000.
+        info = zipfile.ZipInfo("media/session-1/bomb.log")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as member:
+            chunk = b"\0" * (1024 * 1024)
+            for _ in range(256):
+                member.write(chunk)
+
+    archive = standard_zip(tmp_path, bomb)
+    assert archive.stat().st_size < 2 * 1024 * 1024
+    before = stored_files(app)
+
+    result = run_import(app, archive)
+
+    assert result.exit_code == 1
+    assert "media/session-1/bomb.log would unpack to 10" in result.output  # ~1030 times
+    assert "(at most 100 accepted)" in result.output
+    assert count(RecordingFile) == 0
+    assert stored_files(app) == before
+
+
+def test_an_export_that_unpacks_to_more_than_the_total_limit_is_refused(
+    app, world, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_UNPACKED_BYTES", 1000)
+    result = run_import(app, standard_zip(tmp_path))
+    assert result.exit_code == 1
+    assert "at most 1000 are accepted" in result.output
+    assert count(RecordingFile) == 0
+
+
+def test_a_symbolic_link_in_a_zip_is_refused_not_stored_as_a_file(app, world, tmp_path):
+    def link(archive):
+        info = zipfile.ZipInfo("media/session-1/passwd.log")
+        info.create_system = 3  # Unix
+        info.external_attr = (0o120777) << 16  # a symbolic link
+        archive.writestr(info, "/etc/passwd")
+
+    result = run_import(app, standard_zip(tmp_path, link))
+    assert result.exit_code == 1
+    assert "media/session-1/passwd.log is a symbolic link" in result.output
+    assert count(RecordingFile) == 0
+
+
+def test_a_special_file_in_a_zip_is_refused(app, world, tmp_path):
+    def fifo(archive):
+        info = zipfile.ZipInfo("media/session-1/pipe.log")
+        info.create_system = 3
+        info.external_attr = (0o010644) << 16  # a FIFO
+        archive.writestr(info, "")
+
+    result = run_import(app, standard_zip(tmp_path, fifo))
+    assert result.exit_code == 1
+    assert "pipe.log is a special file" in result.output
+
+
+@pytest.mark.parametrize(
+    "name", ["media/evil\u202egpj.exe", "media/a\x1b[8mb.log", "media/x\u2066.png"]
+)
+def test_a_name_with_control_or_text_direction_characters_is_refused(app, world, tmp_path, name):
+    result = run_import(app, standard_zip(tmp_path, lambda archive: archive.writestr(name, b"x")))
+    assert result.exit_code == 1
+    assert "contains a control or text-direction character" in result.output
+    assert "\u202e" not in result.output and "\u2066" not in result.output  # shown escaped
+    assert count(RecordingFile) == 0
+
+
+def test_a_folder_export_with_a_right_to_left_override_in_a_name_is_refused(app, world, tmp_path):
+    files = {**standard_files(), "media/report\u202efdp.exe": b"MZ"}
+    result = run_import(app, write_export(tmp_path / "export", files, standard_rows()))
+    assert result.exit_code == 1
+    assert "media/report\\u202efdp.exe contains a control" in result.output
+
+
+def test_an_ordinary_deflated_log_is_still_imported(app, world, tmp_path):
+    folder = write_export(tmp_path / "export", standard_files(), standard_rows())
+    target = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    assert run_import(app, target).exit_code == 0
+    assert count(RecordingFile) == 3

@@ -99,6 +99,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "user.totp_disabled",
         "tests/test_auth_security.py::test_staff_can_turn_the_second_factor_off_with_a_current_code",
     ),
+    "accounts.end_one_session_page": (
+        "user.session_ended",
+        "tests/test_auth_security.py::test_the_security_page_lists_open_sessions_and_ends_one_of_them",
+    ),
     "accounts.regenerate_recovery_codes": (
         "user.recovery_codes_generated",
         "tests/test_auth_security.py::test_a_new_set_of_recovery_codes_replaces_the_old_one",
@@ -281,6 +285,12 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.redact_recording": ("media.redacted", "access.item_decided"),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
+    "rights_portal.anchor_audit_head": (
+        "every few minutes appends the head to the anchor log; an event each time would only move"
+        " the head it anchors. A failed check records audit.verification_failed"
+        " (tests/test_audit_trail.py::test_cutting_off_the_tail_is_found_by_the_next_head_check_"
+        "within_minutes)"
+    ),
     "rights_portal.deliver_email": (
         "hands one committed outbox message to SMTP; what caused the mail is on the trail"
         " already and the outbox row keeps when it was sent"
@@ -312,6 +322,11 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "portal.case_detail": "the requester reading their own case; no staff access to record",
     "accounts.invitation": "the invited parent's own password form; shows no one else's data",
     "accounts.reset_password_page": "the account holder's own new-password form; no one's data",
+    "accounts.verify_email_page": "a registration's own e-mailed link; records user.email_verified",
+    "accounts.unlock_login": (
+        "the owner's e-mailed unlock link; records user.login_unlocked (tests/test_auth_security.py"
+        "::test_wrong_passwords_slow_down_then_lock_and_the_owner_lifts_the_lock_by_email)"
+    ),
     "portal.answer_identity": "the requester answering about their own case",
     "portal.file_for_child": "a verified guardian's filing form for their own child",
     "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",

@@ -482,6 +482,13 @@ def test_on_sqlite_triggers_refuse_update_and_delete_and_the_chain_verifies(sqli
             commit()
         result = verify_chain(batch_size=2)
         assert result.ok and result.events_checked == 5, result.problem
+        from rights_portal.audit.verify import Anchor, verify_from
+
+        anchor = Anchor(result.head_id, result.head_hash, 5, "2026-12-02T10:00:00+00:00")
+        record("test.sqlite", actor=None, object_type="test", after={"n": 5})
+        commit()
+        since = verify_from(anchor)  # the head check reads SQLite's timestamps as well
+        assert since.ok and since.events_checked == 6, since.problem
         for statement in (
             "UPDATE audit_events SET action = 'x' WHERE id = 2",
             "DELETE FROM audit_events WHERE id = 2",
@@ -496,3 +503,77 @@ def test_on_sqlite_triggers_refuse_update_and_delete_and_the_chain_verifies(sqli
             conn.execute(text("UPDATE audit_events SET action = 'x' WHERE id = 4"))
         broken = verify_chain()
         assert broken.broken_event_id == 4 and "content altered" in str(broken.problem)
+
+
+# --- the head anchor of every few minutes (issue 20, finding 6) -----------------------------
+
+
+def run_head_check(app):
+    return app.extensions["celery"].tasks["rights_portal.anchor_audit_head"].apply().get()
+
+
+def more_events(count: int) -> None:
+    for number in range(count):
+        record("test.later", actor=None, object_type="test", object_id=number)
+    commit()
+
+
+def test_the_head_is_anchored_every_few_minutes_from_the_beat_schedule(app):
+    entry = app.extensions["celery"].conf.beat_schedule["audit-anchor-head"]
+    assert entry["task"] == "rights_portal.anchor_audit_head"
+    assert entry["schedule"].total_seconds() == 5 * 60
+
+
+def test_the_head_check_anchors_new_heads_and_the_nightly_check_agrees(app, trail, smtp_sink):
+    assert run_head_check(app)["ok"] is True  # the first run verifies everything
+    more_events(3)
+    outcome = run_head_check(app)
+    assert outcome["ok"] is True
+    anchors = read_anchors(Path(app.config["AUDIT_ANCHOR_FILE"]))
+    assert [(a.head_id, a.events) for a in anchors] == [(trail[-1], 10), (outcome["head_id"], 13)]
+    assert run_head_check(app)["ok"] is True  # nothing new: nothing appended
+    assert len(read_anchors(Path(app.config["AUDIT_ANCHOR_FILE"]))) == 2
+    assert smtp_sink.to("dpo@uni.example") == []  # a success is not mailed every few minutes
+    assert audit_verify(app, "--with-anchor-log").exit_code == 0  # counts agree with the chain
+
+
+def test_cutting_off_the_tail_is_found_by_the_next_head_check_within_minutes(app, trail, smtp_sink):
+    more_events(2)
+    anchored = run_head_check(app)
+    more_events(2)
+    assert run_head_check(app)["ok"] is True
+    head = run_head_check(app)["head_id"]
+    # Someone who can disable the triggers removes the newest events, anchored head included.
+    behind_the_apps_back(("DELETE FROM audit_events WHERE id > :id", {"id": anchored["head_id"]}))
+    assert audit_verify(app).exit_code == 0  # the chain alone cannot see it
+    outcome = run_head_check(app)  # the next run, at most AUDIT_HEAD_ANCHOR_MINUTES later
+    assert outcome["ok"] is False
+    assert outcome["broken_event_id"] == head and "is missing" in outcome["problem"]
+    [mail] = smtp_sink.to("dpo@uni.example")
+    assert "Alarm" in mail["Subject"]
+    failed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "audit.verification_failed")
+    ).one()
+    assert failed.after["head_check"] is True
+
+
+def test_a_rewritten_anchored_event_is_found_by_the_head_check(app, trail, smtp_sink):
+    head = run_head_check(app)["head_id"]
+    row = db.session.get(AuditEvent, head)
+    assert row is not None
+    forged = "f" * 64
+    behind_the_apps_back(
+        ("UPDATE audit_events SET hash = :hash WHERE id = :id", {"hash": forged, "id": head})
+    )
+    outcome = run_head_check(app)
+    assert outcome["ok"] is False and outcome["broken_event_id"] == head
+    assert "rewritten" in outcome["problem"] or "altered" in outcome["problem"]
+
+
+def test_an_altered_event_after_the_last_anchor_is_found_by_the_head_check(app, trail):
+    run_head_check(app)
+    more_events(3)
+    victim = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id.desc())).first()
+    behind_the_apps_back(("UPDATE audit_events SET object_id = 'x' WHERE id = :id", {"id": victim}))
+    outcome = run_head_check(app)
+    assert outcome["ok"] is False and outcome["broken_event_id"] == victim

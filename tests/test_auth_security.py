@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyotp
@@ -26,10 +28,11 @@ import pytest
 import redis
 import time_machine
 from flask import Flask
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.accounts.models import RecoveryCode, Role, User
+from rights_portal.accounts.models import LoginThrottle, RecoveryCode, Role, User, UserSession
 from rights_portal.accounts.security import recovery_code_hash
 from rights_portal.audit.models import AuditEvent
 from rights_portal.extensions import db, limiter
@@ -134,13 +137,14 @@ def test_login_starts_a_new_session_without_anything_planted_before(app, app_ctx
     with client.session_transaction() as planted:
         planted["planted_by_attacker"] = "yes"
         planted["_user_id"] = "999999"
-        planted["auth_at"] = 0  # an attacker's session is already expired: nobody is logged in
-        planted["seen_at"] = 0
+        planted["sid"] = "chosen-by-the-attacker"
     login(client, "fixated@uni.example")
     with client.session_transaction() as session:
         assert "planted_by_attacker" not in session
         assert session["_user_id"] != "999999"
-        assert session["auth_at"] == session["seen_at"]
+        assert session["sid"] != "chosen-by-the-attacker"
+    [row] = db.session.scalars(select(UserSession)).all()
+    assert row.token_hash != hashlib.sha256(b"chosen-by-the-attacker").hexdigest()
 
 
 def test_a_session_ends_after_the_idle_timeout(app, app_ctx):
@@ -382,48 +386,180 @@ def test_students_cannot_enrol_a_second_factor(app, app_ctx):
 
 
 @pytest.fixture
-def limited_app(app, database_url, smtp_sink, redis_url) -> Iterator[Flask]:
-    """A portal with the login limit on, counting in Redis (the shared limiter is restored)."""
-    config = conftest.test_config(database_url, smtp_sink)
-    config.update(
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI=redis_url,
-        LOGIN_RATE_LIMIT="3 per minute",
-    )
-    portal = create_app(config)
-    portal.test_client_class = IsolatedClient
-    redis.Redis.from_url(redis_url).flushdb()
-    yield portal
-    with portal.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def limited_portal(app, database_url, smtp_sink, redis_url) -> Iterator[Any]:
+    """Build portals with the limiter on, counting in Redis (the shared limiter is restored)."""
+    made: list[Flask] = []
+
+    def make(**settings: Any) -> Flask:
+        config = conftest.test_config(database_url, smtp_sink)
+        config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, **settings)
+        portal = create_app(config)
+        portal.test_client_class = IsolatedClient
+        redis.Redis.from_url(redis_url).flushdb()
+        made.append(portal)
+        return portal
+
+    yield make
+    for portal in made:
+        with portal.app_context():
+            db.session.remove()
+            db.engine.dispose()
     limiter.enabled = False
     app.extensions["celery"].set_default()
 
 
-def attempt(portal: Flask, email: str, ip: str) -> int:
+def attempt(portal: Flask, email: str, ip: str, forwarded: str | None = None) -> int:
     client = portal.test_client()
     client.environ_base["REMOTE_ADDR"] = ip
     token = csrf_token(client)
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     response = client.post(
-        "/login", data={"email": email, "password": "wrong-password!", "csrf_token": token}
+        "/login",
+        data={"email": email, "password": "wrong-password!", "csrf_token": token},
+        headers=headers,
     )
     return int(response.status_code)
 
 
-def test_login_attempts_are_limited_per_account_across_addresses(limited_app, redis_url):
-    with limited_app.app_context():
-        codes = [attempt(limited_app, "victim@uni.example", f"10.0.0.{n}") for n in range(1, 6)]
-    assert codes[:3] == [401, 401, 401]
-    assert codes[3:] == [429, 429]
+def test_a_campus_behind_one_address_is_not_locked_out_by_its_own_logins(limited_portal):
+    portal = limited_portal()  # the default LOGIN_ADDRESS_RATE_LIMIT (300 per minute)
+    with portal.app_context():
+        codes = [attempt(portal, f"student{n}@uni.example", "145.0.0.1") for n in range(60)]
+    assert set(codes) == {401}  # 60 logins a minute from one address: none refused
+
+
+def test_the_address_limit_tells_how_long_to_wait_and_counts_in_redis(limited_portal, redis_url):
+    portal = limited_portal(LOGIN_ADDRESS_RATE_LIMIT="3 per minute")
+    with portal.app_context():
+        codes = [attempt(portal, f"guess{n}@uni.example", "10.9.9.9") for n in range(4)]
+        assert codes == [401, 401, 401, 429]
+        client = portal.test_client()
+        client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+        token = csrf_token(client)
+        refused = client.post(
+            "/login",
+            data={"email": "x@uni.example", "csrf_token": token},
+            headers={"Accept-Language": "en"},
+        )
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 61
+    assert "Wait" in refused.get_data(as_text=True) and "seconds" in refused.get_data(as_text=True)
     assert redis.Redis.from_url(redis_url).keys("LIMITS*"), "the counters are not in Redis"
 
 
-def test_login_attempts_are_limited_per_address_across_accounts(limited_app):
-    with limited_app.app_context():
-        codes = [attempt(limited_app, f"guess{n}@uni.example", "10.9.9.9") for n in range(5)]
-    assert codes[:3] == [401, 401, 401]
-    assert codes[3:] == [429, 429]
+@pytest.mark.parametrize(("hops", "expected"), [(0, [401, 401, 401, 429]), (1, [401] * 4)])
+def test_x_forwarded_for_counts_only_with_configured_proxy_hops(limited_portal, hops, expected):
+    portal = limited_portal(LOGIN_ADDRESS_RATE_LIMIT="3 per minute", TRUSTED_PROXY_HOPS=hops)
+    with portal.app_context():
+        # Four clients behind one proxy (10.0.0.1), each with its own forwarded address.
+        codes = [
+            attempt(portal, f"user{n}@uni.example", "10.0.0.1", forwarded=f"203.0.113.{n}")
+            for n in range(4)
+        ]
+    assert codes == expected
+
+
+# --- Per account: growing delays and a lock the owner lifts (issue 20, finding 4) ------------
+
+
+def try_password(client, email: str, password: str = "wrong-password!"):
+    return post_form(
+        client,
+        "/login",
+        {"email": email, "password": password},
+        token_from="/login",
+        headers={"Accept-Language": "en"},
+    )
+
+
+def fail_until_locked(client, email: str, traveller) -> list[tuple[int, str]]:
+    """Fail as fast as allowed until the lock: each answer's status and what it says."""
+    seen: list[tuple[int, str]] = []
+    for _ in range(40):
+        response = try_password(client, email)
+        text = response.get_data(as_text=True)
+        seen.append((response.status_code, text))
+        if response.status_code == 429:
+            if "locked" in text:
+                return seen
+            traveller.shift(timedelta(seconds=int(response.headers["Retry-After"])))
+    raise AssertionError("never locked")
+
+
+def test_wrong_passwords_slow_down_then_lock_and_the_owner_lifts_the_lock_by_email(
+    app, app_ctx, smtp_sink
+):
+    UserFactory(email="target@uni.example", role=Role.CASE_HANDLER, full_name="Target")
+    db.session.commit()
+    with time_machine.travel(START, tick=False) as traveller:
+        attacker = app.test_client()
+        seen = fail_until_locked(attacker, "target@uni.example", traveller)
+        statuses = [status for status, _text in seen]
+        failures = statuses.count(401)
+        assert failures == app.config["LOGIN_LOCK_AFTER"] == 10
+        assert statuses[:3] == [401, 401, 401]  # the first three: no delay
+        waits = [
+            int(re.search(r"Wait (\d+) seconds", text).group(1))
+            for status, text in seen
+            if status == 429 and "Wait" in text
+        ]
+        assert waits == [1, 2, 4, 8, 16, 32, 60]  # growing, then capped
+        assert "locked for 15 more minutes" in seen[-1][1]
+        # The right password does not get through the lock either, from any browser...
+        owner = app.test_client()
+        assert try_password(owner, "target@uni.example", conftest_password()).status_code == 429
+        # ...until the owner opens the e-mailed link in that browser.
+        [mail] = smtp_sink.to("target@uni.example")
+        assert "locked" in mail["Subject"]
+        link = re.search(r"/login/unlock/(\S+)", mail.get_payload(decode=True).decode())
+        opened = owner.get(f"/login/unlock/{link.group(1)}")
+        assert opened.headers["Location"] == "/login"
+        assert try_password(owner, "target@uni.example", conftest_password()).status_code == 302
+        assert {"user.login_locked", "user.login_unlocked"} <= {e.action for e in all_events()}
+        # The stranger goes on failing: the owner's browser counts apart and stays usable.
+        owner.post("/logout", data={"csrf_token": csrf_token(owner, "/staff/queue")})
+        traveller.shift(timedelta(minutes=16))
+        fail_until_locked(attacker, "target@uni.example", traveller)
+        assert try_password(owner, "target@uni.example", conftest_password()).status_code == 302
+
+
+def test_an_unknown_address_is_throttled_alike_and_no_mail_is_sent(app, app_ctx, smtp_sink):
+    UserFactory(email="known@uni.example")
+    db.session.commit()
+    with time_machine.travel(START, tick=False) as traveller:
+        known = [s for s, _ in fail_until_locked(app.test_client(), "known@uni.example", traveller)]
+        traveller.shift(timedelta(minutes=30))
+        unknown = [
+            s for s, _ in fail_until_locked(app.test_client(), "nobody@uni.example", traveller)
+        ]
+    assert known == unknown
+    assert smtp_sink.to("nobody@uni.example") == []
+
+
+def test_failures_are_forgotten_after_the_window_and_a_success_clears_them(app, app_ctx):
+    UserFactory(email="forgetful2@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    with time_machine.travel(START, tick=False) as traveller:
+        for _ in range(3):
+            assert try_password(client, "forgetful2@uni.example").status_code == 401
+        assert try_password(client, "forgetful2@uni.example").status_code == 429
+        traveller.shift(timedelta(minutes=16))
+        assert try_password(client, "forgetful2@uni.example").status_code == 401  # forgotten
+        assert (
+            try_password(client, "forgetful2@uni.example", conftest_password()).status_code == 302
+        )
+    assert db.session.scalars(select(LoginThrottle)).all() == []
+
+
+def conftest_password() -> str:
+    from tests.factories import PASSWORD
+
+    return PASSWORD
+
+
+def all_events() -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
 
 
 # --- Recovery codes ---------------------------------------------------------------------------
@@ -522,3 +658,153 @@ def test_recovery_codes_end_with_the_second_factor(app, app_ctx):
         token_from="/my/cases",
     )
     assert db.session.scalars(select(RecoveryCode)).all() == []
+
+
+# --- Server-side sessions (issue 20, finding 1) ----------------------------------------------
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/126.0 Mobile Safari/537.36"
+)
+
+
+def copy_cookie(source, target) -> None:
+    """What an attacker does with a stolen session cookie: present it from another client."""
+    with source.session_transaction() as stolen, target.session_transaction() as forged:
+        forged.update(dict(stolen))
+
+
+def test_a_session_cookie_copied_before_logout_opens_nothing_afterwards(app, app_ctx):
+    UserFactory(email="logout@uni.example")
+    db.session.commit()
+    victim, attacker = app.test_client(), app.test_client()
+    login(victim, "logout@uni.example")
+    assert victim.get("/my/cases").status_code == 200
+    copy_cookie(victim, attacker)
+    assert attacker.get("/my/cases").status_code == 200  # the copy works while logged in...
+
+    post_form(victim, "/logout", {}, token_from="/my/cases")
+
+    assert db.session.scalars(select(UserSession)).all() == []  # deleted on the server
+    assert logged_out(attacker.get("/my/cases"))  # ...and not after logout
+    assert logged_out(attacker.get("/account/security"))
+
+
+def test_the_security_page_lists_open_sessions_and_ends_one_of_them(app, app_ctx):
+    user = UserFactory(email="two-devices@uni.example")
+    db.session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    laptop.environ_base["HTTP_USER_AGENT"] = FIREFOX
+    phone.environ_base["HTTP_USER_AGENT"] = PHONE
+    login(laptop, "two-devices@uni.example")
+    login(phone, "two-devices@uni.example")
+    page = laptop.get("/account/security").get_data(as_text=True)
+    assert "Firefox on Linux" in page and "(this browser)" in page
+    assert "Chrome on Android" in page
+    phone_row = db.session.scalars(select(UserSession).where(UserSession.user_agent == PHONE)).one()
+    path = f"/account/sessions/{phone_row.id}/end"
+
+    assert laptop.post(path, data={}).status_code == 400  # no CSRF token: nothing ends
+    assert phone.get("/my/cases").status_code == 200
+    response = post_form(laptop, path, {}, token_from="/account/security")
+
+    assert response.headers["Location"] == "/account/security"
+    assert logged_out(phone.get("/my/cases"))
+    assert laptop.get("/my/cases").status_code == 200
+    [event] = actions("user.session_ended")
+    assert event.actor_id == user.id
+    assert event.after == {"session_id": phone_row.id, "device": "Chrome on Android"}
+
+
+def test_nobody_can_end_another_persons_session(app, app_ctx):
+    UserFactory(email="owner@uni.example")
+    UserFactory(email="meddler@uni.example")
+    db.session.commit()
+    owner, meddler = app.test_client(), app.test_client()
+    login(owner, "owner@uni.example")
+    login(meddler, "meddler@uni.example")
+    [owner_row] = [
+        r for r in db.session.scalars(select(UserSession)) if r.user.email == "owner@uni.example"
+    ]
+    path = f"/account/sessions/{owner_row.id}/end"
+    assert post_form(meddler, path, {}, token_from="/account/security").status_code == 404
+    assert owner.get("/my/cases").status_code == 200
+    assert actions("user.session_ended") == []
+
+
+def test_ending_this_browsers_own_session_logs_out_here(app, app_ctx):
+    UserFactory(email="self@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "self@uni.example")
+    row = db.session.scalars(select(UserSession)).one()
+    path = f"/account/sessions/{row.id}/end"
+    response = post_form(client, path, {}, token_from="/account/security")
+    assert response.headers["Location"] == "/login"
+    assert logged_out(client.get("/my/cases"))
+
+
+def test_last_seen_is_written_at_most_once_a_minute_per_session(app, app_ctx):
+    UserFactory(email="busy-reader@uni.example")
+    db.session.commit()
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE USER_SESSIONS"):
+            statements.append(statement)
+
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "busy-reader@uni.example")
+        sa_event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            for _ in range(30):  # 30 pages in 30 seconds: no write
+                traveller.shift(timedelta(seconds=1))
+                assert client.get("/my/cases").status_code == 200
+            assert statements == []
+            traveller.shift(timedelta(seconds=31))
+            assert client.get("/my/cases").status_code == 200
+            assert client.get("/my/cases").status_code == 200
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 1
+    row = db.session.scalars(select(UserSession)).one()
+    assert row.last_seen_at == START.astimezone(row.last_seen_at.tzinfo) + timedelta(seconds=61)
+
+
+def test_the_idle_timeout_is_counted_by_the_server_whatever_the_cookie_says(app, app_ctx):
+    UserFactory(email="idle-server@uni.example")
+    db.session.commit()
+    idle = app.config["SESSION_IDLE_MINUTES"]
+    with time_machine.travel(START, tick=False) as traveller:
+        client = app.test_client()
+        login(client, "idle-server@uni.example")
+        traveller.shift(timedelta(minutes=idle + 1))
+        assert logged_out(client.get("/my/cases"))
+    assert db.session.scalars(select(UserSession)).all() == []  # the timed-out row is gone
+
+
+def test_a_password_reset_deletes_every_server_side_session(app, app_ctx, smtp_sink):
+    UserFactory(email="reset-rows@uni.example")
+    db.session.commit()
+    a, b = app.test_client(), app.test_client()
+    login(a, "reset-rows@uni.example")
+    login(b, "reset-rows@uni.example")
+    assert len(db.session.scalars(select(UserSession)).all()) == 2
+    post_form(b, "/password/forgot", {"email": "reset-rows@uni.example"}, token_from="/my/cases")
+    new = {"password": "a brand new sentence", "confirm": "a brand new sentence"}
+    assert post_form(b, reset_link(smtp_sink, "reset-rows@uni.example"), new).status_code == 302
+    assert db.session.scalars(select(UserSession)).all() == []
+    assert logged_out(a.get("/my/cases")) and logged_out(b.get("/my/cases"))
+
+
+def test_log_out_everywhere_deletes_the_other_sessions_on_the_server(app, app_ctx):
+    UserFactory(email="everywhere-rows@uni.example")
+    db.session.commit()
+    a, b, c = app.test_client(), app.test_client(), app.test_client()
+    for client in (a, b, c):
+        login(client, "everywhere-rows@uni.example")
+    post_form(c, "/account/sessions/end", {}, token_from="/account/security")
+    assert len(db.session.scalars(select(UserSession)).all()) == 1
+    assert c.get("/my/cases").status_code == 200

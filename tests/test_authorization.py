@@ -37,7 +37,7 @@ from rights_portal.access import services as access_services
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
-from rights_portal.accounts.models import LinkStatus, Role
+from rights_portal.accounts.models import LinkStatus, Role, UserSession
 from rights_portal.breaches import services as breaches
 from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
@@ -146,6 +146,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "accounts.forgot_password": public(),
     # The walk's token is an invitation token, so as a reset token it is invalid: 404 for all.
     "accounts.reset_password_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    # Likewise as an e-mail verification token.
+    "accounts.verify_email_page": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    "accounts.unlock_login": expect(NOT_FOUND, anonymous=NOT_FOUND),
     # Without a password step first, the code step sends everyone back to the login page.
     "accounts.login_code": expect(LOGIN),
     "accounts.two_factor": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
@@ -154,6 +157,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # Everyone's own security page; "log out everywhere" re-issues the walker's own session.
     "accounts.account_security": expect(OK),
     "accounts.end_sessions": expect(OK),
+    # The world's spare session of the student (another browser): only its owner ends it.
+    "accounts.end_one_session_page": expect(NOT_FOUND, student=OK),
     "portal.my_cases": expect(FORBIDDEN, **requesters(OK)),
     # R20: the child under 16 gets a page explaining that a guardian files for them.
     "portal.file_request": expect(FORBIDDEN, student=OK, other_student=OK),
@@ -481,6 +486,12 @@ def world(app_ctx, tmp_path):
             student=people["student"], handler=handler, exam=earlier_exam
         )
         run = finished_redaction(delivered, tmp_path)
+        # The student is also logged in on another browser (the walk's own login is separate).
+        spare_session = UserSession(
+            user_id=people["student"].id, token_hash="0" * 64, user_agent="Firefox/1"
+        )
+        db.session.add(spare_session)
+        db.session.commit()
         return {
             "people": people,
             "params": {
@@ -504,6 +515,7 @@ def world(app_ctx, tmp_path):
                 "token": accounts.invitation_token(invitation),
                 "breach_id": breach.id,
                 "key": "open",  # a dashboard figure
+                "session_id": spare_session.id,
             },
         }
 

@@ -8,6 +8,7 @@ rejected and revoked links give access to nothing; two guardians and siblings st
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from rights_portal.cases import services as cases
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import Case, CaseType
 from rights_portal.extensions import db
+from rights_portal.notifications.models import OutboxMessage
 from tests.conftest import login, post_form
 from tests.factories import (
     PASSWORD,
@@ -66,13 +68,36 @@ def guardian(email: str, name: str = "Marieke Jansen") -> User:
     return user
 
 
-def register(client, email, name="Marieke Jansen", password=PASSWORD):
+def submit_registration(client, email, name="Marieke Jansen", password=PASSWORD):
     return post_form(
         client,
         "/register",
         {"full_name": name, "email": email, "password": password, "confirm": password},
         headers={"Accept-Language": "en"},  # the account takes the language of the page
     )
+
+
+VERIFY_RE = re.compile(r"/register/verify/(\S+)")
+
+
+def verification_path(email: str) -> str | None:
+    """The newest verification link in the outbox for ``email`` (what the mail carries)."""
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all()
+    for message in rows:
+        if email in message.to_addresses and (match := VERIFY_RE.search(message.body_text)):
+            return f"/register/verify/{match.group(1)}"
+    return None
+
+
+def register(client, email, name="Marieke Jansen", password=PASSWORD):
+    """Register, follow the e-mailed link and log in: a parent's usable account."""
+    response = submit_registration(client, email, name, password)
+    if response.status_code == 302:
+        path = verification_path(email.lower())
+        assert path, "no verification link was mailed"
+        assert client.get(path).status_code == 302
+        login(client, email, password)
+    return response
 
 
 def ask_link(client, number, born, basis="parental_authority"):
@@ -155,6 +180,7 @@ def test_a_15_year_old_cannot_file_alone_and_nothing_is_stored(app, world):
 def test_a_verified_guardian_files_for_the_child_and_receives_the_answer(app, world, smtp_sink):
     parent = app.test_client()
     assert register(parent, "marieke@home.example").status_code == 302
+    smtp_sink.clear()  # the verification link
     response = ask_link(parent, "S2011001 ", "2011-01-10")  # case and spaces do not matter
     assert response.status_code == 302
     assert response.headers["Location"] == "/my/children"
@@ -478,13 +504,99 @@ def test_registration_creates_a_guardian_account_with_an_argon2_password(app, wo
     user = db.session.scalars(select(User).where(User.role == Role.GUARDIAN)).one()
     assert user.email == "marieke@home.example"
     assert user.password_hash.startswith("$argon2id$")
+    assert user.email_verified
     assert client.get("/my/children").status_code == 200
 
-    other = app.test_client()
-    response = register(other, "marieke@home.example")
-    assert response.status_code == 400
-    assert "exists already" in response.get_data(as_text=True)
-    assert register(other, "noor@uni.example").status_code == 400
+
+# --- Registration tells nobody whether an address has an account (issue 20, finding 3) ----------
+
+
+def registration_answer(app, email):
+    client = app.test_client()
+    response = submit_registration(client, email, "Someone", "another long sentence")
+    page = client.get(response.headers.get("Location", "/login")).get_data(as_text=True)
+    marker = 'class="flash flash-'
+    message = page.split(marker)[1].split("</")[0] if marker in page else page
+    return response.status_code, response.headers.get("Location"), message.replace(email, "@")
+
+
+@time_machine.travel(NOW, tick=True)
+def test_registration_answers_the_same_for_new_existing_and_staff_addresses(app, world, smtp_sink):
+    UserFactory(email="parent@home.example", role=Role.GUARDIAN, full_name="Existing Parent")
+    db.session.commit()
+    answers = [
+        registration_answer(app, email)
+        for email in ("newcomer@home.example", "parent@home.example", "handler@uni.example")
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][:2] == (302, "/login")
+    assert "Check your e-mail" in answers[0][2]
+    # The difference goes to the address only.
+    [new] = smtp_sink.to("newcomer@home.example")
+    assert "Confirm your e-mail address" in new["Subject"]
+    assert "/register/verify/" in new.get_payload(decode=True).decode()
+    for address in ("parent@home.example", "handler@uni.example"):
+        [notice] = smtp_sink.to(address)
+        assert "You already have an account" in notice["Subject"]
+        assert "/register/verify/" not in notice.get_payload(decode=True).decode()
+    # Nothing changed on the existing accounts: their passwords still work.
+    login(app.test_client(), "parent@home.example")
+    login(app.test_client(), "handler@uni.example")
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_registered_account_is_usable_only_after_its_address_is_verified(app, world):
+    client = app.test_client()
+    assert submit_registration(client, "unverified@home.example").status_code == 302
+    user = db.session.scalars(select(User).where(User.email == "unverified@home.example")).one()
+    assert user.email_verified is False
+    assert client.get("/my/children").status_code == 302  # not logged in by registering
+    refused = post_form(
+        client,
+        "/login",
+        {"email": "unverified@home.example", "password": PASSWORD},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 401
+    assert "Confirm your e-mail address first" in refused.get_data(as_text=True)
+
+    path = verification_path("unverified@home.example")
+    assert client.get(path).headers["Location"] == "/login"
+    db.session.expire_all()
+    assert db.session.get(User, user.id).email_verified is True
+    assert "user.email_verified" in actions()
+    login(client, "unverified@home.example")
+    assert client.get("/my/children").status_code == 200
+    assert client.get(path).status_code == 302  # used again: "confirmed already"
+
+
+@time_machine.travel(NOW, tick=True)
+def test_registering_an_unverified_address_again_makes_the_older_link_useless(app, world):
+    submit_registration(app.test_client(), "squat@home.example", "Squatter", "squatters password")
+    squatter_link = verification_path("squat@home.example")
+    submit_registration(app.test_client(), "squat@home.example", "Owner", "the owners password")
+    owner_link = verification_path("squat@home.example")
+    assert owner_link != squatter_link
+    client = app.test_client()
+    assert client.get(squatter_link).status_code == 404
+    assert client.get(owner_link).status_code == 302
+    login(client, "squat@home.example", "the owners password")
+    user = db.session.scalars(select(User).where(User.email == "squat@home.example")).one()
+    assert user.full_name == "Owner"
+
+
+def test_existing_and_staff_made_accounts_count_as_verified(app, app_ctx):
+    from rights_portal.accounts.services import create_user
+
+    made = create_user(
+        email="made-by-admin@uni.example",
+        password="a long enough password",
+        full_name="Admin Made",
+        role=Role.CASE_HANDLER,
+    )
+    db.session.commit()
+    assert made.email_verified is True
+    assert UserFactory(email="factory@uni.example").email_verified is True
 
 
 def test_a_handler_invites_a_parent_who_sets_a_password_once(app, world, smtp_sink):
@@ -599,3 +711,25 @@ def test_the_database_refuses_a_verified_link_without_the_check_recorded(app, wo
     with pytest.raises(sa.exc.IntegrityError, match="verification_complete"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_migration_counts_every_existing_account_as_verified(sqlite_app):
+    from flask_migrate import upgrade
+
+    with sqlite_app.app_context():
+        upgrade(revision="5e3c1a9d7b20")  # the schema before the column
+        db.session.execute(
+            sa.text(
+                "INSERT INTO users (email, password_hash, full_name, role, locale,"
+                " is_active_account, created_at, session_generation)"
+                " VALUES ('old@uni.example', 'x', 'Old', 'guardian', 'nl', 1,"
+                " '2026-01-01 00:00:00.000000', 0)"
+            )
+        )
+        db.session.commit()
+        upgrade()
+        verified = db.session.execute(
+            sa.text("SELECT email_verified FROM users WHERE email = 'old@uni.example'")
+        ).scalar_one()
+        assert verified in (1, True)
+        db.session.remove()

@@ -190,3 +190,26 @@ def test_the_embedded_sqlite_broker_accepts_the_configured_options(tmp_path):
         queue.put({"ok": True})
         assert queue.get(timeout=5).payload == {"ok": True}
         queue.close()
+
+
+def test_authenticated_pages_and_downloads_are_sent_with_cache_control_no_store(app, app_ctx):
+    from tests.factories import UserFactory
+
+    UserFactory(email="cached@uni.example")
+    db.session.commit()
+    client = app.test_client()
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    conftest.login(client, "cached@uni.example")
+    for path in ("/my/cases", "/account/security"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store", path
+    # A download sent anonymously (an expired link's answer) is not cached either.
+    with app.test_request_context("/anything"):
+        from flask import request
+
+        request.url_rule = next(
+            r for r in app.url_map.iter_rules() if r.endpoint == "access.download"
+        )
+        response = app.process_response(app.make_response(("file", 200)))
+    assert response.headers["Cache-Control"] == "no-store"

@@ -13,7 +13,8 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     The deadline sweep, the outbox relay (safety net for a lost dispatch), the register's daily
     reminders to the DPO (unique per tool, kind and date) and the nightly audit-trail
-    verification with its anchor (R24), and the daily retention purge (R25).
+    verification with its anchor and the head anchor every few minutes (R24), and the daily
+    retention purge (R25).
     """
     hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
     return {
@@ -41,6 +42,11 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "retention-purge": {
             "task": "rights_portal.retention_purge",
             "schedule": crontab(hour=3, minute=30),  # daily, Europe/Amsterdam (R25)
+        },
+        # R24: the head is anchored every few minutes, so a cut-off tail is found within minutes.
+        "audit-anchor-head": {
+            "task": "rights_portal.anchor_audit_head",
+            "schedule": timedelta(minutes=config["AUDIT_HEAD_ANCHOR_MINUTES"]),
         },
         "audit-verify-nightly": {
             "task": "rights_portal.verify_audit_trail",

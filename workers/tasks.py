@@ -14,7 +14,7 @@ from flask import current_app
 
 from rights_portal.access import package as access_package
 from rights_portal.access import services as access_services
-from rights_portal.audit.anchors import verify_and_anchor
+from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.media import services as media_services
@@ -83,6 +83,19 @@ def verify_audit_trail() -> dict[str, object]:
     return {
         "ok": result.ok,
         "events_checked": result.events_checked,
+        "broken_event_id": result.broken_event_id,
+        "problem": result.problem,
+    }
+
+
+@shared_task(name="rights_portal.anchor_audit_head")
+def anchor_audit_head() -> dict[str, object]:
+    """Every few minutes (R24): the last anchor still holds; the new head is anchored."""
+    result = anchor_head()
+    commit()
+    return {
+        "ok": result.ok,
+        "head_id": result.head_id,
         "broken_event_id": result.broken_event_id,
         "problem": result.problem,
     }

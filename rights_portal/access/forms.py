@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..forms import Form
 from .labels import RELEASE_LABELS
 from .models import ItemType, Release
 
 MAX_TEXT = 5000
 
 
-class ItemDecisionForm(FlaskForm):
+class ItemDecisionForm(Form):
     """R13: released as is, released redacted (with the copy and whom it protects) or withheld."""
 
     decision = RadioField(
@@ -71,15 +71,15 @@ class ItemDecisionForm(FlaskForm):
         return valid
 
 
-class BuildForm(FlaskForm):
+class BuildForm(Form):
     """Start a package build (only the CSRF token)."""
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(Form):
     """Release the package to the requester (only the CSRF token)."""
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """Upload a vendor export as a ZIP file."""
 
     export = FileField(

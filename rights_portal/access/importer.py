@@ -16,6 +16,14 @@ Every line is validated before anything is stored. One bad line rejects the whol
 line-by-line report and nothing is kept: no rows, no files in the store. Files are streamed into
 the store by their content; the names in the manifest are only looked up in the export, never
 used as storage paths. The caller (CLI command or staff page) commits.
+
+Before anything is read, the export as a whole is refused when a ZIP member would unpack to more
+than ``IMPORT_MAX_COMPRESSION_RATIO`` times its packed size (a "ZIP bomb": 256 MiB of zeros pack
+into 256 KiB), when all members together would unpack to more than ``IMPORT_MAX_UNPACKED_BYTES``,
+when a member is a symbolic link or another special file (device, FIFO, socket), and when a name
+holds a control character or a bidirectional-text control (U+202E makes ``gpj.exe`` read as
+``exe.jpg``). The sizes are those the ZIP declares; :mod:`zipfile` never unpacks more than the
+declared size of a member, and checks its CRC.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import io
 import json
 import posixpath
 import re
+import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -34,6 +44,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -49,6 +60,15 @@ MANIFEST_NAMES = ("manifest.csv", "manifest.json")
 REQUIRED_COLUMNS = ("student_number", "exam_code", "kind", "recorded_at", "file")
 DEFAULT_RETENTION_DAYS = 90  # R25, for an exam without a proctoring tool
 MAX_LINES = 100_000
+# A member smaller than this is not judged by its ratio: tiny files pack oddly either way.
+RATIO_MIN_BYTES = 1024 * 1024
+DEFAULT_MAX_RATIO = 100
+DEFAULT_MAX_UNPACKED = 8 * 1024**3
+# Bidirectional-text controls (embeddings, overrides, isolates and marks): they make a name read
+# differently from what it is.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _FLAG_RE = re.compile(r"^([A-Za-z0-9_.-]{1,64})(?:@(\d{1,7}))?(?:\s*:\s*(.*))?$", re.DOTALL)
 
@@ -159,7 +179,10 @@ class Export:
             for item in base.rglob("*"):
                 # Symbolic links could point anywhere on the server: only regular files count.
                 if item.is_file() and not item.is_symlink():
-                    self._names[item.relative_to(base).as_posix()] = str(item)
+                    relative = item.relative_to(base).as_posix()
+                    if unsafe_name(relative):
+                        raise ImportRejected([_bad_name(relative)])
+                    self._names[relative] = str(item)
         elif zipfile.is_zipfile(self.path):
             try:
                 self._zip = zipfile.ZipFile(self.path)
@@ -167,6 +190,7 @@ class Export:
                 raise ImportRejected(
                     [LineError(0, None, _l("The ZIP file is damaged or incomplete."))]
                 ) from exc
+            _check_members(self._zip.infolist())
             for info in self._zip.infolist():
                 if not info.is_dir():
                     self._names[info.filename.replace("\\", "/")] = info.filename
@@ -230,6 +254,91 @@ class Export:
             raise ImportRejected(
                 [LineError(0, None, _l("The manifest is not UTF-8 text."))]
             ) from exc
+
+
+def unsafe_name(name: str) -> bool:
+    """Whether a member name holds a control character or a bidirectional-text control."""
+    return any(
+        ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name
+    )
+
+
+def shown_name(name: str) -> str:
+    """The name as it can be shown safely, its invisible and control characters spelled out."""
+    shown = "".join(f"\\u{ord(ch):04x}" if unsafe_name(ch) else ch for ch in name[:200])
+    return shown + ("…" if len(name) > 200 else "")
+
+
+def _bad_name(name: str) -> LineError:
+    return LineError(
+        0,
+        None,
+        _l(
+            "The name %(name)s contains a control or text-direction character; rename it.",
+            name=shown_name(name),
+        ),
+    )
+
+
+def _limits() -> tuple[float, int]:
+    config: Any = current_app.config if has_app_context() else {}
+    ratio = float(config.get("IMPORT_MAX_COMPRESSION_RATIO", DEFAULT_MAX_RATIO))
+    total = int(config.get("IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED))
+    return ratio, total
+
+
+def _check_members(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a ZIP bomb, links and special files, and names that do not read as they are."""
+    max_ratio, max_total = _limits()
+    errors: list[LineError] = []
+    total = 0
+    for info in members:
+        name = info.filename
+        if unsafe_name(name):
+            errors.append(_bad_name(name))
+            continue
+        mode = info.external_attr >> 16
+        file_type = stat.S_IFMT(mode)
+        if file_type and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            message = (
+                _l("%(name)s is a symbolic link; only regular files are accepted.", name=name)
+                if stat.S_ISLNK(mode)
+                else _l("%(name)s is a special file; only regular files are accepted.", name=name)
+            )
+            errors.append(LineError(0, None, message))
+            continue
+        if info.is_dir():
+            continue
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= RATIO_MIN_BYTES and ratio > max_ratio:
+            errors.append(
+                LineError(
+                    0,
+                    None,
+                    _l(
+                        "%(name)s would unpack to %(ratio)d times its packed size (at most"
+                        " %(limit)d accepted).",
+                        name=name,
+                        ratio=int(ratio),
+                        limit=int(max_ratio),
+                    ),
+                )
+            )
+    if total > max_total:
+        errors.append(
+            LineError(
+                0,
+                None,
+                _l(
+                    "The export would unpack to %(size)s bytes; at most %(limit)s are accepted.",
+                    size=total,
+                    limit=max_total,
+                ),
+            )
+        )
+    if errors:
+        raise ImportRejected(errors)
 
 
 # --- reading and validating -----------------------------------------------------------------

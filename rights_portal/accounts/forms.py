@@ -30,6 +30,7 @@ from wtforms.validators import (
 )
 
 from ..clock import today_local
+from ..forms import Form
 from .labels import (
     AUTHORITY_DOCUMENT_LABELS,
     BASIS_LABELS,
@@ -43,7 +44,7 @@ from .services import MIN_PASSWORD_LENGTH
 MAX_REASON = 5000
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -51,7 +52,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     """The language switch in the page header."""
 
     language = SelectField(
@@ -101,7 +102,7 @@ def _name_field() -> StringField:
     )
 
 
-class GuardianRegistrationForm(FlaskForm):
+class GuardianRegistrationForm(Form):
     """A parent or guardian creates an account (guardians only: students have one already)."""
 
     full_name = _name_field()
@@ -117,7 +118,7 @@ class GuardianRegistrationForm(FlaskForm):
     confirm = _confirm_field()
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     """An invited parent confirms their name and chooses a password."""
 
     full_name = _name_field()
@@ -125,7 +126,7 @@ class AcceptInvitationForm(FlaskForm):
     confirm = _confirm_field()
 
 
-class LinkRequestForm(FlaskForm):
+class LinkRequestForm(Form):
     """A guardian asks to act for a student (R21)."""
 
     student_number = StringField(
@@ -144,7 +145,7 @@ class LinkRequestForm(FlaskForm):
     )
 
 
-class InviteGuardianForm(FlaskForm):
+class InviteGuardianForm(Form):
     """Staff invite a parent to create a guardian account."""
 
     full_name = StringField(
@@ -165,7 +166,7 @@ class InviteGuardianForm(FlaskForm):
     )
 
 
-class VerifyLinkForm(FlaskForm):
+class VerifyLinkForm(Form):
     """How staff checked the guardian's authority: method, document type, day (never a copy)."""
 
     method = RadioField(
@@ -185,7 +186,7 @@ class VerifyLinkForm(FlaskForm):
     )
 
 
-class RejectLinkForm(FlaskForm):
+class RejectLinkForm(Form):
     """Reject a pending link with a reason the guardian reads."""
 
     rejection_reason = TextAreaField(
@@ -198,7 +199,7 @@ class RejectLinkForm(FlaskForm):
     )
 
 
-class RevokeLinkForm(FlaskForm):
+class RevokeLinkForm(Form):
     """End a verified link with a reason the guardian reads."""
 
     revocation_reason = TextAreaField(
@@ -211,7 +212,7 @@ class RevokeLinkForm(FlaskForm):
     )
 
 
-class IdentityDoubtForm(FlaskForm):
+class IdentityDoubtForm(Form):
     """R22: extra proof of identity is asked only on reasonable doubt, with the reason."""
 
     reason = TextAreaField(
@@ -224,7 +225,7 @@ class IdentityDoubtForm(FlaskForm):
     )
 
 
-class IdentityCheckForm(FlaskForm):
+class IdentityCheckForm(Form):
     """R22: the handler records "checked, document type, date" (or why no check was possible)."""
 
     status = RadioField(
@@ -274,7 +275,7 @@ class IdentityCheckForm(FlaskForm):
         return valid
 
 
-class IdentityAnswerForm(FlaskForm):
+class IdentityAnswerForm(Form):
     """The requester's answer to a request for proof of identity."""
 
     answer = RadioField(
@@ -284,7 +285,7 @@ class IdentityAnswerForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """Ask for a password reset link."""
 
     email = EmailField(
@@ -297,14 +298,14 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """Choose a new password through a reset link."""
 
     password = _password_field()
     confirm = _confirm_field()
 
 
-class TotpCodeForm(FlaskForm):
+class TotpCodeForm(Form):
     """A six-digit code from the authenticator app."""
 
     code = StringField(
@@ -317,7 +318,7 @@ class TotpCodeForm(FlaskForm):
     )
 
 
-class LoginCodeForm(FlaskForm):
+class LoginCodeForm(Form):
     """The code step of login: a TOTP code, or one of the recovery codes."""
 
     code = StringField(
@@ -335,7 +336,7 @@ class TotpDisableForm(TotpCodeForm):
     """Turn the second factor off: a current code shows the phone is at hand, not a session only."""
 
 
-class EndSessionsForm(FlaskForm):
+class EndSessionsForm(Form):
     """Log out everywhere else (the button; the CSRF token is the whole form)."""
 
 

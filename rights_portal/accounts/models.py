@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,6 +83,11 @@ class User(UserMixin, Base):
     # bumping it ends every session of the account at its next request (password reset,
     # deactivation, "log out everywhere").
     session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Only an account whose address is verified can log in. Accounts made by staff, the CLI, the
+    # demo and invitations (whose link went to the address) are verified; only the public
+    # registration starts unverified, until its e-mailed link is used. Rows from before the
+    # column count as verified (server default).
+    email_verified: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     programme = relationship("Programme", foreign_keys=[programme_id])
 
@@ -130,6 +136,47 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A logged-in session, kept on the server: logout deletes it, and then it is over.
+
+    The signed session cookie carries a random token; only its sha256 is stored here, with the
+    times the idle and absolute timeouts are counted from, and the browser's User-Agent so the
+    person can recognise it in the list of open sessions (``/account/security``). A request
+    whose token has no row here is logged out, whatever the cookie says. ``last_seen_at`` is
+    written at most once a minute per session (``security.SEEN_RESOLUTION``).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins for one e-mail address: growing delays, then a temporary lock.
+
+    Keyed by the sha256 of the normalised address, whether or not an account has it, so the
+    throttle answers alike for unknown addresses (nobody probes accounts by being throttled).
+    A successful login or the owner's e-mailed unlock link deletes the row. A key beginning
+    with ``trusted:`` counts the attempts of a browser the owner unlocked from, apart from
+    everybody else's (``security_views`` / ``throttle``).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- Guardians (R20, R21) --------------------------------------------------------------------

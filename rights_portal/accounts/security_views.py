@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import (
+    abort,
     current_app,
     flash,
     make_response,
@@ -15,11 +16,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter
-from ..permissions import roles_required
+from ..permissions import may_end_session, roles_required
 from ..transactions import commit
 from .forms import (
     EndSessionsForm,
@@ -30,13 +31,17 @@ from .forms import (
     TotpCodeForm,
     TotpDisableForm,
 )
-from .models import STAFF_ROLES, User
+from .models import STAFF_ROLES, User, UserSession
 from .security import (
+    current_session,
+    describe_device,
     disable_totp,
     end_all_sessions,
+    end_one_session,
     enrol_totp,
     new_recovery_codes,
     new_totp_secret,
+    open_sessions,
     provisioning_uri,
     recovery_codes_left,
     request_password_reset,
@@ -132,8 +137,7 @@ def login_code() -> ResponseReturnValue:
         recovery_left = None if by_totp else use_recovery_code(user, code)
         if by_totp or recovery_left is not None:
             next_url = safe_next(session.get(PENDING_NEXT))
-            start_session()
-            login_user(user)
+            start_session(user)
             after: dict[str, bool] = {"second_factor": True}
             if recovery_left is not None:
                 after["recovery_code"] = True
@@ -267,8 +271,37 @@ def _show_recovery_codes(codes: list[str]) -> ResponseReturnValue:
 @bp.route("/account/security")
 @login_required
 def account_security() -> ResponseReturnValue:
-    """The user's own security page: log out everywhere; staff also find the second factor."""
-    return render_template("accounts/security.html", end_form=EndSessionsForm())
+    """The user's own security page: open sessions, log out everywhere; staff: second factor."""
+    user = current_user._get_current_object()
+    this = current_session()
+    sessions = [
+        (row, describe_device(row.user_agent), this is not None and row.id == this.id)
+        for row in open_sessions(user)
+    ]
+    return render_template("accounts/security.html", end_form=EndSessionsForm(), sessions=sessions)
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_one_session_page(session_id: int) -> ResponseReturnValue:
+    """End one of the person's own open sessions; ending this browser's one logs out here."""
+    form = EndSessionsForm()
+    user = current_user._get_current_object()
+    row = db.session.get(UserSession, session_id)
+    if row is None or not may_end_session(user, row):
+        abort(404)  # another person's session: as if it did not exist
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.account_security"))
+    this = current_session()
+    is_this = this is not None and this.id == row.id
+    end_one_session(user, row)
+    commit()
+    if is_this:
+        logout_user()
+        flash(_("You have been logged out."), "info")
+        return redirect(url_for("accounts.login"))
+    flash(_("That session has been ended."), "success")
+    return redirect(url_for("accounts.account_security"))
 
 
 @bp.route("/account/sessions/end", methods=["POST"])

@@ -214,20 +214,93 @@ def _ensure_email_free(email: str) -> None:
         raise EmailTaken(_l("An account with this e-mail address exists already. Log in instead."))
 
 
-def register_guardian(*, email: str, password: str, full_name: str, locale: str) -> User:
-    """A parent creates a guardian account on the public registration page."""
-    _ensure_email_free(email)
-    user = create_user(
-        email=email, password=password, full_name=full_name, role=Role.GUARDIAN, locale=locale
-    )
+VERIFY_SALT = "email-verification"
+
+
+def _password_fingerprint(user: User) -> str:
+    import hashlib
+
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _verify_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VERIFY_SALT)
+
+
+def verification_token(user: User) -> str:
+    """The signed token of the e-mailed verification link, bound to the password chosen then.
+
+    A later registration of the same (unverified) address sets another password, so an older
+    link stops working: whoever verifies gets the account with the password of the newest
+    registration, and only the mailbox's owner receives that link.
+    """
+    return str(_verify_serializer().dumps({"user": user.id, "pw": _password_fingerprint(user)}))
+
+
+def register_guardian(*, email: str, password: str, full_name: str, locale: str) -> None:
+    """A parent registers on the public page; the answer is the same for every address.
+
+    What differs goes only to the address, by e-mail: a new address gets an unverified guardian
+    account and a verification link; an address whose account is still unverified gets a fresh
+    link (name and password replaced by these); an address with a verified account of any role
+    (staff included) gets a notice that it has an account already, and nothing changes. The
+    password is hashed once on every path, so the answer also takes the same time.
+    """
+    email = normalise_email(email)
+    existing = find_by_email(email)
+    hours = current_app.config["EMAIL_VERIFICATION_HOURS"]
+    if existing is None:
+        user = create_user(
+            email=email, password=password, full_name=full_name, role=Role.GUARDIAN, locale=locale
+        )
+        user.email_verified = False
+        db.session.flush()
+        record(
+            "guardian.registered",
+            actor=user,
+            object_type="user",
+            object_id=user.id,
+            after={"email": user.email},
+        )
+        notify_user(user, "email_verification", token=verification_token(user), hours=hours)
+        return
+    password_hash = hash_password(password)
+    if not existing.email_verified and existing.role is Role.GUARDIAN:
+        existing.password_hash = password_hash
+        existing.full_name = full_name.strip() or existing.full_name
+        existing.locale = locale
+        db.session.flush()
+        notify_user(existing, "email_verification", token=verification_token(existing), hours=hours)
+    else:
+        notify_user(existing, "account_exists")
     record(
-        "guardian.registered",
-        actor=user,
+        "guardian.registration_repeated",
+        actor=None,
         object_type="user",
-        object_id=user.id,
-        after={"email": user.email},
+        object_id=existing.id,
+        after={"verified": existing.email_verified},
     )
-    return user
+
+
+def verify_email(token: str) -> tuple[InvitationState, User | None]:
+    """Use an e-mailed verification link: VALID marks the address verified (and records it)."""
+    max_age = current_app.config["EMAIL_VERIFICATION_HOURS"] * 3600
+    try:
+        payload: Any = _verify_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        return InvitationState.EXPIRED, None
+    except BadSignature:
+        return InvitationState.INVALID, None
+    user_id = payload.get("user") if isinstance(payload, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or payload.get("pw") != _password_fingerprint(user):
+        return InvitationState.INVALID, None
+    if user.email_verified:
+        return InvitationState.USED, user
+    user.email_verified = True
+    db.session.flush()
+    record("user.email_verified", actor=user, object_type="user", object_id=user.id)
+    return InvitationState.VALID, user
 
 
 def _invitation_serializer() -> URLSafeTimedSerializer:

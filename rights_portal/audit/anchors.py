@@ -1,4 +1,4 @@
-"""Anchors: the head of the chain written down outside the database, daily (R24).
+"""Anchors: the head of the chain written down outside the database, every few minutes (R24).
 
 A hash chain proves that nothing inside it changed, but not that it was not cut short or
 rebuilt from scratch with fresh hashes. Each night the verified head (event id, hash, number of
@@ -7,7 +7,13 @@ events, time) is appended as one JSON line to ``AUDIT_ANCHOR_FILE`` (by default
 database access controls. The next verification checks every anchor against the chain
 (:func:`rights_portal.audit.verify.verify_chain`).
 
-This module owns the file format and the nightly check; it does not commit.
+Between nights, :func:`anchor_head` runs every ``AUDIT_HEAD_ANCHOR_MINUTES`` (beat): it checks
+that the last anchored event is still there, unchanged, and that the events since link to it
+(:func:`rights_portal.audit.verify.verify_from`), then anchors the new head in the file. Cutting
+off the tail (or rewriting it) past an anchor is thereby found within minutes, and the DPO is
+alerted; only events newer than the last anchor can go unnoticed, for one interval at most.
+
+This module owns the file format and the checks; it does not commit.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..notifications.services import notify_addresses
 from .services import record
-from .verify import Anchor, VerificationResult, verify_chain
+from .verify import Anchor, VerificationResult, verify_chain, verify_from
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,30 @@ def read_anchors(path: Path) -> list[Anchor]:
             except (ValueError, KeyError, TypeError) as exc:
                 raise AnchorFileError(f"{path}, line {number}: not an anchor ({exc})") from exc
     return anchors
+
+
+def last_anchor(path: Path) -> Anchor | None:
+    """The newest anchor in the log, read from its end (the log grows by one line a run)."""
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 4096))
+        tail = handle.read().decode("utf-8", errors="replace")
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        data = json.loads(lines[-1])
+        return Anchor(
+            head_id=int(data["head_id"]),
+            head_hash=str(data["head_hash"]),
+            events=int(data["events"]),
+            anchored_at=str(data["anchored_at"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnchorFileError(f"{path}, last line: not an anchor ({exc})") from exc
 
 
 def append_anchor(path: Path, result: VerificationResult, at: datetime) -> Anchor:
@@ -152,4 +182,47 @@ def verify_and_anchor(at: datetime | None = None) -> VerificationResult:
             "anchored": anchor is not None,
         },
     )
+    return result
+
+
+def _alert(result: VerificationResult, at: datetime) -> None:
+    log.error("audit trail check failed: %s", result.problem)
+    dpos = _dpos()
+    if dpos:
+        recipients = [user.email for user in dpos]
+        notify_addresses(recipients, dpos[0].locale, "audit_trail_broken", result=result, at=at)
+    record(
+        "audit.verification_failed",
+        actor=None,
+        object_type="audit_trail",
+        after={
+            "broken_event_id": result.broken_event_id,
+            "problem": result.problem,
+            "events_checked": result.events_checked,
+            "head_check": True,
+        },
+    )
+
+
+def anchor_head(at: datetime | None = None) -> VerificationResult:
+    """The check of every few minutes: the last anchor still holds; then anchor the new head.
+
+    Without any anchor yet, the whole chain is verified once (that is the first anchor). A
+    success is written to the anchor log only (not mailed, not recorded: a trail event every few
+    minutes would only move the head it anchors); a failure alerts the DPO and is recorded, at
+    every run until it is dealt with. The caller commits.
+    """
+    at = at or now_utc()
+    path = anchor_file()
+    try:
+        last = last_anchor(path)
+        result = verify_from(last) if last is not None else verify_chain()
+    except AnchorFileError as exc:
+        last, result = None, VerificationResult(0, problem=f"the anchor log cannot be read: {exc}")
+    if not result.ok:
+        _alert(result, at)
+        return result
+    moved = last is None or result.head_id != last.head_id
+    if result.head_id is not None and moved:
+        append_anchor(path, result, at)
     return result

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..forms import Form
 from .trail import TrailFilter
 
 
-class TrailFilterForm(FlaskForm):
+class TrailFilterForm(Form):
     """Case, actor, action and period; every field may stay empty."""
 
     class Meta:

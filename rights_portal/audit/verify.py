@@ -134,6 +134,70 @@ def verify_chain(*, anchors: Sequence[Anchor] = (), batch_size: int = 5000) -> V
     return VerificationResult(checked, previous_id, head_hash, anchors_checked=matched)
 
 
+def verify_from(anchor: Anchor) -> VerificationResult:
+    """Check the trail from an anchored head on: the head check of every few minutes.
+
+    The anchored event must still be there with its anchored hash, and every event after it must
+    link to it and hash right. Cheap (it reads only what came after the anchor), so it runs every
+    ``AUDIT_HEAD_ANCHOR_MINUTES``; the nightly :func:`verify_chain` checks everything before.
+    ``events_checked`` counts the whole trail as the anchor counted it plus the events since.
+    """
+    missing = (
+        f"event {anchor.head_id}, anchored on {anchor.anchored_at} as event number"
+        f" {anchor.events} with hash {anchor.head_hash[:16]}…, is missing: the trail was"
+        " cut short or rewritten"
+    )
+    # The id is an int read from our own anchor log: formatting it in is safe.
+    where = f"WHERE id >= {int(anchor.head_id)}"
+    engine = db.engine
+    postgresql = engine.dialect.name == "postgresql"
+    query = (_PG_QUERY if postgresql else _SQLITE_QUERY).replace(
+        "ORDER BY id", f"{where} ORDER BY id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True).exec_driver_sql(query)
+        try:
+            return _check_segment(rows, anchor, postgresql, missing)
+        finally:
+            rows.close()
+
+
+def _check_segment(rows: Any, anchor: Anchor, postgresql: bool, missing: str) -> VerificationResult:
+    checked = anchor.events
+    expected_prev = anchor.head_hash
+    previous_id = anchor.head_id
+    first = True
+    for raw in rows:
+        row = tuple(raw) if postgresql else (raw[0], _iso(raw[1]), *raw[2:])
+        event_id, stored_prev, stored_hash = row[0], row[12], row[13]
+        if first:
+            first = False
+            if event_id != anchor.head_id:
+                return VerificationResult(0, None, None, anchor.head_id, missing)
+            if _hash_of(row) != stored_hash or stored_hash != anchor.head_hash:
+                problem = _anchor_problem(anchor, stored_hash, anchor.events) or (
+                    f"content altered: event {event_id} no longer hashes to its stored hash"
+                )
+                return VerificationResult(0, None, None, event_id, problem)
+            continue
+        if stored_prev != expected_prev:
+            problem = _link_problem(stored_prev, expected_prev, previous_id)
+            return VerificationResult(checked, previous_id, expected_prev, event_id, problem, 1)
+        if _hash_of(row) != stored_hash:
+            problem = f"content altered: the stored hash is {stored_hash[:16]}…"
+            return VerificationResult(checked, previous_id, expected_prev, event_id, problem, 1)
+        checked += 1
+        expected_prev, previous_id = stored_hash, event_id
+    if first:
+        return VerificationResult(0, None, None, anchor.head_id, missing)
+    return VerificationResult(checked, previous_id, expected_prev, anchors_checked=1)
+
+
+def _hash_of(row: Row) -> str:
+    digest = hashlib.sha256(canonical_bytes_from_columns(*row[1:13])).hexdigest()
+    return digest if digest == row[13] else _reference_hash(row)
+
+
 def _link_problem(stored_prev: str, expected_prev: str, previous_id: int | None) -> str:
     if previous_id is None:
         return (

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..forms import Form
 from .models import RiskLevel
 
 RISK_LABELS = {
@@ -28,7 +28,7 @@ def _tool_field() -> SelectField:
     )
 
 
-class ReportBreachForm(FlaskForm):
+class ReportBreachForm(Form):
     """What any staff member reports (art. 33(3)(a))."""
 
     description = TextAreaField(
@@ -60,7 +60,7 @@ class ReportBreachForm(FlaskForm):
     tool_id = _tool_field()
 
 
-class AssessForm(FlaskForm):
+class AssessForm(Form):
     """The DPO's risk assessment."""
 
     risk = RadioField(
@@ -77,7 +77,7 @@ class AssessForm(FlaskForm):
     )
 
 
-class ApNotificationForm(FlaskForm):
+class ApNotificationForm(Form):
     """When the AP was notified, with its reference (and reasons for lateness)."""
 
     notified_on = DateField(
@@ -103,7 +103,7 @@ class ApNotificationForm(FlaskForm):
     )
 
 
-class RemedialForm(FlaskForm):
+class RemedialForm(Form):
     """Measures taken to end the breach and limit its consequences."""
 
     remedial_actions = TextAreaField(
@@ -111,13 +111,13 @@ class RemedialForm(FlaskForm):
     )
 
 
-class ToolForm(FlaskForm):
+class ToolForm(Form):
     """Link a tool or vendor."""
 
     tool_id = _tool_field()
 
 
-class LinkCaseForm(FlaskForm):
+class LinkCaseForm(Form):
     """Link a case by its reference."""
 
     case_reference = StringField(
@@ -126,7 +126,7 @@ class LinkCaseForm(FlaskForm):
     )
 
 
-class StudentsForm(FlaskForm):
+class StudentsForm(Form):
     """Affected students by student number."""
 
     numbers = TextAreaField(
@@ -139,7 +139,7 @@ class StudentsForm(FlaskForm):
     )
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(Form):
     """The plain-language notice to the people concerned (art. 34(2))."""
 
     text_nl = TextAreaField(
@@ -157,11 +157,11 @@ class NoticeForm(FlaskForm):
     )
 
 
-class NotifyStudentsForm(FlaskForm):
+class NotifyStudentsForm(Form):
     """One button: send the notice to every affected student not yet told."""
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     """Close the record; without an AP notification the reason is required (art. 33(5))."""
 
     not_notified_reason = TextAreaField(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..exams.models import FlagReviewStatus
+from ..forms import Form
 from .models import AlternativeForm, AlternativeStatus
 
 ALTERNATIVE_FORM_LABELS = {
@@ -32,7 +32,7 @@ FLAG_OUTCOME_LABELS = {
 }
 
 
-class AssignAlternativeForm(FlaskForm):
+class AssignAlternativeForm(Form):
     """R17: the alternative, its date and place or hand-in instructions."""
 
     form = RadioField(
@@ -53,7 +53,7 @@ class AssignAlternativeForm(FlaskForm):
     )
 
 
-class RespondAlternativeForm(FlaskForm):
+class RespondAlternativeForm(Form):
     """The student accepts or asks for another time, with a reason."""
 
     answer = RadioField(
@@ -69,7 +69,7 @@ class RespondAlternativeForm(FlaskForm):
     )
 
 
-class FlagReviewForm(FlaskForm):
+class FlagReviewForm(Form):
     """R18: the human judgement of an automated flag."""
 
     outcome = RadioField(
@@ -84,5 +84,5 @@ class FlagReviewForm(FlaskForm):
     )
 
 
-class SignOffForm(FlaskForm):
+class SignOffForm(Form):
     """Confirms a second member's sign-off (only the CSRF token)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -11,6 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..cases.labels import CASE_TYPE_LABELS
 from ..cases.models import Channel
+from ..forms import Form
 from .models import AcknowledgeBy
 from .services import INTAKE_TYPES
 
@@ -26,7 +26,7 @@ ACKNOWLEDGE_LABELS = {
 }
 
 
-class RegisterRequestForm(FlaskForm):
+class RegisterRequestForm(Form):
     """R1: a request that reached us outside the portal, with its original date of receipt."""
 
     channel = RadioField(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from ..forms import Form
 from .detect import DEFAULT_THRESHOLD
 from .services import MutedRange
 
@@ -29,7 +29,7 @@ def parse_muted(text: str) -> list[MutedRange]:
     return ranges
 
 
-class RedactForm(FlaskForm):
+class RedactForm(Form):
     """Queue an automatic redaction of one file."""
 
     threshold = DecimalField(
@@ -51,11 +51,11 @@ class RedactForm(FlaskForm):
         parse_muted(field.data or "")
 
 
-class RunForm(FlaskForm):
+class RunForm(Form):
     """Cancel or retry a run (only the CSRF token)."""
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Which face is the requester's."""
 
     track = IntegerField(_l("The requester's face"), validators=[InputRequired()])

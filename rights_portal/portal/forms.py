@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..forms import Form
+
 MAX_TEXT = 5000
 
 
-class AccessRequestForm(FlaskForm):
+class AccessRequestForm(Form):
     """R11: access to recordings and data: everything, or chosen exams and/or the flags."""
 
     scope = RadioField(
@@ -53,7 +54,7 @@ class AccessRequestForm(FlaskForm):
         return valid
 
 
-class ExamRequestForm(FlaskForm):
+class ExamRequestForm(Form):
     """An objection or an alternative-exam request about one exam."""
 
     exam_id = SelectField(
@@ -92,7 +93,7 @@ class ObjectionForm(ExamRequestForm):
     )
 
 
-class HumanReviewForm(FlaskForm):
+class HumanReviewForm(Form):
     """R18: ask that a person, not a computer, judges an automated flag; with the student's view."""
 
     flag_id = SelectField(
@@ -112,7 +113,7 @@ class HumanReviewForm(FlaskForm):
             raise ValidationError(_l("Choose a flag."))
 
 
-class ErasureRequestForm(FlaskForm):
+class ErasureRequestForm(Form):
     """Art. 17: delete chosen recordings; the supplier is told to delete them too (art. 19)."""
 
     recording_ids = SelectMultipleField(
@@ -129,7 +130,7 @@ class ErasureRequestForm(FlaskForm):
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     """A message, or the answer to a question, on the case thread."""
 
     body = TextAreaField(
@@ -138,5 +139,5 @@ class MessageForm(FlaskForm):
     )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     """Confirms a withdrawal (only the CSRF token)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,6 +29,7 @@ from wtforms.validators import (
 
 from ..clock import AMSTERDAM
 from ..exams.models import ToolKind
+from ..forms import Form
 from .labels import FIELD_LABELS, LEGAL_BASIS_LABELS, TOOL_KIND_LABELS
 from .models import FACT_FIELDS
 
@@ -44,7 +44,7 @@ def _date(name: str, description: object = "") -> DateField:
     return DateField(FIELD_LABELS[name], validators=[Optional()], description=description)
 
 
-class RegisterEntryForm(FlaskForm):
+class RegisterEntryForm(Form):
     """The facts of a register entry; saving records a new version."""
 
     purpose = _text("purpose", _l("Fixed once set: a new purpose needs a new register entry."))
@@ -171,7 +171,7 @@ class NewEntryForm(RegisterEntryForm):
     )
 
 
-class ExamForm(FlaskForm):
+class ExamForm(Form):
     """An exam and the tool it uses, with the DPO's override when the tool is not ready."""
 
     course_code = StringField(

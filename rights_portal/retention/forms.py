@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from ..forms import Form
 
 MAX_TEXT = 2000
 
 
-class PlaceHoldForm(FlaskForm):
+class PlaceHoldForm(Form):
     """Keep a recording whatever its retention date says."""
 
     recording_id = IntegerField(
@@ -30,7 +31,7 @@ class PlaceHoldForm(FlaskForm):
     )
 
 
-class ReleaseHoldForm(FlaskForm):
+class ReleaseHoldForm(Form):
     """End a legal hold; the retention date applies again."""
 
     hold_id = HiddenField(validators=[InputRequired()])

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..cases.labels import OUTCOME_LABELS
 from ..cases.models import ExtensionReason, MessageKind
+from ..forms import Form
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     """Assign the case to oneself or a colleague."""
 
     assignee_id = SelectField(_l("Assign to"), coerce=int, validators=[InputRequired()])
 
 
-class DecideForm(FlaskForm):
+class DecideForm(Form):
     """A decision always has written reasons (R5, R15, R23)."""
 
     outcome = RadioField(
@@ -65,7 +65,7 @@ class DecideForm(FlaskForm):
         return ok
 
 
-class StaffMessageForm(FlaskForm):
+class StaffMessageForm(Form):
     """A message to the requester."""
 
     body = TextAreaField(
@@ -74,7 +74,7 @@ class StaffMessageForm(FlaskForm):
     )
 
 
-class AskForm(FlaskForm):
+class AskForm(Form):
     """Ask for identity information or a clarification (R6, R22)."""
 
     kind = RadioField(
@@ -95,7 +95,7 @@ class AskForm(FlaskForm):
     )
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     """Extend the term by one or two months (R4)."""
 
     months = RadioField(
@@ -120,7 +120,7 @@ class ExtendForm(FlaskForm):
     )
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(Form):
     """Close as a duplicate of another case."""
 
     original = StringField(
