@@ -416,6 +416,9 @@ class Zeros(io.RawIOBase):
 
 def run_limited(database_url, instance_dir, *args):
     env = {**os.environ, "RIGHTS_PORTAL_INSTANCE": instance_dir, "RIGHTS_PORTAL_ENV": "test"}
+    # The app imports numpy (the redaction pipeline); OpenBLAS reserves a buffer per thread at
+    # import and segfaults when the address-space limit refuses it: one thread, as a builder needs.
+    env["OPENBLAS_NUM_THREADS"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", LIMITED_PROCESS, str(ADDRESS_SPACE_LIMIT), database_url, *args],
         cwd=ROOT,
