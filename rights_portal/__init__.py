@@ -198,6 +198,10 @@ def _logged_in() -> bool:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from . import transactions
+
+    transactions.init_app(app)
+
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")

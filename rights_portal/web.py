@@ -42,6 +42,7 @@ from .delivery.status import DeliveryStatus, delivery_status
 from .errors import RuleViolation
 from .extensions import db
 from .permissions import can_see_delivery_status
+from .transactions import discard
 
 bp = Blueprint("web", __name__)
 log = logging.getLogger(__name__)
@@ -105,14 +106,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RuleViolation)
     def rule_violation(error: RuleViolation) -> ResponseReturnValue:
-        db.session.rollback()
+        discard()
         return _error_page(409, str(error.message))
 
     @app.errorhandler(DataError)
     def data_error(error: DataError) -> ResponseReturnValue:
         # The database refused a value (a NUL byte the form checks missed, a number out of
         # range): the request's fault, answered 400 and logged so the missed check gets fixed.
-        db.session.rollback()
+        discard()
         log.warning("the database refused a value: %s", error.orig)
         if "NUL" in str(error.orig):
             from .forms import CONTROL_MESSAGE
@@ -123,8 +124,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
-        if code >= 500:
-            db.session.rollback()  # the failed transaction must not break the page as well
+        # An aborted request keeps nothing it wrote; after a failed statement the rollback also
+        # keeps the page from failing in turn.
+        discard()
         messages = {
             400: _("The request could not be understood."),
             403: _("You do not have access to this page."),

@@ -6,6 +6,7 @@ message checks ``sent_at`` under a row lock, and the sweep's reminders are uniqu
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -21,7 +22,13 @@ from rights_portal.media import services as media_services
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
-from rights_portal.transactions import commit, dispatch
+from rights_portal.transactions import (
+    after_commit,
+    dispatch,
+    dispatch_tasks,
+    unit_of_work,
+    unsent_task_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +47,13 @@ def deliver_email(message_id: int) -> bool:
 
 @shared_task(name="rights_portal.relay_outbox")
 def relay_outbox() -> int:
-    """Re-dispatch committed messages whose dispatch was lost (e.g. the broker was down)."""
-    ids = undelivered_ids(timedelta(seconds=current_app.config["OUTBOX_RELAY_AGE_SECONDS"]))
+    """Re-dispatch committed messages and queued tasks whose dispatch was lost (broker down)."""
+    age = timedelta(seconds=current_app.config["OUTBOX_RELAY_AGE_SECONDS"])
+    ids = undelivered_ids(age)
     dispatch(ids)
-    return len(ids)
+    task_ids = unsent_task_ids(age)
+    dispatch_tasks(task_ids)
+    return len(ids) + len(task_ids)
 
 
 @shared_task(name="rights_portal.sweep_deadlines")
@@ -56,30 +66,30 @@ def sweep_deadlines() -> list[str]:
 
 
 @shared_task(name="rights_portal.register_reminders")
+@unit_of_work
 def register_reminders() -> list[str]:
     """Remind the DPO of DPIA reviews, expiring processor agreements and necessity checks."""
     report = register_sweep()
-    commit()
     for line in report.lines():
         log.info(line)
     return report.lines()
 
 
 @shared_task(name="rights_portal.breach_reminders")
+@unit_of_work
 def breach_reminders() -> list[str]:
     """Remind the DPO of breaches awaiting the AP notification (R26), each reminder once."""
     report = send_reminders()
-    commit()
     for line in report.lines():
         log.info(line)
     return report.lines()
 
 
 @shared_task(name="rights_portal.verify_audit_trail")
+@unit_of_work
 def verify_audit_trail() -> dict[str, object]:
     """Nightly (R24): verify the whole trail, anchor its head and mail it, or alert the DPO."""
     result = verify_and_anchor()
-    commit()
     return {
         "ok": result.ok,
         "events_checked": result.events_checked,
@@ -89,10 +99,10 @@ def verify_audit_trail() -> dict[str, object]:
 
 
 @shared_task(name="rights_portal.anchor_audit_head")
+@unit_of_work
 def anchor_audit_head() -> dict[str, object]:
     """Every few minutes (R24): the last anchor still holds; the new head is anchored."""
     result = anchor_head()
-    commit()
     return {
         "ok": result.ok,
         "head_id": result.head_id,
@@ -102,14 +112,15 @@ def anchor_audit_head() -> dict[str, object]:
 
 
 @shared_task(name="rights_portal.build_access_package")
+@unit_of_work
 def build_access_package(package_id: int) -> str | None:
     """Build an access package (R11, R12); a no-op if it is not queued (or stale) any more."""
     status = access_package.build(package_id)
-    commit()
     return status.value if status else None
 
 
 @shared_task(name="rights_portal.redact_recording")
+@unit_of_work
 def redact_recording(redaction_id: int) -> str | None:
     """Cover the bystanders of one recording file (R27), on the ``media`` queue.
 
@@ -117,21 +128,20 @@ def redact_recording(redaction_id: int) -> str | None:
     progress step.
     """
     status = media_services.run(redaction_id)
-    commit()
     return status.value if status else None
 
 
 @shared_task(name="rights_portal.access_package_housekeeping")
+@unit_of_work
 def access_package_housekeeping() -> dict[str, list[int]]:
     """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
     expired = access_services.expire_packages()
     stale = access_services.stale_builds()
     stale_redactions = media_services.stale_runs()
-    commit()
     for package_id in stale:
-        access_package.enqueue_build(package_id)
+        after_commit(functools.partial(access_package.enqueue_build, package_id))
     for run_id in stale_redactions:
-        media_services.enqueue(run_id)
+        after_commit(functools.partial(media_services.enqueue, run_id))
     if expired:
         log.info("expired access packages %s", expired)
     return {"expired": expired, "requeued": stale, "requeued_redactions": stale_redactions}

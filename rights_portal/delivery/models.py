@@ -1,11 +1,15 @@
-"""The heartbeats that the worker and the scheduler write while they run."""
+"""What gets work out of the portal reliably.
+
+The task outbox, and the heartbeats of the worker and the scheduler that carry the work out.
+"""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
@@ -31,3 +35,20 @@ class Heartbeat(Base):
     pid: Mapped[int]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+
+class OutboxTask(Base):
+    """A Celery task queued by a transaction, sent to the broker once that transaction committed.
+
+    Written by ``transactions.queue_task``; the relay re-sends a row whose sending failed.
+    """
+
+    __tablename__ = "outbox_tasks"
+    __table_args__ = (Index("ix_outbox_tasks_unsent", "sent_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_name: Mapped[str] = mapped_column(String(200))
+    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
