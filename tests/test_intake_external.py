@@ -484,7 +484,7 @@ def test_the_cli_registers_a_parents_letter_and_links_the_case_later(
     assert smtp_sink.to(PARENT)
 
     refused = runner.invoke(app.cli, [*args[:-2], "--relation", "self"])
-    assert refused.exit_code != 0 and "under 16" in refused.output
+    assert refused.exit_code != 0 and "16" in refused.output  # R20, in Dutch by default
 
     parent = UserFactory(email=PARENT, role=Role.GUARDIAN, student_number=None)
     guardian_link(parent, world["child"])
@@ -497,3 +497,39 @@ def test_the_cli_registers_a_parents_letter_and_links_the_case_later(
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert db.session.get(Case, case.id).filed_by_id == parent.id
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_the_handler_enters_the_answer_given_by_letter_and_the_clock_runs_again(app, world):
+    """R6: a requester without an account cannot answer in the portal; staff enter the answer."""
+    handler, _ = register(app, received_on="2026-11-30")
+    case = db.session.scalars(select(Case)).one()
+    case_services.assign(case, world["handler"], actor=world["handler"])
+    case_services.ask_requester(
+        case,
+        actor=world["handler"],
+        kind=MessageKind.QUESTION_CLARIFICATION,
+        question="Welke tentamens bedoelt u?",
+    )
+    commit()
+    assert case.status.value == "awaiting_requester"
+    page = handler.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    path = f"/staff/intake/{case.reference}/requester/answer"
+    assert path in page
+
+    empty = post_form(handler, path, {"received_on": "2026-12-02", "body": " "})
+    assert empty.status_code == 400
+    future = post_form(handler, path, {"received_on": "2026-12-09", "body": "Statistiek."})
+    assert future.status_code == 400 and "future" in future.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status.value == "awaiting_requester"
+
+    answered = post_form(handler, path, {"received_on": "2026-12-02", "body": "Statistiek."})
+    assert answered.status_code == 302, answered.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.status.value == "in_review"
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "intake.answer_recorded")
+    ).one()
+    assert event.actor_id == world["handler"].id and event.after["received_on"] == "2026-12-02"

@@ -160,3 +160,19 @@ class LinkAccountForm(Form):
             Length(max=254),
         ],
     )
+
+
+class RequesterAnswerForm(Form):
+    """R6: what the requester answered outside the portal, entered by the handler."""
+
+    received_on = DateField(
+        _l("Date of receipt"),
+        validators=[InputRequired(message=_l("Give the date of receipt."))],
+    )
+    body = TextAreaField(
+        _l("What the requester answered"),
+        validators=[
+            InputRequired(message=_l("Write down what the requester answered.")),
+            Length(max=20000),
+        ],
+    )

@@ -30,7 +30,7 @@ from ..accounts.models import AuthorityDocument, IdentityDocument, Role, User
 from ..audit.services import record_case_event
 from ..cases import services as case_services
 from ..cases.deadlines import AMSTERDAM
-from ..cases.models import OPEN_STATUSES, Case, CaseType, Channel
+from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType, Channel, MessageKind
 from ..clock import now_utc, today_local
 from ..errors import RuleViolation
 from ..exams.models import AutomatedFlag, Exam
@@ -398,8 +398,40 @@ def record_requester_identity(
             "authority_document": requester.authority_document,
         },
     )
+    pause = case_services.open_pause(requester.case)
+    if pause is not None and pause.reason is MessageKind.QUESTION_IDENTITY:
+        # The proof that was asked for has been seen: the clock runs again (R6, R22).
+        case_services.resume_clock(requester.case, actor=actor)
     letters.release_held_letters(requester, actor=actor)
     return requester
+
+
+def record_requester_answer(
+    requester: ExternalRequester, *, actor: User, body: str, received_on: date
+) -> None:
+    """The requester answered a question by letter, e-mail, phone or at the desk (R6).
+
+    A requester without an account cannot answer in the portal, so the handler enters the answer
+    on their behalf: it goes on the thread as the requester's, the pause ends and the due date
+    moves by the paused days; the audit trail names the handler who entered it.
+    """
+    body = body.strip()
+    case: Case = requester.case
+    if requester.is_linked:
+        raise RuleViolation(_l("This case has been linked to the requester's own account."))
+    if not body:
+        raise RuleViolation(_l("Write down what the requester answered."))
+    if received_on > today_local():
+        raise RuleViolation(_l("The date of receipt cannot be in the future."))
+    if case.status is not CaseStatus.AWAITING_REQUESTER:
+        raise RuleViolation(_l("The case is not waiting for an answer from the requester."))
+    message = case_services.answer_question(case, author=requester.stand_in, body=body)
+    record_case_event(
+        "intake.answer_recorded",
+        case,
+        actor=actor,
+        after={"message_id": message.id, "received_on": received_on},
+    )
 
 
 def link_requester(
@@ -535,6 +567,7 @@ __all__ = [
     "find_student",
     "intake_for",
     "link_requester",
+    "record_requester_answer",
     "record_requester_identity",
     "register_request",
 ]

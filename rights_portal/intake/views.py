@@ -35,6 +35,7 @@ from .forms import (
     RELATION_LABELS,
     LinkAccountForm,
     RegisterRequestForm,
+    RequesterAnswerForm,
     RequesterIdentityForm,
 )
 from .models import AcknowledgeBy, ExternalRequester, RequesterLetter, RequesterRelation
@@ -214,6 +215,34 @@ def requester_link(reference: str) -> ResponseReturnValue:
     status = 400 if form.is_submitted() else 200
     return render_template(
         "intake/requester_link.html", form=form, case=case, requester=requester
+    ), status
+
+
+@bp.route("/<reference>/requester/answer", methods=["GET", "POST"])
+@roles_required(Role.CASE_HANDLER)
+def requester_answer(reference: str) -> ResponseReturnValue:
+    """Enter the answer a requester without an account gave by letter, e-mail or at the desk."""
+    _require_intake_role()
+    case, requester = _external_or_404(reference)
+    form = RequesterAnswerForm()
+    if form.validate_on_submit():
+        try:
+            services.record_requester_answer(
+                requester,
+                actor=current_user,
+                body=form.body.data or "",
+                received_on=form.received_on.data,
+            )
+        except RuleViolation as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            commit()
+            flash(_("The answer has been recorded; the clock runs again."), "success")
+            return redirect(url_for("staff.case_detail", reference=case.reference))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "intake/requester_answer.html", form=form, case=case, requester=requester
     ), status
 
 
