@@ -533,3 +533,29 @@ def test_the_handler_enters_the_answer_given_by_letter_and_the_clock_runs_again(
         select(AuditEvent).where(AuditEvent.action == "intake.answer_recorded")
     ).one()
     assert event.actor_id == world["handler"].id and event.after["received_on"] == "2026-12-02"
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_only_case_handlers_reach_the_requesters_pages_and_the_child_sees_nothing(app, world):
+    """R20/R21: the child never sees the case a parent without an account asked for."""
+    register(app, acknowledge_by="post", postal_address="Dorpsstraat 1")
+    case = db.session.scalars(select(Case)).one()
+    letter = db.session.scalars(select(RequesterLetter)).one()
+    UserFactory(email="dpo@uni.example", role=Role.DPO)
+    db.session.commit()
+    child = app.test_client()
+    login(child, "noor@uni.example")
+    assert child.get(f"/my/cases/{case.reference}").status_code == 404
+    assert case.reference not in child.get("/my/cases").get_data(as_text=True)
+    dpo = app.test_client()
+    login(dpo, "dpo@uni.example")
+    for path in (
+        f"/staff/intake/{case.reference}/letters/{letter.id}.pdf",
+        f"/staff/intake/{case.reference}/requester/identity",
+        f"/staff/intake/{case.reference}/requester/link",
+        f"/staff/intake/{case.reference}/requester/answer",
+    ):
+        assert child.get(path).status_code == 403
+        assert dpo.get(path).status_code == 403
+    # The DPO reads the case page, with the requester on it.
+    assert "Marieke Jansen" in dpo.get(f"/staff/cases/{case.reference}").get_data(as_text=True)

@@ -60,9 +60,13 @@ DISCLOSING_TEMPLATES = frozenset(
 
 
 def is_stand_in(user: Any) -> bool:
-    """Whether ``user`` is the stand-in of a requester without an account (no query needed)."""
+    """Whether ``user`` may be the stand-in of a requester without an account (no query needed).
+
+    Decided by the address alone, so a stand-in reactivated by mistake is still answered by
+    letter; :func:`requester_of_stand_in` then says whose it is.
+    """
     email = getattr(user, "email", "") or ""
-    return not getattr(user, "is_active_account", True) and email.endswith("@" + STAND_IN_DOMAIN)
+    return email.endswith("@" + STAND_IN_DOMAIN)
 
 
 def requester_of_stand_in(user: Any) -> ExternalRequester | None:
