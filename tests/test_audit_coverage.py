@@ -35,8 +35,9 @@ from rights_portal.cases.models import Case, CaseType, Channel
 from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
+from rights_portal.intake import letters as intake_letters
 from rights_portal.intake import services as intake_services
-from rights_portal.intake.models import AcknowledgeBy
+from rights_portal.intake.models import AcknowledgeBy, RequesterRelation
 from rights_portal.media import services as media_services
 from rights_portal.media.models import Redaction
 from rights_portal.register import services as register_services
@@ -74,6 +75,18 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "intake.register": (
         "case.registered",
         "tests/test_intake.py::test_a_handler_registers_a_letter_and_the_clock_runs_from_its_receipt",
+    ),
+    "intake.requester_identity": (
+        "intake.requester_identity_checked",
+        "tests/test_intake_external.py::test_the_decision_is_held_until_identity_and_authority_are_checked_then_e_mailed",
+    ),
+    "intake.requester_link": (
+        "intake.requester_linked",
+        "tests/test_intake_external.py::test_the_case_is_linked_to_the_parents_account_only_once_their_guardian_link_is_verified",
+    ),
+    "intake.requester_answer": (
+        "intake.answer_recorded",
+        "tests/test_intake_external.py::test_the_handler_enters_the_answer_given_by_letter_and_the_clock_runs_again",
     ),
     "media.request_redaction": ("media.redaction_requested", MEDIA_STEPS),
     "media.cancel": ("media.redaction_cancelled", MEDIA_STEPS),
@@ -314,6 +327,7 @@ AUDITED_VIEWS: dict[str, str] = {
     "breaches.detail": "breach.viewed",  # lists the affected students and their notices
     "intake.document": "intake.document_opened",
     "intake.acknowledgement": "intake.acknowledgement_printed",
+    "intake.letter": "intake.letter_printed",  # a letter to a requester without an account
     "media.faces": "media_faces.opened",  # the faces found in a recording (R27)
 }
 UNAUDITED_VIEWS: dict[str, str] = {
@@ -328,6 +342,18 @@ UNAUDITED_VIEWS: dict[str, str] = {
         "::test_wrong_passwords_slow_down_then_lock_and_the_owner_lifts_the_lock_by_email)"
     ),
     "portal.answer_identity": "the requester answering about their own case",
+    "intake.requester_identity": (
+        "the handler's form to record an identity check; shows only the requester's name and"
+        " records intake.requester_identity_checked on POST"
+    ),
+    "intake.requester_link": (
+        "the handler's form to link a case to an account; shows only the requester's name and"
+        " records intake.requester_linked on POST"
+    ),
+    "intake.requester_answer": (
+        "the handler's form to enter a requester's answer; shows only the requester's name and"
+        " records intake.answer_recorded on POST"
+    ),
     "portal.file_for_child": "a verified guardian's filing form for their own child",
     "staff.identity_doubt": "a form on a case whose opening staff.case_detail records",
     "staff.identity_check": "a form on a case whose opening staff.case_detail records",
@@ -633,6 +659,22 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
         postal_address="Dorpsstraat 1",
     )
     commit()
+    external = intake_services.register_request(
+        actor=world["handler"],
+        channel=Channel.PHONE,
+        received_on=today_local(),
+        case_type=CaseType.ACCESS,
+        description="a call from a former student",
+        student=student,
+        document=None,
+        acknowledge_by=AcknowledgeBy.POST,
+        postal_address="Dorpsstraat 2",
+        external=intake_services.ExternalDetails(
+            full_name="Sanne de Vries", relation=RequesterRelation.SELF
+        ),
+    )
+    commit()
+    [letter] = intake_letters.letters_of(external.case)
     dpo = app.test_client()
     login(dpo, "dpo@uni.example")
     handler = app.test_client()
@@ -668,6 +710,10 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
         "intake.acknowledgement": (
             handler,
             f"/staff/intake/{intake.case.reference}/acknowledgement.pdf",
+        ),
+        "intake.letter": (
+            handler,
+            f"/staff/intake/{external.case.reference}/letters/{letter.id}.pdf",
         ),
         "media.faces": (handler, faces),
     }

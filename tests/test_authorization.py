@@ -272,6 +272,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "intake.register": expect(FORBIDDEN, case_handler=OK),
     "intake.document": expect(FORBIDDEN, case_handler=NOT_FOUND, dpo=NOT_FOUND),
     "intake.acknowledgement": expect(FORBIDDEN, case_handler=NOT_FOUND),
+    # Requesters without an account (R1, R20-R22): none of the walk's cases has one, so even a
+    # handler finds nothing there (tests/test_intake_external.py walks them).
+    "intake.requester_identity": expect(FORBIDDEN, case_handler=NOT_FOUND),
+    "intake.requester_link": expect(FORBIDDEN, case_handler=NOT_FOUND),
+    "intake.requester_answer": expect(FORBIDDEN, case_handler=NOT_FOUND),
+    "intake.letter": expect(FORBIDDEN, case_handler=NOT_FOUND),
     "breaches.register": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "breaches.report": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "breaches.export_csv": expect(FORBIDDEN, dpo=OK),
@@ -516,6 +522,7 @@ def world(app_ctx, tmp_path):
                 "breach_id": breach.id,
                 "key": "open",  # a dashboard figure
                 "session_id": spare_session.id,
+                "letter_id": 1,  # no case of the walk has letters (intake.letter)
             },
         }
 

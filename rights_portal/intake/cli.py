@@ -9,14 +9,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..cases.models import CaseType, Channel
+from ..accounts.services import find_by_email
+from ..cases.models import Case, CaseType, Channel
 from ..errors import RuleViolation
-from ..exams.models import Exam
+from ..exams.models import AutomatedFlag, Exam
 from ..extensions import db
 from ..permissions import can_register_requests
 from ..transactions import commit
 from . import services
-from .models import AcknowledgeBy
+from .models import AcknowledgeBy, RequesterRelation
 
 intake_cli = AppGroup("intake", help="Requests received outside the portal (R1).")
 
@@ -44,6 +45,20 @@ intake_cli = AppGroup("intake", help="Requests received outside the portal (R1).
     "--acknowledge-by", type=click.Choice([a.value for a in AcknowledgeBy]), default="email"
 )
 @click.option("--postal-address", default="")
+@click.option("--flag-id", type=int, default=None, help="For a human review: the flag's id.")
+@click.option(
+    "--requester-name",
+    default="",
+    help="A requester without an account (a former student, a parent): their name.",
+)
+@click.option("--requester-email", default="", help="Their e-mail address, to answer by e-mail.")
+@click.option(
+    "--relation",
+    type=click.Choice([r.value for r in RequesterRelation]),
+    default=RequesterRelation.SELF.value,
+    help="Who the requester without an account is to the student (R20).",
+)
+@click.option("--requester-locale", type=click.Choice(["nl", "en"]), default="nl")
 def register_command(
     by_email: str,
     channel: str,
@@ -56,8 +71,17 @@ def register_command(
     exam_id: int | None,
     acknowledge_by: str,
     postal_address: str,
+    flag_id: int | None,
+    requester_name: str,
+    requester_email: str,
+    relation: str,
+    requester_locale: str,
 ) -> None:
-    """Register one request with its original date of receipt and print its reference."""
+    """Register one request with its original date of receipt and print its reference.
+
+    With ``--requester-name`` the request comes from someone without an account, answered by
+    e-mail (``--requester-email``) or by letter (``--acknowledge-by post --postal-address``).
+    """
     actor = db.session.scalars(select(User).where(User.email == by_email)).one_or_none()
     if actor is None or not can_register_requests(actor):
         raise click.ClickException(f"{by_email} is not a case handler")
@@ -67,6 +91,19 @@ def register_command(
     exam = db.session.get(Exam, exam_id) if exam_id is not None else None
     if exam_id is not None and exam is None:
         raise click.ClickException(f"no exam with id {exam_id}")
+    flag = db.session.get(AutomatedFlag, flag_id) if flag_id is not None else None
+    if flag_id is not None and flag is None:
+        raise click.ClickException(f"no automated flag with id {flag_id}")
+    external = (
+        services.ExternalDetails(
+            full_name=requester_name,
+            relation=RequesterRelation(relation),
+            email=requester_email,
+            locale=requester_locale,
+        )
+        if requester_name.strip()
+        else None
+    )
     handle = document.open("rb") if document is not None else None
     upload = services.Upload(handle, document.name) if handle and document else None
     try:
@@ -81,6 +118,8 @@ def register_command(
             acknowledge_by=AcknowledgeBy(acknowledge_by),
             postal_address=postal_address,
             exam=exam,
+            flag=flag,
+            external=external,
         )
         commit()
     except RuleViolation as error:
@@ -93,3 +132,27 @@ def register_command(
     click.echo(f"{case.reference}: received {case.received_on}, due {case.effective_due}")
     if intake.overdue_on_entry:
         click.echo("overdue already on entry: flagged urgent")
+    if external is not None:
+        click.echo(f"from {external.full_name.strip()} (no account): answered by {acknowledge_by}")
+
+
+@intake_cli.command("link")
+@click.option("--by", "by_email", required=True, help="E-mail of the case handler linking it.")
+@click.option("--case", "reference", required=True, help="The case's reference.")
+@click.option("--account", "account_email", required=True, help="The verified account's e-mail.")
+def link_command(by_email: str, reference: str, account_email: str) -> None:
+    """Hand a case from a requester without an account to their own verified account."""
+    actor = db.session.scalars(select(User).where(User.email == by_email)).one_or_none()
+    if actor is None or not can_register_requests(actor):
+        raise click.ClickException(f"{by_email} is not a case handler")
+    case = db.session.scalars(select(Case).where(Case.reference == reference)).one_or_none()
+    requester = services.external_requester_for(case) if case is not None else None
+    if requester is None:
+        raise click.ClickException(f"{reference} has no requester without an account")
+    try:
+        services.link_requester(requester, find_by_email(account_email), actor=actor)
+        commit()
+    except RuleViolation as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"{reference}: linked to {account_email.strip().lower()}")

@@ -10,6 +10,8 @@ commits. Who may register is :func:`rights_portal.permissions.can_register_reque
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
@@ -24,22 +26,47 @@ from ..access.importer import DEFAULT_RETENTION_DAYS
 from ..access.importer import retention_until as recording_retention_until
 from ..access.storage import Storage, recordings_storage
 from ..accounts.guardianship import is_minor_on
-from ..accounts.models import Role, User
+from ..accounts.models import AuthorityDocument, IdentityDocument, Role, User
 from ..audit.services import record_case_event
 from ..cases import services as case_services
 from ..cases.deadlines import AMSTERDAM
-from ..cases.models import OPEN_STATUSES, Case, CaseType, Channel
+from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType, Channel, MessageKind
 from ..clock import now_utc, today_local
 from ..errors import RuleViolation
-from ..exams.models import Exam
+from ..exams.models import AutomatedFlag, Exam
 from ..extensions import db
+from ..permissions import has_verified_link
+from ..retention.models import ErasureItem
+from ..retention.services import recordings_to_choose
+from . import letters
 from .documents import ACCEPTED, sniff
-from .models import AcknowledgeBy, CaseIntake
+from .models import AcknowledgeBy, CaseIntake, ExternalRequester, RequesterRelation
 
 #: The channels a request can reach the institution by outside the portal (R1).
 OUTSIDE_CHANNELS = (Channel.LETTER, Channel.EMAIL, Channel.PHONE, Channel.DESK)
-#: The request types staff can register from outside the portal.
-INTAKE_TYPES = (CaseType.ACCESS, CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
+#: The request types staff can register from outside the portal: every type a requester can file
+#: in the portal. An erasure request by letter covers the student's recordings still stored (the
+#: decision may grant it in part); a human review names the automated flag it is about (R18).
+INTAKE_TYPES = (
+    CaseType.ACCESS,
+    CaseType.OBJECTION,
+    CaseType.ALTERNATIVE_EXAM,
+    CaseType.ERASURE,
+    CaseType.HUMAN_REVIEW,
+)
+
+
+@dataclass(frozen=True)
+class ExternalDetails:
+    """A requester without a portal account, as the letter or call gave them (R1, R20)."""
+
+    full_name: str
+    relation: RequesterRelation
+    email: str = ""
+    locale: str = "nl"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -102,12 +129,18 @@ def register_request(
     acknowledge_by: AcknowledgeBy,
     postal_address: str = "",
     exam: Exam | None = None,
+    flag: AutomatedFlag | None = None,
+    external: ExternalDetails | None = None,
     today: date | None = None,
 ) -> CaseIntake:
     """Register a request received outside the portal, with its original receipt date (R1).
 
     The receipt date may lie in the past but not in the future; a case whose due date has passed
-    already is accepted, flagged ``overdue_on_entry`` and marked urgent.
+    already is accepted, flagged ``overdue_on_entry`` and marked urgent. ``student`` is whom the
+    request is about; with ``external`` it comes from someone without an account (the student
+    themselves, e.g. a former student, or the legal representative of a child under 16, R20),
+    who files through a stand-in and is answered by e-mail or by letter
+    (:mod:`rights_portal.intake.letters`).
     """
     today = today or today_local()
     postal_address = postal_address.strip()
@@ -117,11 +150,25 @@ def register_request(
         raise RuleViolation(_l("This kind of request cannot be registered here."))
     if received_on > today:
         raise RuleViolation(_l("The date of receipt cannot be in the future."))
-    if is_minor_on(student.date_of_birth, received_on):
-        # R20: under 16 the legal representative acts; register it with the guardian's link.
+    minor = is_minor_on(student.date_of_birth, received_on)
+    if external is None and minor:
+        # R20: under 16 the legal representative acts: as a requester without an account here,
+        # or through a verified guardian link in the portal.
         raise RuleViolation(
-            _l("This student was under 16 on the day of receipt: the guardian files the request.")
+            _l(
+                "This student was under 16 on the day of receipt: the parent or guardian files "
+                "the request. Register it as a request from someone without an account."
+            )
         )
+    if external is not None:
+        external = _checked_external(external, minor=minor, acknowledge_by=acknowledge_by)
+    if case_type is CaseType.HUMAN_REVIEW and (
+        flag is None or flag.recording.student_id != student.id
+    ):
+        raise RuleViolation(_l("Choose the automated flag of this student the review is about."))
+    erasable = recordings_to_choose(student) if case_type is CaseType.ERASURE else []
+    if case_type is CaseType.ERASURE and not erasable:
+        raise RuleViolation(_l("This student has no stored recordings that could be erased."))
     if acknowledge_by is AcknowledgeBy.POST and not postal_address:
         raise RuleViolation(_l("Give the postal address the letter goes to."))
     if document is None and channel in (Channel.LETTER, Channel.EMAIL):
@@ -129,12 +176,13 @@ def register_request(
     content_type, size = _checked_upload(document) if document is not None else (None, None)
 
     received_at = _received_at(received_on)
+    filer = student if external is None else _stand_in(external)
     # The acknowledgement is sent below, once the intake is recorded.
     case: Case
     if case_type is CaseType.ACCESS:
         case = access_services.file_access_request(
             subject=student,
-            filed_by=student,
+            filed_by=filer,
             description=description,
             all_data=True,
             received_at=received_at,
@@ -146,13 +194,25 @@ def register_request(
         case = case_services.file_case(
             case_type=case_type,
             subject=student,
-            filed_by=student,
+            filed_by=filer,
             description=description,
-            exam=exam,
+            exam=flag.recording.exam if flag is not None else exam,
             received_at=received_at,
             channel=channel,
+            flag_id=flag.id if flag is not None else None,
             actor=actor,
             acknowledge=False,
+        )
+    if case_type is CaseType.ERASURE:
+        # As retention.services.file_erasure_request does for the portal's form (R25).
+        for recording in erasable:
+            db.session.add(ErasureItem(case_id=case.id, recording_id=recording.id))
+        db.session.flush()
+        record_case_event(
+            "erasure.requested",
+            case,
+            actor=actor,
+            after={"recording_ids": [r.id for r in erasable]},
         )
     overdue = case.effective_due < today
     if overdue:
@@ -190,11 +250,226 @@ def register_request(
             ),
         },
     )
-    if acknowledge_by is AcknowledgeBy.EMAIL:
+    if external is not None:
+        requester = ExternalRequester(
+            intake_id=intake.id,
+            case_id=case.id,
+            stand_in_id=filer.id,
+            full_name=external.full_name,
+            email=external.email or None,
+            relation=external.relation,
+            locale=external.locale,
+        )
+        db.session.add(requester)
+        db.session.flush()
+        record_case_event(
+            "intake.external_requester",
+            case,
+            actor=actor,
+            after={
+                "requester_id": requester.id,
+                "full_name": requester.full_name,
+                "relation": requester.relation,
+                "answered_by": acknowledge_by,
+                "has_email": requester.email is not None,
+            },
+        )
+        # By e-mail at once; by post a letter to print from the case page (the handler who
+        # entered it is there, so nobody needs telling).
+        letters.send_letter(
+            requester,
+            "case_received",
+            {"case": case, "overdue_on_entry": overdue},
+            tell_staff=False,
+        )
+    elif acknowledge_by is AcknowledgeBy.EMAIL:
         from ..notifications.services import notify_user
 
         notify_user(student, "case_received", case=case, overdue_on_entry=overdue)
     return intake
+
+
+def _checked_external(
+    external: ExternalDetails, *, minor: bool, acknowledge_by: AcknowledgeBy
+) -> ExternalDetails:
+    """The requester's details, cleaned; refuse what the rules do not allow (R20)."""
+    name = " ".join(external.full_name.split())
+    email = external.email.strip().lower()
+    if not name:
+        raise RuleViolation(_l("Give the requester's name."))
+    if len(name) > 200 or len(email) > 254:
+        raise RuleViolation(_l("The requester's name or e-mail address is too long."))
+    if email and not _EMAIL.match(email):
+        raise RuleViolation(_l("The requester's e-mail address is not valid."))
+    if email.endswith("@" + letters.STAND_IN_DOMAIN):
+        raise RuleViolation(_l("The requester's e-mail address is not valid."))
+    if acknowledge_by is AcknowledgeBy.EMAIL and not email:
+        raise RuleViolation(_l("Give the requester's e-mail address, or answer by post."))
+    if external.relation is RequesterRelation.SELF and minor:
+        raise RuleViolation(
+            _l("The student was under 16 on the day of receipt: their legal representative files.")
+        )
+    if external.relation is RequesterRelation.LEGAL_REPRESENTATIVE and not minor:
+        raise RuleViolation(
+            _l(
+                "The student was 16 or older on the day of receipt and acts alone: a parent or "
+                "guardian cannot file for them."
+            )
+        )
+    locale = external.locale if external.locale in ("nl", "en") else "nl"
+    return ExternalDetails(full_name=name, relation=external.relation, email=email, locale=locale)
+
+
+def _stand_in(external: ExternalDetails) -> User:
+    """The inactive user that files for a requester without an account.
+
+    Deactivated (no login, no password reset), never verified, with an unusable password and an
+    unguessable address in the reserved ``.invalid`` domain: nobody can sign in as it or register
+    its address, and mail to it reaches nobody — :mod:`rights_portal.intake.letters` answers it.
+    A legal representative stands in as a guardian, the student themselves as a student (without
+    a student number: the student's own account, if any, stays theirs).
+    """
+    role = (
+        Role.GUARDIAN
+        if external.relation is RequesterRelation.LEGAL_REPRESENTATIVE
+        else Role.STUDENT
+    )
+    user = User(
+        email=f"requester-{secrets.token_hex(10)}@{letters.STAND_IN_DOMAIN}",
+        password_hash="!",  # noqa: S106 (no hash: no password can ever match)
+        full_name=external.full_name,
+        role=role,
+        locale=external.locale,
+        is_active_account=False,
+        email_verified=False,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def external_requester_for(case: Case) -> ExternalRequester | None:
+    """The requester without an account who filed ``case``, if it was one."""
+    return db.session.scalars(
+        select(ExternalRequester).where(ExternalRequester.case_id == case.id)
+    ).one_or_none()
+
+
+def record_requester_identity(
+    requester: ExternalRequester,
+    *,
+    actor: User,
+    document: IdentityDocument,
+    seen_on: date,
+    authority: AuthorityDocument | None = None,
+) -> ExternalRequester:
+    """Staff saw the requester's identity document (and a representative's authority).
+
+    R22: "checked, document type, date", never a copy or a number; R21: for a legal
+    representative, the document that showed their authority. What was held for the requester
+    goes out now (:func:`letters.release_held_letters`).
+    """
+    if requester.identity_checked:
+        raise RuleViolation(_l("The requester's identity has been checked already."))
+    if requester.is_linked:
+        raise RuleViolation(_l("This case has been linked to the requester's own account."))
+    if seen_on > today_local():
+        raise RuleViolation(_l("The day the document was seen cannot be in the future."))
+    if requester.relation is RequesterRelation.LEGAL_REPRESENTATIVE and authority is None:
+        raise RuleViolation(
+            _l("Give the document that showed the parent's or guardian's authority.")
+        )
+    requester.identity_document = document
+    requester.identity_seen_on = seen_on
+    requester.authority_document = (
+        authority if requester.relation is RequesterRelation.LEGAL_REPRESENTATIVE else None
+    )
+    requester.identity_checked_by_id = actor.id
+    requester.identity_checked_at = now_utc()
+    db.session.flush()
+    record_case_event(
+        "intake.requester_identity_checked",
+        requester.case,
+        actor=actor,
+        after={
+            "requester_id": requester.id,
+            "document_type": document,
+            "seen_on": seen_on,
+            "authority_document": requester.authority_document,
+        },
+    )
+    pause = case_services.open_pause(requester.case)
+    if pause is not None and pause.reason is MessageKind.QUESTION_IDENTITY:
+        # The proof that was asked for has been seen: the clock runs again (R6, R22).
+        case_services.resume_clock(requester.case, actor=actor)
+    letters.release_held_letters(requester, actor=actor)
+    return requester
+
+
+def record_requester_answer(
+    requester: ExternalRequester, *, actor: User, body: str, received_on: date
+) -> None:
+    """The requester answered a question by letter, e-mail, phone or at the desk (R6).
+
+    A requester without an account cannot answer in the portal, so the handler enters the answer
+    on their behalf: it goes on the thread as the requester's, the pause ends and the due date
+    moves by the paused days; the audit trail names the handler who entered it.
+    """
+    body = body.strip()
+    case: Case = requester.case
+    if requester.is_linked:
+        raise RuleViolation(_l("This case has been linked to the requester's own account."))
+    if not body:
+        raise RuleViolation(_l("Write down what the requester answered."))
+    if received_on > today_local():
+        raise RuleViolation(_l("The date of receipt cannot be in the future."))
+    if case.status is not CaseStatus.AWAITING_REQUESTER:
+        raise RuleViolation(_l("The case is not waiting for an answer from the requester."))
+    message = case_services.answer_question(case, author=requester.stand_in, body=body)
+    record_case_event(
+        "intake.answer_recorded",
+        case,
+        actor=actor,
+        after={"message_id": message.id, "received_on": received_on},
+    )
+
+
+def link_requester(
+    requester: ExternalRequester, account: User | None, *, actor: User
+) -> ExternalRequester:
+    """Hand the case to the requester's own verified account; then it is an ordinary case.
+
+    Only an active account with a verified address, and only the right one: for the student
+    themselves, the student's own account; for a legal representative, a guardian account with
+    a verified link to the child (R21). Whether the child is still under 16 is the portal's
+    question from then on (R20: the guardian keeps seeing what was filed for the child).
+    """
+    if requester.is_linked:
+        raise RuleViolation(_l("This case has been linked to an account already."))
+    case: Case = requester.case
+    if account is None or not account.is_active_account or not account.email_verified:
+        raise RuleViolation(_l("There is no active, verified account with this e-mail address."))
+    if requester.relation is RequesterRelation.SELF:
+        if account.id != case.subject_id:
+            raise RuleViolation(_l("This is not the account of the student the request is about."))
+    elif account.role is not Role.GUARDIAN or not has_verified_link(account, case.subject_id):
+        raise RuleViolation(
+            _l("This account has no verified guardian link to the student. Verify the link first.")
+        )
+    before = {"filed_by_id": case.filed_by_id}
+    case.filed_by_id = account.id
+    requester.linked_user_id = account.id
+    requester.linked_by_id = actor.id
+    requester.linked_at = now_utc()
+    db.session.flush()
+    record_case_event(
+        "intake.requester_linked",
+        case,
+        actor=actor,
+        before=before,
+        after={"filed_by_id": account.id, "requester_id": requester.id},
+    )
+    return requester
 
 
 def document_retention_until(case: Case) -> date:
@@ -283,11 +558,16 @@ def document_extension(intake: CaseIntake) -> str:
 __all__ = [
     "INTAKE_TYPES",
     "OUTSIDE_CHANNELS",
+    "ExternalDetails",
     "Upload",
     "acknowledgement_html",
     "acknowledgement_pdf",
     "document_extension",
+    "external_requester_for",
     "find_student",
     "intake_for",
+    "link_requester",
+    "record_requester_answer",
+    "record_requester_identity",
     "register_request",
 ]

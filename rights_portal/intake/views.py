@@ -1,12 +1,15 @@
 """Staff pages to register a request received outside the portal and to print its letter (R1).
 
-Thin views over :mod:`rights_portal.intake.services`; who may is
+Thin views over :mod:`rights_portal.intake.services` and :mod:`~rights_portal.intake.letters`
+(requesters without an account: their identity check, the link to their own account, their
+letters for post); who may is
 :func:`rights_portal.permissions.can_register_requests` (and ``case_or_404`` for a case).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,20 +17,39 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..access.storage import recordings_storage
-from ..accounts.models import Role
+from ..accounts.models import AuthorityDocument, IdentityDocument, Role
+from ..accounts.services import find_by_email
 from ..audit.services import record_case_event
-from ..cases.models import CaseType, Channel
+from ..cases.models import Case, CaseType, Channel
 from ..clock import now_utc
 from ..errors import RuleViolation
+from ..examboard.services import reviewable_flags
 from ..exams.models import Exam
 from ..extensions import db
 from ..permissions import Action, can_register_requests, case_or_404, roles_required
-from ..transactions import commit
-from . import services
-from .forms import RegisterRequestForm
-from .models import AcknowledgeBy
+from ..transactions import discard
+from ..web import TranslatedLabels
+from . import letters, services
+from .forms import (
+    LETTER_STATE_LABELS,
+    RELATION_LABELS,
+    LinkAccountForm,
+    RegisterRequestForm,
+    RequesterAnswerForm,
+    RequesterIdentityForm,
+)
+from .models import AcknowledgeBy, ExternalRequester, RequesterLetter, RequesterRelation
 
 bp = Blueprint("intake", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _label_globals(state: BlueprintSetupState) -> None:
+    # Globals like web.register_template_helpers' tables, for the partial on the staff case page.
+    state.app.jinja_env.globals.update(
+        requester_relation_labels=TranslatedLabels(RELATION_LABELS),
+        letter_state_labels=TranslatedLabels(LETTER_STATE_LABELS),
+    )
 
 
 def _require_intake_role() -> None:
@@ -51,10 +73,18 @@ def register() -> ResponseReturnValue:
     form.exam_id.choices = [SelectChoice("0", _("— no exam —"))] + [
         SelectChoice(str(exam.id), exam.label) for exam in exams
     ]
+    form.flag_id.choices = [SelectChoice("0", _("— choose a flag —"))]
     if form.validate_on_submit():
         student = services.find_student(form.student_number.data or "", form.date_of_birth.data)
+        flags = reviewable_flags(student) if student is not None else []
+        # Offered once the student is known (a resubmission picks one of them).
+        form.flag_id.choices += [
+            SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
+        ]
         case_type = CaseType(form.case_type.data)
         exam = next((e for e in exams if e.id == form.exam_id.data), None)
+        flag = next((f for f in flags if f.id == form.flag_id.data), None)
+        external = _external_details(form)
         upload = None
         if form.document.data and form.document.data.filename:
             upload = services.Upload(form.document.data.stream, form.document.data.filename)
@@ -62,8 +92,16 @@ def register() -> ResponseReturnValue:
             form.student_number.errors = [
                 _("No student has this student number and date of birth.")
             ]
-        elif case_type.needs_exam and exam is None:
+        elif case_type is CaseType.HUMAN_REVIEW and flag is None:
+            form.flag_id.errors = [
+                _("Choose the automated flag of this student the review is about.")
+                if flags
+                else _("This student has no automated flags to review.")
+            ]
+        elif case_type.exam_bound and exam is None:
             form.exam_id.errors = [_("Choose the exam this request is about.")]
+        elif form.requester.data == "external" and not (form.requester_name.data or "").strip():
+            form.requester_name.errors = [_("Give the requester's name.")]
         else:
             try:
                 intake = services.register_request(
@@ -76,13 +114,14 @@ def register() -> ResponseReturnValue:
                     document=upload,
                     acknowledge_by=AcknowledgeBy(form.acknowledge_by.data),
                     postal_address=form.postal_address.data or "",
-                    exam=exam,
+                    exam=exam if case_type.exam_bound else None,
+                    flag=flag,
+                    external=external,
                 )
             except RuleViolation as error:
-                db.session.rollback()
+                discard()
                 flash(str(error.message), "error")
             else:
-                commit()
                 case = intake.case
                 flash(
                     _(
@@ -98,6 +137,140 @@ def register() -> ResponseReturnValue:
     return render_template("intake/register.html", form=form), status
 
 
+def _external_details(form: RegisterRequestForm) -> services.ExternalDetails | None:
+    if form.requester.data != "external":
+        return None
+    try:
+        relation = RequesterRelation(form.requester_relation.data)
+    except ValueError:
+        relation = RequesterRelation.SELF
+    return services.ExternalDetails(
+        full_name=form.requester_name.data or "",
+        relation=relation,
+        email=form.requester_email.data or "",
+        locale=form.requester_locale.data or "nl",
+    )
+
+
+def _external_or_404(reference: str) -> tuple[Case, ExternalRequester]:
+    case = case_or_404(reference, Action.VIEW)
+    requester = services.external_requester_for(case)
+    if requester is None:
+        abort(404)
+    return case, requester
+
+
+@bp.route("/<reference>/requester/identity", methods=["GET", "POST"])
+@roles_required(Role.CASE_HANDLER)
+def requester_identity(reference: str) -> ResponseReturnValue:
+    """Record that the requester's identity (and a parent's authority) was checked (R21, R22)."""
+    _require_intake_role()
+    case, requester = _external_or_404(reference)
+    form = RequesterIdentityForm()
+    if form.validate_on_submit():
+        try:
+            services.record_requester_identity(
+                requester,
+                actor=current_user,
+                document=IdentityDocument(form.identity_document.data),
+                seen_on=form.seen_on.data,
+                authority=(
+                    AuthorityDocument(form.authority_document.data)
+                    if form.authority_document.data
+                    else None
+                ),
+            )
+        except RuleViolation as error:
+            discard()
+            flash(str(error.message), "error")
+        else:
+            flash(_("The identity check has been recorded."), "success")
+            return redirect(url_for("staff.case_detail", reference=case.reference))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "intake/requester_identity.html", form=form, case=case, requester=requester
+    ), status
+
+
+@bp.route("/<reference>/requester/link", methods=["GET", "POST"])
+@roles_required(Role.CASE_HANDLER)
+def requester_link(reference: str) -> ResponseReturnValue:
+    """Hand the case to the requester's own verified account (then it is an ordinary case)."""
+    _require_intake_role()
+    case, requester = _external_or_404(reference)
+    form = LinkAccountForm()
+    if form.validate_on_submit():
+        account = find_by_email(form.account_email.data or "")
+        try:
+            services.link_requester(requester, account, actor=current_user)
+        except RuleViolation as error:
+            discard()
+            flash(str(error.message), "error")
+        else:
+            flash(_("The case has been linked to the requester's account."), "success")
+            return redirect(url_for("staff.case_detail", reference=case.reference))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "intake/requester_link.html", form=form, case=case, requester=requester
+    ), status
+
+
+@bp.route("/<reference>/requester/answer", methods=["GET", "POST"])
+@roles_required(Role.CASE_HANDLER)
+def requester_answer(reference: str) -> ResponseReturnValue:
+    """Enter the answer a requester without an account gave by letter, e-mail or at the desk."""
+    _require_intake_role()
+    case, requester = _external_or_404(reference)
+    form = RequesterAnswerForm()
+    if form.validate_on_submit():
+        try:
+            services.record_requester_answer(
+                requester,
+                actor=current_user,
+                body=form.body.data or "",
+                received_on=form.received_on.data,
+            )
+        except RuleViolation as error:
+            discard()
+            flash(str(error.message), "error")
+        else:
+            flash(_("The answer has been recorded; the clock runs again."), "success")
+            return redirect(url_for("staff.case_detail", reference=case.reference))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "intake/requester_answer.html", form=form, case=case, requester=requester
+    ), status
+
+
+@bp.route("/<reference>/letters/<int:letter_id>.pdf")
+@roles_required(Role.CASE_HANDLER)
+def letter(reference: str, letter_id: int) -> ResponseReturnValue:
+    """A letter to a requester without an account, as PDF for post; printing is audited."""
+    _require_intake_role()
+    case, _requester = _external_or_404(reference)
+    found = db.session.get(RequesterLetter, letter_id)
+    if found is None or found.case_id != case.id:
+        abort(404)
+    try:
+        pdf = letters.letter_pdf(found, actor=current_user)
+    except RuleViolation as error:
+        discard()
+        abort(409, description=str(error.message))
+    return _send(pdf, "application/pdf", f"{case.reference}-letter-{found.id}.pdf")
+
+
+@bp.app_template_global()
+def external_requester_of(case: Case) -> ExternalRequester | None:
+    """For the staff case page: the requester without an account, if the case has one."""
+    return services.external_requester_for(case)
+
+
+@bp.app_template_global()
+def requester_letters_of(case: Case) -> list[RequesterLetter]:
+    """For the staff case page: what was sent to (or held for) that requester."""
+    return letters.letters_of(case)
+
+
 @bp.route("/<reference>/document")
 @roles_required(Role.CASE_HANDLER, Role.DPO)
 def document(reference: str) -> ResponseReturnValue:
@@ -109,7 +282,6 @@ def document(reference: str) -> ResponseReturnValue:
     record_case_event(
         "intake.document_opened", case, actor=current_user, after={"intake_id": intake.id}
     )
-    commit()
     reader = recordings_storage().open(
         intake.document_key, intake.document_sha256 or "", intake.document_size
     )
@@ -130,7 +302,6 @@ def acknowledgement(reference: str) -> ResponseReturnValue:
     record_case_event(
         "intake.acknowledgement_printed", case, actor=current_user, after={"intake_id": intake.id}
     )
-    commit()
     return _send(pdf, "application/pdf", f"{case.reference}-acknowledgement.pdf")
 
 

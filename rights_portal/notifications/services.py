@@ -9,7 +9,7 @@ whose dispatch was lost (broker down at commit time).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -38,8 +38,27 @@ def queue_email(to: Iterable[str], subject: str, body: str) -> OutboxMessage:
     return message
 
 
+#: A route takes (user, template, context) and returns the message it queued instead of the
+#: ordinary e-mail, or None to leave the message alone. Domains register them at import; the
+#: intake's route answers for requesters without an account (they have no address of their own
+#: in ``users``), see :mod:`rights_portal.intake.letters`.
+RecipientRoute = Callable[[Any, str, dict[str, Any]], OutboxMessage | None]
+_recipient_routes: list[RecipientRoute] = []
+
+
+def add_recipient_route(route: RecipientRoute) -> RecipientRoute:
+    """Register ``route`` (once) to be asked before every :func:`notify_user`."""
+    if route not in _recipient_routes:
+        _recipient_routes.append(route)
+    return route
+
+
 def notify_user(user: Any, template: str, **context: Any) -> OutboxMessage:
     """Queue ``mail/<template>.txt`` rendered in the user's language; first line is the subject."""
+    for route in _recipient_routes:
+        routed = route(user, template, context)
+        if routed is not None:
+            return routed
     return notify_addresses([user.email], user.locale, template, recipient=user, **context)
 
 

@@ -1,10 +1,14 @@
-"""R1 in a real browser: a handler registers a letter; the student receives the acknowledgement.
+"""R1 in a real browser: a handler registers a letter; the requester receives the acknowledgement.
 
 The handler opens "Register a request" from the navigation, enters the letter with its original
 date of receipt (a week ago), finds the student by student number and date of birth, uploads the
 scan and sends the form from the keyboard. The case page shows the receipt date, who registered
 it and the letter; the student gets the acknowledgement by e-mail, with the due date counted
-from the letter's date, and finds the request under "My requests". Every page is axe-checked.
+from the letter's date, and finds the request under "My requests". A second journey registers
+the letter of a parent without an account writing for a child under 16 (R1, R20): the parent
+gets the acknowledgement at their own address, the child nothing, and the case page shows the
+requester, how they are answered and that their identity is still to be checked (R21, R22).
+Every page is axe-checked.
 """
 
 from __future__ import annotations
@@ -81,3 +85,63 @@ def test_a_handler_registers_a_letter_and_the_student_receives_the_acknowledgeme
     reader.login(student.email, PASSWORD)
     reader.check("my requests")
     assert case.reference in reader.text()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_handler_registers_a_parents_letter_and_the_parent_without_an_account_is_answered(
+    app_ctx, open_journey, smtp_sink, lang
+):
+    programme = ProgrammeFactory(code="INF", name="Informatica")
+    today = today_local()
+    child = UserFactory(
+        email=f"child-{lang}@uni.example",
+        full_name="Noor Jansen",
+        programme_id=programme.id,
+        student_number=f"s88{lang}001",
+        date_of_birth=date(today.year - 14, 1, 10),  # 14: her parent acts (R20)
+        locale=lang,
+    )
+    handler_user = UserFactory(
+        email=f"intake-parent-{lang}@uni.example", role=Role.CASE_HANDLER, locale=lang
+    )
+    db.session.commit()
+    smtp_sink.clear()
+    received = today - timedelta(days=3)
+    parent_email = f"marieke-{lang}@home.example"
+
+    handler = open_journey("3-handler-parent", lang)
+    page = handler.page
+    handler.login(handler_user.email, PASSWORD)
+    page.locator("a[href$='/staff/intake/new']").click()
+    page.check("input[name=channel][value=letter]")
+    page.fill("#received_on", received.isoformat())
+    page.fill("#student_number", child.student_number)
+    page.fill("#date_of_birth", child.date_of_birth.isoformat())
+    page.check("input[name=requester][value=external]")
+    page.fill("#requester_name", "Marieke Jansen")
+    page.check("input[name=requester_relation][value=legal_representative]")
+    page.fill("#requester_email", parent_email)
+    page.select_option("#requester_locale", lang)
+    page.select_option("#case_type", "access")
+    page.fill("#description", "Namens mijn dochter Noor vraag ik inzage in haar opnames.")
+    page.set_input_files(
+        "#document", files=[{"name": "brief.pdf", "mimeType": "application/pdf", "buffer": SCAN}]
+    )
+    page.check("input[name=acknowledge_by][value=email]")
+    handler.check("register form, requester without an account")
+    handler.submit()
+    handler.check("registered case of a requester without an account")
+
+    db.session.expire_all()
+    case = db.session.scalars(select(Case).where(Case.subject_id == child.id)).one()
+    assert page.url.endswith(f"/staff/cases/{case.reference}")
+    text = handler.text()
+    assert "Marieke Jansen" in text and parent_email in text
+
+    # The parent receives the acknowledgement at their own address; the child receives nothing.
+    [mail] = smtp_sink.to(parent_email)
+    body = mail.get_payload(decode=True).decode()
+    assert case.reference in body and "/my/cases" not in body
+    with force_locale(lang):
+        assert format_date(case.effective_due, "full") in body
+    assert smtp_sink.to(child.email) == []
