@@ -31,7 +31,7 @@ from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
 from rights_portal.breaches import services as breach_services
 from rights_portal.cases import services
-from rights_portal.cases.models import Case, CaseType, Channel
+from rights_portal.cases.models import Case, CaseType, Channel, Outcome
 from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
@@ -40,6 +40,7 @@ from rights_portal.intake.models import AcknowledgeBy
 from rights_portal.media import services as media_services
 from rights_portal.media.models import Redaction
 from rights_portal.register import services as register_services
+from rights_portal.retention import erasure
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
 from tests.conftest import login, post_form
@@ -280,6 +281,8 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.register_reminders": ("register.reminder_sent",),
     "rights_portal.build_access_package": ("package.built",),
     "rights_portal.access_package_housekeeping": ("package.expired",),
+    # before the purge, which would otherwise complete the decision's intents itself
+    "rights_portal.delete_decided_files": ("recording_file.deleted",),
     "rights_portal.retention_purge": ("retention.purged",),
     "rights_portal.breach_reminders": ("breach.reminder_sent",),
     "rights_portal.redact_recording": ("media.redacted", "access.item_decided"),
@@ -541,6 +544,38 @@ def queued_redaction(world: dict[str, Any], folder: Path) -> int:
     return run.id
 
 
+def granted_erasure(world: dict[str, Any]) -> Case:
+    """A granted erasure request whose deletion intents wait for their task (R25)."""
+    student = UserFactory(programme_id=world["student"].programme_id)
+    stored = recordings_storage().put(io.BytesIO(b"a recording to erase" * 20))
+    recording = Recording(
+        student_id=student.id,
+        exam_id=world["exam"].id,
+        recorded_at=now_utc(),
+        retention_until=today_local() + timedelta(days=90),
+    )
+    recording.files.append(
+        RecordingFile(
+            kind=FileKind.VIDEO,
+            filename="video.webm",
+            media_type="video/webm",
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+        )
+    )
+    db.session.add(recording)
+    case = erasure.file_erasure_request(
+        subject=student, filed_by=student, description="", recordings=[recording]
+    )
+    services.assign(case, world["handler"], actor=world["handler"])
+    erasure.decide_erasure(
+        case, actor=world["handler"], outcome=Outcome.GRANTED, reasons="Erased as asked."
+    )
+    commit()
+    return case
+
+
 def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_path):
     student = world["student"]
     case = services.file_case(
@@ -585,6 +620,10 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
     runners["rights_portal.build_access_package"] = lambda: tasks[
         "rights_portal.build_access_package"
     ].apply(args=(queued.id,))
+    erased = granted_erasure(world)
+    runners["rights_portal.delete_decided_files"] = lambda: tasks[
+        "rights_portal.delete_decided_files"
+    ].apply(args=(erased.id,))
     redaction = queued_redaction(world, tmp_path)
     runners["rights_portal.redact_recording"] = lambda: tasks[
         "rights_portal.redact_recording"

@@ -158,3 +158,14 @@ def retention_purge() -> list[str]:
     for line in result.lines():
         log.info(line)
     return result.lines()
+
+
+@shared_task(name="rights_portal.delete_decided_files")
+def delete_decided_files(case_id: int) -> int:
+    """Delete the files a decision erased (R25), queued through the outbox by that decision.
+
+    Not one unit of work on purpose: the runner commits each completed deletion right after its
+    file left storage. Idempotent: a second run (a re-sent outbox row) deletes and records
+    nothing again, and one after a killed run completes what it left half-done.
+    """
+    return retention_runner.delete_decided_files(case_id)

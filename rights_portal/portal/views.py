@@ -41,7 +41,7 @@ from ..permissions import (
     roles_required,
     visible_cases_clause,
 )
-from ..retention import services as retention_services
+from ..retention import erasure as retention_erasure
 from ..transactions import commit
 from .forms import (
     AccessRequestForm,
@@ -131,7 +131,7 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
         form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
     recordings = []
     if isinstance(form, ErasureRequestForm):
-        recordings = retention_services.recordings_to_choose(subject)
+        recordings = retention_erasure.recordings_to_choose(subject)
         form.recording_ids.choices = [
             SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
             for r in recordings
@@ -171,7 +171,7 @@ def _file(
     description = form.description.data or ""
     if isinstance(form, ErasureRequestForm):
         chosen = set(form.recording_ids.data or [])
-        return retention_services.file_erasure_request(
+        return retention_erasure.file_erasure_request(
             subject=subject,
             filed_by=current_user,
             description=description,
