@@ -1,12 +1,14 @@
 """Automatic redaction on the access workspace (R27).
 
 Request, cancel, retry, confirm the requester's face, and the contact sheet. Thin views: they
-ask :mod:`rights_portal.permissions`, call :mod:`.services`, commit, and only then send the
-task. The runs are shown on the workspace page itself (:func:`workspace_context`).
+ask :mod:`rights_portal.permissions` and call :mod:`.services`; the request's unit of work
+commits, and only then is the task sent (``after_commit``). The runs are shown on the
+workspace page itself (:func:`workspace_context`).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,7 +29,7 @@ from ..errors import RuleViolation
 from ..exams.models import RecordingFile
 from ..extensions import db
 from ..permissions import Action, can_open_recording, case_or_404, roles_required
-from ..transactions import commit
+from ..transactions import after_commit
 from . import services
 from .forms import ConfirmForm, RedactForm, RunForm, parse_muted
 from .models import Redaction, RedactionStatus
@@ -102,8 +104,7 @@ def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     except RuleViolation as refused:
         flash(str(refused), "error")
         return _back(case, file_id)
-    commit()
-    services.enqueue(run.id)
+    after_commit(functools.partial(services.enqueue, run.id))
     flash(_("The automatic redaction has been queued."), "success")
     return _back(case, file_id)
 
@@ -117,7 +118,6 @@ def cancel(reference: str, run_id: int) -> ResponseReturnValue:
     if RunForm().validate_on_submit():
         try:
             services.cancel(run, actor=current_user)
-            commit()
             flash(_("The automatic redaction has been cancelled."), "success")
         except RuleViolation as refused:
             flash(str(refused), "error")
@@ -136,8 +136,7 @@ def retry(reference: str, run_id: int) -> ResponseReturnValue:
         except RuleViolation as refused:
             flash(str(refused), "error")
             return _back(case, run.file_id)
-        commit()
-        services.enqueue(again.id)
+        after_commit(functools.partial(services.enqueue, again.id))
         flash(_("The automatic redaction has been queued."), "success")
     return _back(case, run.file_id)
 
@@ -157,9 +156,8 @@ def confirm(reference: str, run_id: int) -> ResponseReturnValue:
     except RuleViolation as refused:
         flash(str(refused), "error")
         return _back(case, run.file_id)
-    commit()
     if reviewed.id != run.id:
-        services.enqueue(reviewed.id)
+        after_commit(functools.partial(services.enqueue, reviewed.id))
         flash(_("Redacting again, keeping the face you chose."), "success")
     else:
         flash(_("The requester's face is confirmed."), "success")
@@ -180,7 +178,6 @@ def faces(reference: str, run_id: int) -> ResponseReturnValue:
     access_services.record_staff_open(
         case, actor=current_user, what="media_faces", object_id=run.id, details={"file": file.id}
     )
-    commit()
     work = Path(tempfile.mkdtemp(prefix="faces-"))
     try:
         source = work / f"source{Path(file.filename).suffix.lower()}"

@@ -30,7 +30,7 @@ from ..permissions import (
     roles_required,
     tool_or_404,
 )
-from ..transactions import commit
+from ..transactions import discard
 from . import services
 from .checklist import ITEM_LABELS
 from .forms import ExamForm, NewEntryForm, RegisterEntryForm
@@ -70,7 +70,8 @@ def _display(value: object) -> str:
 def index() -> ResponseReturnValue:
     """Every tool with its AP checklist: what is done, missing or due for review."""
     rows = services.register_overview()
-    commit()  # a tool that predates the register may just have been adopted as version 1
+    # A tool that predates the register may just have been adopted as version 1: the request's
+    # unit of work keeps it.
     return render_template("register/index.html", rows=rows, **_labels())
 
 
@@ -81,7 +82,6 @@ def tool_detail(tool_id: int) -> ResponseReturnValue:
     tool = tool_or_404(tool_id)
     all_versions = services.versions(tool)
     checklist = services.checklist_for(tool)
-    commit()
     history = [
         (
             version,
@@ -145,9 +145,8 @@ def new_entry() -> ResponseReturnValue:
             change_note=form.change_note.data or "",
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_entry_form(form, None, 409, refusal=refusal)
-    commit()
     flash(_("The tool has been added to the register."), "success")
     return redirect(url_for("register.tool_detail", tool_id=tool.id))
 
@@ -160,7 +159,6 @@ def edit_entry(tool_id: int) -> ResponseReturnValue:
     form = RegisterEntryForm()
     if not form.is_submitted():
         form.fill_from(services.current_version(tool))
-        commit()
         return _render_entry_form(form, tool, 200)
     if not form.validate():
         return _render_entry_form(form, tool, 400)
@@ -169,9 +167,8 @@ def edit_entry(tool_id: int) -> ResponseReturnValue:
             tool, form.facts(), actor=current_user, change_note=form.change_note.data or ""
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_entry_form(form, tool, 409, refusal=refusal)
-    commit()
     if version is None:
         flash(_("Nothing changed, so no new version was recorded."), "info")
     else:
@@ -206,7 +203,6 @@ def exams() -> ResponseReturnValue:
     """Exams and the tool each uses, with the tool's readiness."""
     rows = services.register_overview()
     ready = {row.tool.id: row.checklist.ready for row in rows}
-    commit()
     all_exams = db.session.scalars(select(Exam).order_by(Exam.starts_at.desc())).all()
     return render_template("register/exams.html", exams=all_exams, ready=ready)
 
@@ -247,7 +243,6 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
         SelectChoice(str(user.id), user.full_name) for user in dpos.values()
     ]
     if not form.is_submitted():
-        commit()
         return _render_exam_form(form, exam, tools, 200)
     if not form.validate():
         return _render_exam_form(form, exam, tools, 400)
@@ -271,9 +266,8 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
             override=override,
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_exam_form(form, exam, tools, 409, refusal=refusal)
-    commit()
     flash(_("The exam %(exam)s has been saved.", exam=saved.label), "success")
     return redirect(url_for("register.exams"))
 
