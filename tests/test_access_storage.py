@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from rights_portal.access.s3 import S3Storage
 from rights_portal.access.storage import (
     IntegrityError,
     LocalStorage,
     MissingFile,
-    S3Storage,
     Storage,
     storage_from_config,
 )

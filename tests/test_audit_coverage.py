@@ -25,7 +25,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rights_portal.access import services as access_services
+from rights_portal.access import filing as access_filing
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
@@ -535,7 +535,7 @@ def queued_redaction(world: dict[str, Any], folder: Path) -> int:
     )
     db.session.add_all([recording, file])
     db.session.flush()
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=student, filed_by=student, description="", all_data=True
     )
     services.assign(case, world["handler"], actor=world["handler"])

@@ -33,7 +33,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rights_portal.access import services as access_services
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
@@ -451,7 +451,7 @@ def world(app_ctx, tmp_path):
             description="All recordings of my child",
         )
         cases.assign(guardian_case, handler, actor=handler)
-        access_services.request_build(guardian_case, actor=handler)
+        access_lifecycle.request_build(guardian_case, actor=handler)
         revoked_case = cases.file_case(
             case_type=CaseType.ACCESS,
             subject=child,
@@ -459,7 +459,7 @@ def world(app_ctx, tmp_path):
             description="Everything",
         )
         cases.assign(revoked_case, handler, actor=handler)
-        access_services.request_build(revoked_case, actor=handler)
+        access_lifecycle.request_build(revoked_case, actor=handler)
         accounts.revoke_link(revoked, actor=handler, reason="Court decision: no authority.")
         for case in (
             student_case,

@@ -17,7 +17,9 @@ from celery import Celery
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
-from rights_portal.access import services as access_services
+from rights_portal.access import decisions as access_decisions
+from rights_portal.access import filing as access_filing
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.models import ItemDecision, ItemType, Release
 from rights_portal.access.package import build
 from rights_portal.access.storage import recordings_storage
@@ -68,7 +70,7 @@ def store_file(world, content: bytes, filename: str, kind: FileKind) -> Recordin
 def world(app_ctx, video_bytes):
     world = make_world()
     world["file"] = store_file(world, video_bytes, "webcam.mp4", FileKind.VIDEO)
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=world["student"], filed_by=world["student"], description="", all_data=True
     )
     case_services.assign(case, world["handler"], actor=world["handler"])
@@ -141,12 +143,12 @@ def test_a_run_stores_the_redacted_copy_as_the_items_decision_with_a_complete_re
 def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_refusal(world):
     run = run_now(world, muted=[services.MutedRange(0.5, 1.0, "a housemate speaks")])
     requester = run.record["requester_track"]
-    unchecked = access_services.request_build(world["case"], actor=world["handler"])
+    unchecked = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     build(unchecked.id)
     commit()
     with pytest.raises(RuleViolation):  # R27: not released before a person has confirmed it
-        access_services.release(unchecked, actor=world["handler"])
+        access_lifecycle.release(unchecked, actor=world["handler"])
     db.session.rollback()
     services.confirm_requester(run, actor=world["handler"], track_id=requester)
     commit()
@@ -156,7 +158,7 @@ def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_re
         {"start_s": 0.5, "end_s": 1.0, "reason": "a housemate speaks"}
     ]
 
-    package = access_services.request_build(world["case"], actor=world["handler"])
+    package = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     build(package.id)
     commit()
@@ -165,7 +167,7 @@ def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_re
     assert "Pieter Handler" in letter
     assert "a housemate speaks" in letter
     assert "50" in letter  # frames processed
-    access_services.release(package, actor=world["handler"])
+    access_lifecycle.release(package, actor=world["handler"])
     commit()
 
 
@@ -174,14 +176,14 @@ def test_an_uploaded_copy_replacing_the_automatic_one_drops_its_record(world):
     decision = db.session.get(ItemDecision, run.decision_id)
     assert services.record_for_decision(decision) is not None
     assert services.unreviewed(world["case"]) == [run]
-    access_services.decide_item(
+    access_decisions.decide_item(
         world["case"],
         actor=world["handler"],
         item_type=ItemType.FILE,
         item_id=world["file"].id,
         decision=Release.REDACTED,
         protects="a housemate",
-        redacted=access_services.RedactedUpload(io.BytesIO(b"by hand" * 99), "m.mp4", "video/mp4"),
+        redacted=access_decisions.RedactedUpload(io.BytesIO(b"by hand" * 99), "m.mp4", "video/mp4"),
     )
     commit()
     assert services.record_for_decision(decision) is None

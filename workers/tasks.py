@@ -13,8 +13,8 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access import package as access_package
-from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
@@ -135,8 +135,8 @@ def redact_recording(redaction_id: int) -> str | None:
 @unit_of_work
 def access_package_housekeeping() -> dict[str, list[int]]:
     """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
-    expired = access_services.expire_packages()
-    stale = access_services.stale_builds()
+    expired = access_lifecycle.expire_packages()
+    stale = access_lifecycle.stale_builds()
     stale_redactions = media_services.stale_runs()
     for package_id in stale:
         after_commit(functools.partial(access_package.enqueue_build, package_id))

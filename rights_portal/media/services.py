@@ -35,7 +35,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 
-from ..access import services as access_services
+from ..access import decisions as access_decisions
+from ..access import holdings as access_holdings
 from ..access import storage as storage_module
 from ..access.models import ItemDecision, ItemType, Release
 from ..accounts.models import User
@@ -90,8 +91,8 @@ def _checked_ranges(muted: list[MutedRange]) -> list[dict[str, Any]]:
 
 
 def _redactable_file(case: Case, file_id: int) -> RecordingFile:
-    access_services.ensure_workable(case)
-    held = access_services.gather(case).find(ItemType.FILE, file_id)
+    access_decisions.ensure_workable(case)
+    held = access_holdings.gather(case).find(ItemType.FILE, file_id)
     if held is None or held.file is None:
         raise RuleViolation(_l("This item is not held about the student of this case."))
     if held.file.deleted_at is not None or held.file.storage_key is None:
@@ -366,14 +367,14 @@ def run(run_id: int, progress: pipeline.Progress | None = None) -> RedactionStat
         with force_locale(requester.locale or "nl"):
             protects = str(PROTECTS)
         with output.open("rb") as stream:
-            decision = access_services.decide_item(
+            decision = access_decisions.decide_item(
                 case,
                 actor=job.requested_by,
                 item_type=ItemType.FILE,
                 item_id=file.id,
                 decision=Release.REDACTED,
                 protects=protects,
-                redacted=access_services.RedactedUpload(
+                redacted=access_decisions.RedactedUpload(
                     stream=stream,
                     filename=f"{Path(file.filename).stem}-redacted{suffix}",
                     media_type=mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream",

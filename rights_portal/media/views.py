@@ -20,7 +20,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..access import services as access_services
+from ..access import holdings as access_holdings
+from ..access import opens as access_opens
 from ..access import storage as storage_module
 from ..access.models import ItemType
 from ..accounts.models import Role
@@ -84,7 +85,7 @@ def _back(case: Case, file_id: int) -> ResponseReturnValue:
 def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     """Queue the automatic redaction of one video or screenshot."""
     case = _case(reference, Action.HANDLE_ACCESS)
-    if access_services.gather(case).find(ItemType.FILE, file_id) is None:
+    if access_holdings.gather(case).find(ItemType.FILE, file_id) is None:
         abort(404)  # not held about this case's student
     form = RedactForm(prefix=f"redact-{file_id}")
     if not form.validate_on_submit():
@@ -175,7 +176,7 @@ def faces(reference: str, run_id: int) -> ResponseReturnValue:
         abort(404)
     if not can_open_recording(current_user, file.recording, case):
         abort(404)
-    access_services.record_staff_open(
+    access_opens.record_staff_open(
         case, actor=current_user, what="media_faces", object_id=run.id, details={"file": file.id}
     )
     work = Path(tempfile.mkdtemp(prefix="faces-"))

@@ -16,7 +16,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..access import services as access_services
+from ..access import filing as access_filing
+from ..access import lifecycle as access_lifecycle
 from ..accounts import identity
 from ..accounts.models import Role, User
 from ..cases import services
@@ -127,7 +128,7 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
             SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
         ]
     if isinstance(form, AccessRequestForm):
-        exams = access_services.exams_to_choose(subject)
+        exams = access_filing.exams_to_choose(subject)
         form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
     recordings = []
     if isinstance(form, ErasureRequestForm):
@@ -179,7 +180,7 @@ def _file(
         )
     if isinstance(form, AccessRequestForm):
         chosen = set(form.exam_ids.data or [])
-        return access_services.file_access_request(
+        return access_filing.file_access_request(
             subject=subject,
             filed_by=current_user,
             description=description,
@@ -249,7 +250,7 @@ def _render_case(
     )
     package = None
     if case.case_type is CaseType.ACCESS and can(current_user, Action.DOWNLOAD_PACKAGE, case):
-        package = access_services.delivered_package(case)
+        package = access_lifecycle.delivered_package(case)
     messages = db.session.scalars(
         select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
     ).all()
