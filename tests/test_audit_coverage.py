@@ -39,7 +39,7 @@ from rights_portal.intake import services as intake_services
 from rights_portal.intake.models import AcknowledgeBy
 from rights_portal.media import services as media_services
 from rights_portal.media.models import Redaction
-from rights_portal.register import services as register_services
+from rights_portal.register import entries as register_entries
 from rights_portal.retention import erasure
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
@@ -583,7 +583,7 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
     )
     case.effective_due = today_local() - timedelta(days=1)  # overdue: reminded and escalated
     today = today_local()  # a tool whose DPIA review is due in 30 days: the DPO is reminded
-    register_services.create_entry(
+    register_entries.create_entry(
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(

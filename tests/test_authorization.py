@@ -45,7 +45,7 @@ from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
 from rights_portal.media.models import Redaction, RedactionStatus
-from rights_portal.register import services as register
+from rights_portal.register import entries as register_entries
 from tests.access_support import handled_access_case
 from tests.conftest import login
 from tests.factories import (
@@ -471,7 +471,7 @@ def world(app_ctx, tmp_path):
         invitation = accounts.invite_guardian(
             email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
         )
-        tool = register.create_entry(
+        tool = register_entries.create_entry(
             name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
         breach = breaches.report_breach(

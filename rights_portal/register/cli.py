@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ..transactions import unit_of_work
-from . import services
+from . import entries
 from .reminders import sweep
 
 register_cli = AppGroup("register", help="The register of proctoring and video-call tools.")
@@ -34,7 +34,7 @@ def remind_command(today: object) -> None:
 @unit_of_work  # a tool that predates the register is adopted as version 1
 def status_command() -> None:
     """List every tool with its register version and what its checklist still lacks."""
-    rows = services.register_overview()
+    rows = entries.register_overview()
     for row in rows:
         state = "ready" if row.checklist.ready else "NOT READY"
         click.echo(f"{row.tool.name} (version {row.version.number}): {state}")

@@ -166,11 +166,12 @@ def erase_after_decision(case: Case, *, actor: User, store: Storage) -> ErasureR
 
 def _vendor_address(tool: ProctoringTool) -> str | None:
     """The vendor's address from the tool's current register version (or its copy on the tool)."""
-    from ..register import services as register_services
+    from ..register import entries as register_entries
+    from ..register import facts as register_facts
 
     try:
-        if register_services.current_version(tool) is not None:
-            return register_services.current_facts(tool.id).vendor_email or tool.vendor_email
+        if register_entries.current_version(tool) is not None:
+            return register_facts.current_facts(tool.id).vendor_email or tool.vendor_email
     except LookupError:
         pass
     return tool.vendor_email
