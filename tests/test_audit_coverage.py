@@ -38,6 +38,7 @@ from rights_portal.extensions import db
 from rights_portal.intake import services as intake_services
 from rights_portal.intake.models import AcknowledgeBy
 from rights_portal.media import services as media_services
+from rights_portal.media import worker as media_worker
 from rights_portal.media.models import Redaction
 from rights_portal.register import entries as register_entries
 from rights_portal.retention import erasure
@@ -683,7 +684,7 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
     workspace = f"/staff/cases/{access.case.reference}/access"
     package = f"{workspace}/packages/{access.package.id}"
     redaction = queued_redaction(world, tmp_path)
-    media_services.run(redaction)
+    media_worker.run(redaction)
     commit()
     run = db.session.get(Redaction, redaction)
     faces = f"/staff/cases/{run.case.reference}/access/redactions/{run.id}/faces.jpg"

@@ -29,6 +29,7 @@ from rights_portal.errors import RuleViolation
 from rights_portal.exams.models import FileKind, Recording, RecordingFile
 from rights_portal.extensions import db
 from rights_portal.media import services
+from rights_portal.media import worker as media_worker
 from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.transactions import commit
 from tests import media_support as media
@@ -219,9 +220,9 @@ def test_a_cancelled_run_stops_and_stores_nothing(world):
                 .where(Redaction.id == run.id)
                 .values(status=RedactionStatus.CANCELLED)
             )
-        services.ProgressWriter(run.id, interval=0)(fraction)
+        media_worker.ProgressWriter(run.id, interval=0)(fraction)
 
-    assert services.run(run.id, progress=cancel_midway) is RedactionStatus.CANCELLED
+    assert media_worker.run(run.id, progress=cancel_midway) is RedactionStatus.CANCELLED
     commit()
     db.session.expire_all()
     assert db.session.get(Redaction, run.id).status is RedactionStatus.CANCELLED
@@ -230,7 +231,7 @@ def test_a_cancelled_run_stops_and_stores_nothing(world):
     queued = services.request_redaction(world["case"], world["file"].id, actor=world["handler"])
     services.cancel(queued, actor=world["handler"])
     commit()
-    assert services.run(queued.id) is None  # not taken once cancelled
+    assert media_worker.run(queued.id) is None  # not taken once cancelled
     assert "media.redaction_cancelled" in set(db.session.scalars(select(AuditEvent.action)))
 
 
@@ -368,7 +369,7 @@ def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_houseke
     task = app.extensions["celery"].tasks["rights_portal.access_package_housekeeping"]
     assert task.apply().get()["requeued_redactions"] == []  # just queued: give it time
     with time_machine.travel(run.requested_at + timedelta(minutes=3)):
-        assert services.stale_runs() == [run.id]
+        assert media_worker.stale_runs() == [run.id]
         assert task.apply().get()["requeued_redactions"] == [run.id]  # and runs, eagerly
     db.session.expire_all()
     assert db.session.get(Redaction, run.id).status is RedactionStatus.DONE
@@ -376,10 +377,10 @@ def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_houseke
     # A run left "running" by a dead worker is taken again only once its heartbeat is stale.
     again = services.retry(db.session.get(Redaction, run.id), actor=world["handler"])
     commit()
-    assert services.claim(again.id)
-    assert not services.claim(again.id)  # a live run is never done twice
+    assert media_worker.claim(again.id)
+    assert not media_worker.claim(again.id)  # a live run is never done twice
     db.session.expire_all()
     heartbeat = db.session.get(Redaction, again.id).heartbeat_at
     with time_machine.travel(heartbeat + services.STALE_RUN + timedelta(seconds=1)):
-        assert services.stale_runs() == [again.id]
-        assert services.run(again.id) is RedactionStatus.DONE
+        assert media_worker.stale_runs() == [again.id]
+        assert media_worker.run(again.id) is RedactionStatus.DONE

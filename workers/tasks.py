@@ -19,6 +19,7 @@ from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.media import services as media_services
+from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
@@ -127,7 +128,7 @@ def redact_recording(redaction_id: int) -> str | None:
     A no-op if the run is not queued (or stale) any more; cancelled runs stop at their next
     progress step.
     """
-    status = media_services.run(redaction_id)
+    status = media_worker.run(redaction_id)
     return status.value if status else None
 
 
@@ -137,7 +138,7 @@ def access_package_housekeeping() -> dict[str, list[int]]:
     """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
     expired = access_lifecycle.expire_packages()
     stale = access_lifecycle.stale_builds()
-    stale_redactions = media_services.stale_runs()
+    stale_redactions = media_worker.stale_runs()
     for package_id in stale:
         after_commit(functools.partial(access_package.enqueue_build, package_id))
     for run_id in stale_redactions:

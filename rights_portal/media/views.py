@@ -32,9 +32,9 @@ from ..extensions import db
 from ..permissions import Action, can_open_recording, case_or_404, roles_required
 from ..transactions import after_commit
 from . import services
+from .contact import contact_sheet
 from .forms import ConfirmForm, RedactForm, RunForm, parse_muted
 from .models import Redaction, RedactionStatus
-from .pipeline import contact_sheet
 
 bp = Blueprint("media", __name__, template_folder="templates")
 STAFF_ROLES = (Role.CASE_HANDLER, Role.DPO)
