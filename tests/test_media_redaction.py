@@ -381,6 +381,6 @@ def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_houseke
     assert not media_worker.claim(again.id)  # a live run is never done twice
     db.session.expire_all()
     heartbeat = db.session.get(Redaction, again.id).heartbeat_at
-    with time_machine.travel(heartbeat + services.STALE_RUN + timedelta(seconds=1)):
+    with time_machine.travel(heartbeat + media_worker.STALE_RUN + timedelta(seconds=1)):
         assert media_worker.stale_runs() == [again.id]
         assert media_worker.run(again.id) is RedactionStatus.DONE

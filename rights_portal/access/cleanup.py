@@ -12,18 +12,18 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from . import storage as storage_module
+from . import blobs
 
 _ON_COMMIT = "access_delete_after_commit"
 _ON_ROLLBACK = "access_delete_after_rollback"
 
 
-def delete_after_commit(store: storage_module.Storage, key: str) -> None:
+def delete_after_commit(store: blobs.Storage, key: str) -> None:
     """Delete ``key`` from ``store`` once the current transaction has committed."""
     db.session.info.setdefault(_ON_COMMIT, []).append((store, key))
 
 
-def delete_after_rollback(store: storage_module.Storage, key: str) -> None:
+def delete_after_rollback(store: blobs.Storage, key: str) -> None:
     """Delete ``key`` from ``store`` if the current transaction rolls back (a fresh upload)."""
     db.session.info.setdefault(_ON_ROLLBACK, []).append((store, key))
 

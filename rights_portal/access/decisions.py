@@ -21,7 +21,7 @@ from ..cases.redress import gdpr_redress_after_refusal
 from ..clock import now_utc
 from ..errors import RuleViolation
 from ..extensions import db
-from . import storage as storage_module
+from . import storage as access_storage
 from .cleanup import delete_after_commit, delete_after_rollback
 from .holdings import HeldItem, gather, required
 from .models import (
@@ -90,7 +90,7 @@ def decide_item(
 
     before = _decision_snapshot(existing)
     row = existing or ItemDecision(case_id=case.id, item_type=item_type, item_id=item_id)
-    recordings = storage_module.recordings_storage()
+    recordings = access_storage.recordings_storage()
     old_key = existing.redacted_storage_key if existing else None
     row.decision = decision
     row.reason = reason or None

@@ -38,7 +38,8 @@ from ..audit.services import record
 from ..clock import to_local
 from ..exams.models import AutomatedFlag, Exam, Recording, RecordingFile
 from ..extensions import db
-from . import storage as storage_module
+from . import blobs
+from . import storage as access_storage
 from .cleanup import delete_after_rollback
 from .export import Export, ImportRejected, LineError
 from .manifest import ParsedLine, validate
@@ -70,7 +71,7 @@ def import_export(path: Path, *, actor: User | None, source: str = "cli") -> Imp
     Stored files are deleted again if anything fails before the caller's commit (and if the
     transaction rolls back later).
     """
-    store = storage_module.recordings_storage()
+    store = access_storage.recordings_storage()
     stored_keys: list[str] = []
     try:
         with Export(path) as export:
@@ -101,7 +102,7 @@ def import_export(path: Path, *, actor: User | None, source: str = "cli") -> Imp
 
 
 def _store(
-    export: Export, lines: list[ParsedLine], store: storage_module.Storage, stored_keys: list[str]
+    export: Export, lines: list[ParsedLine], store: blobs.Storage, stored_keys: list[str]
 ) -> ImportResult:
     result = ImportResult()
     errors: list[LineError] = []

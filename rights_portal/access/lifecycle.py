@@ -26,7 +26,7 @@ from ..clock import now_utc
 from ..errors import RuleViolation
 from ..extensions import db
 from ..notifications.services import notify_user
-from . import storage as storage_module
+from . import storage as access_storage
 from .cleanup import delete_after_commit
 from .decisions import decision_reasons, ensure_workable
 from .holdings import gather
@@ -68,7 +68,7 @@ def request_build(case: Case, *, actor: User) -> AccessPackage:
         raise RuleViolation(_l("A package for this case is being built already."))
     if any(p.status in (PackageStatus.RELEASED, PackageStatus.EXPIRED) for p in previous):
         raise RuleViolation(_l("The package of this case has been released already."))
-    packages = storage_module.packages_storage()
+    packages = access_storage.packages_storage()
     for old in previous:
         if old.status is PackageStatus.READY:
             old.status = PackageStatus.SUPERSEDED
@@ -161,7 +161,7 @@ def expire_packages(now: datetime | None = None) -> list[int]:
     finishes (deleting a missing file is a no-op), never a file nobody knows about.
     """
     now = now or now_utc()
-    store = storage_module.packages_storage()
+    store = access_storage.packages_storage()
     expired = db.session.scalars(
         select(AccessPackage)
         .where(AccessPackage.status == PackageStatus.RELEASED, AccessPackage.expires_at <= now)

@@ -33,8 +33,9 @@ from sqlalchemy import and_, or_, update
 from ..audit.services import record
 from ..clock import now_utc, to_local
 from ..extensions import db
+from . import blobs
 from . import contents as package_contents
-from . import storage as storage_module
+from . import storage as access_storage
 from .cleanup import delete_after_rollback
 from .holdings import HeldItem, gather, required
 from .letter import FACTS_SOURCE, render_letter, render_pdf
@@ -111,7 +112,7 @@ def build(package_id: int, progress: Progress | None = None) -> PackageStatus | 
         return None
     progress = progress or ProgressWriter(package_id)
     package = required(db.session.get(AccessPackage, package_id), f"package {package_id}")
-    store = storage_module.packages_storage()
+    store = access_storage.packages_storage()
     work = store.new_work_file()
     try:
         contents = write_package(package, work, progress)
@@ -152,9 +153,9 @@ def build(package_id: int, progress: Progress | None = None) -> PackageStatus | 
 
 def _mark_failed(package_id: int, exc: Exception) -> PackageStatus:
     package = required(db.session.get(AccessPackage, package_id), f"package {package_id}")
-    if isinstance(exc, storage_module.IntegrityError):
+    if isinstance(exc, blobs.IntegrityError):
         error = f"a stored recording is damaged: {exc}"
-    elif isinstance(exc, storage_module.MissingFile):
+    elif isinstance(exc, blobs.MissingFile):
         error = f"a stored recording is missing: {exc}"
     else:
         error = f"{type(exc).__name__}: {exc}"
@@ -180,7 +181,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
     case = package.case
     holdings = gather(case)
     fingerprint = holdings.fingerprint()
-    recordings = storage_module.recordings_storage()
+    recordings = access_storage.recordings_storage()
     files = holdings.included_files()
     total = sum(package_contents.source_size(item) for item in files) or 1
     copied = 0
@@ -197,7 +198,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
                 _open_source(recordings, item) as source,
                 zf.open(info, "w", force_zip64=True) as target,
             ):
-                while chunk := source.read(storage_module.CHUNK_SIZE):
+                while chunk := source.read(blobs.CHUNK_SIZE):
                     target.write(chunk)
                     copied += len(chunk)
                     progress(1 + 89 * copied // total)
@@ -224,7 +225,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
     }
 
 
-def _open_source(store: storage_module.Storage, item: HeldItem) -> storage_module.VerifyingReader:
+def _open_source(store: blobs.Storage, item: HeldItem) -> blobs.VerifyingReader:
     decision = item.decision
     if decision is not None and decision.decision is Release.REDACTED:
         return store.open(
@@ -234,7 +235,7 @@ def _open_source(store: storage_module.Storage, item: HeldItem) -> storage_modul
         )
     stored = required(item.file, "the recording file")
     if stored.storage_key is None:
-        raise storage_module.MissingFile(f"recording file {stored.id} has no stored copy")
+        raise blobs.MissingFile(f"recording file {stored.id} has no stored copy")
     return store.open(stored.storage_key, stored.sha256, stored.size_bytes)
 
 

@@ -1,8 +1,8 @@
 """The S3-compatible storage backend (boto3), selected by ``RECORDINGS_S3_BUCKET``.
 
 Both areas share one bucket under the prefixes ``recordings/`` and ``packages/``. Reads are
-streamed and verified like the local backend's (:class:`~.storage.VerifyingReader`); a dropped
-connection is resumed with a range request. Imported only when a bucket is configured.
+streamed and verified like the local backend's (:class:`~.blobs.VerifyingReader`); a dropped
+connection is resumed with a range request. boto3 is imported only when a bucket is configured.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from .storage import KEY_RE, IntegrityError, MissingFile, StoredObject, VerifyingReader
+from .blobs import KEY_RE, IntegrityError, MissingFile, StoredObject, VerifyingReader
 
 
 class _S3ObjectReader(io.RawIOBase):

@@ -37,9 +37,9 @@ from ..extensions import csrf, db
 from ..media import views as media_views
 from ..permissions import Action, can, can_open_recording, case_or_404, roles_required
 from ..transactions import commit
-from . import decisions, importer, lifecycle, opens
+from . import blobs, decisions, importer, lifecycle, opens
 from . import holdings as access_holdings
-from . import storage as storage_module
+from . import storage as access_storage
 from .export import ImportRejected, LineError
 from .forms import BuildForm, ImportForm, ItemDecisionForm, ReleaseForm
 from .labels import FILE_KIND_LABELS, PACKAGE_STATUS_LABELS, RELEASE_LABELS, REVIEW_LABELS
@@ -76,7 +76,7 @@ def _allow_large_upload() -> None:
 
 
 def stream_stored(
-    store: storage_module.Storage,
+    store: blobs.Storage,
     key: str,
     *,
     sha256: str,
@@ -92,13 +92,13 @@ def stream_stored(
     """
     try:
         reader = store.open(key, sha256, size)
-    except storage_module.MissingFile:
+    except blobs.MissingFile:
         if missing_message is None:
             abort(404)
         page = render_template("errors/error.html", code=404, message=missing_message)
         return current_app.make_response((page, 404))
     response = current_app.response_class(
-        FileWrapper(cast(IO[bytes], reader), storage_module.CHUNK_SIZE),
+        FileWrapper(cast(IO[bytes], reader), blobs.CHUNK_SIZE),
         mimetype=mimetype,
         direct_passthrough=True,
     )
@@ -242,7 +242,7 @@ def open_file(reference: str, file_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.recordings_storage(),
+        access_storage.recordings_storage(),
         access_holdings.required(stored.storage_key, "the stored file"),
         sha256=stored.sha256,
         size=stored.size_bytes,
@@ -282,7 +282,7 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.recordings_storage(),
+        access_storage.recordings_storage(),
         decision.redacted_storage_key,
         missing_message=_("The redacted copy is no longer in storage."),
         sha256=access_holdings.required(decision.redacted_sha256, "the redacted copy's sha256"),
@@ -392,7 +392,7 @@ def staff_download(reference: str, package_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.packages_storage(),
+        access_storage.packages_storage(),
         package.storage_key,
         sha256=package.sha256,
         size=package.size_bytes,
@@ -435,7 +435,7 @@ def import_export() -> ResponseReturnValue:
         with tempfile.TemporaryDirectory(prefix="rp-import-") as folder:
             path = Path(folder) / "export.zip"  # our name, never the uploaded one
             with open(path, "wb") as target:
-                storage_module.copy_hashing(upload.stream, target)
+                blobs.copy_hashing(upload.stream, target)
             try:
                 result = importer.import_export(path, actor=current_user, source="upload")
             except ImportRejected as rejected:
@@ -481,7 +481,7 @@ def download(reference: str, package_id: int) -> ResponseReturnValue:
     opens.record_download(package, actor=requester, byte_range=_range())
     commit()
     return stream_stored(
-        storage_module.packages_storage(),
+        access_storage.packages_storage(),
         access_holdings.required(package.storage_key, "the package file"),
         sha256=access_holdings.required(package.sha256, "the package's sha256"),
         size=access_holdings.required(package.size_bytes, "the package's size"),

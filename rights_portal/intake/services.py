@@ -20,9 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..access import filing as access_filing
+from ..access.blobs import Storage
 from ..access.importer import DEFAULT_RETENTION_DAYS
 from ..access.importer import retention_until as recording_retention_until
-from ..access.storage import Storage, recordings_storage
+from ..access.storage import recordings_storage
 from ..accounts.guardianship import is_minor_on
 from ..accounts.models import Role, User
 from ..audit.services import record_case_event

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from ..access import holdings as access_holdings
 from ..access import opens as access_opens
-from ..access import storage as storage_module
+from ..access import storage as access_storage
 from ..access.models import ItemType
 from ..accounts.models import Role
 from ..cases.models import Case, CaseType
@@ -182,7 +182,7 @@ def faces(reference: str, run_id: int) -> ResponseReturnValue:
     work = Path(tempfile.mkdtemp(prefix="faces-"))
     try:
         source = work / f"source{Path(file.filename).suffix.lower()}"
-        reader = storage_module.recordings_storage().open(
+        reader = access_storage.recordings_storage().open(
             file.storage_key, file.sha256, file.size_bytes
         )
         with reader, source.open("wb") as target:

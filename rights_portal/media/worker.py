@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 
 from ..access import decisions as access_decisions
-from ..access import storage as storage_module
+from ..access import storage as access_storage
 from ..access.models import ItemType, Release
 from ..audit.services import record
 from ..cases.models import Case
@@ -135,7 +135,7 @@ def run(run_id: int, progress: pipeline.Progress | None = None) -> RedactionStat
     work = Path(tempfile.mkdtemp(prefix="redaction-"))
     try:
         source = work / f"source{Path(file.filename).suffix.lower() or '.bin'}"
-        store = storage_module.recordings_storage()
+        store = access_storage.recordings_storage()
         reader = store.open(file.storage_key, file.sha256, file.size_bytes)
         with reader, source.open("wb") as target:
             shutil.copyfileobj(reader, target, 1024 * 1024)

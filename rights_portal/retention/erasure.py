@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..access.storage import Storage
+from ..access.blobs import Storage
 from ..accounts.models import User
 from ..audit.services import record, record_case_event
 from ..cases.models import Case, CaseType, Outcome

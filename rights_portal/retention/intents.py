@@ -31,8 +31,8 @@ from typing import Any
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..access.blobs import Storage
 from ..access.models import ItemDecision, ItemType
-from ..access.storage import Storage
 from ..accounts.models import User
 from ..audit.services import record
 from ..clock import now_utc

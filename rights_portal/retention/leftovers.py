@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..access.blobs import Storage
 from ..access.models import ItemDecision, ItemType
-from ..access.storage import Storage
 from ..clock import now_utc
 from ..exams.models import RecordingFile
 from ..extensions import db

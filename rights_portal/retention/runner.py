@@ -22,7 +22,8 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from ..access.storage import Storage, recordings_storage
+from ..access.blobs import Storage
+from ..access.storage import recordings_storage
 from ..accounts.models import User
 from ..extensions import db
 from ..intake import services as intake_services
