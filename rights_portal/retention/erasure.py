@@ -1,10 +1,11 @@
 """Erasure (art. 17) and the vendors' notice (art. 19): a decision that deletes recordings (R25).
 
 Filing chooses the recordings; a granted erasure request or an upheld objection writes the
-deletion intents with the decision (:func:`erase_after_decision`), tells each vendor once, and
-the intents are carried out after the commit by the task ``rights_portal.delete_decided_files``
-(:func:`rights_portal.retention.runner.delete_decided_files`). These functions flush, never
-commit.
+deletion intents with the decision (:func:`erase_after_decision`) and tells each vendor once.
+The decision's caller queues :data:`DELETE_DECIDED_FILES_TASK` through the task outbox
+(``transactions.queue_task(DELETE_DECIDED_FILES_TASK, case.id)``); after the commit the task
+carries the intents out (:func:`rights_portal.retention.runner.delete_decided_files`), and the
+daily purge completes any it missed. These functions flush, never commit.
 """
 
 from __future__ import annotations
