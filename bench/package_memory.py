@@ -346,8 +346,8 @@ def prepare(gigabytes: int, export: Path) -> Prepared:
     """A student, their recordings imported from a vendor export, an access request in review."""
     from sqlalchemy import select
 
+    from rights_portal.access import filing as access_filing
     from rights_portal.access import importer
-    from rights_portal.access import services as access_services
     from rights_portal.access.storage import LocalStorage, recordings_storage
     from rights_portal.accounts.models import Role
     from rights_portal.accounts.services import create_user, find_by_email
@@ -387,7 +387,7 @@ def prepare(gigabytes: int, export: Path) -> Prepared:
     if result.files != len(crcs):
         raise SystemExit(f"imported {result.files} files of {len(crcs)}")
 
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=student, filed_by=student, description="All my exam recordings.", all_data=True
     )
     case_services.assign(case, handler, actor=handler)
@@ -415,7 +415,7 @@ def prepare(gigabytes: int, export: Path) -> Prepared:
 
 def queue_build(prepared: Prepared) -> int:
     """A new package queued for the case (an earlier build is superseded, as in the portal)."""
-    from rights_portal.access import services as access_services
+    from rights_portal.access import lifecycle as access_lifecycle
     from rights_portal.accounts.models import User
     from rights_portal.cases.models import Case
     from rights_portal.extensions import db
@@ -425,7 +425,7 @@ def queue_build(prepared: Prepared) -> int:
     case = db.session.get(Case, prepared.case_id)
     handler = db.session.get(User, prepared.handler_id)
     assert case is not None and handler is not None
-    package = access_services.request_build(case, actor=handler)
+    package = access_lifecycle.request_build(case, actor=handler)
     commit()
     package_id: int = package.id
     db.session.close()  # nothing of ours open while the child claims and builds

@@ -40,7 +40,7 @@ def scene(width: int, height: int, seconds: int, path: Path) -> Path:
     from skimage import data
     from skimage.transform import resize
 
-    from rights_portal.media.pipeline import ffmpeg_exe
+    from rights_portal.media.ffmpeg import ffmpeg_exe
 
     head = data.astronaut()[20:220, 140:320]
     big = (resize(head, (height * 5 // 9, height // 2), anti_aliasing=True) * 255).astype(np.uint8)
@@ -68,7 +68,7 @@ def scene(width: int, height: int, seconds: int, path: Path) -> Path:
 
 
 def repeat(clip: Path, clip_seconds: int, minutes: float, path: Path) -> Path:
-    from rights_portal.media.pipeline import ffmpeg_exe
+    from rights_portal.media.ffmpeg import ffmpeg_exe
 
     loops = max(0, round(minutes * 60 / clip_seconds) - 1)
     subprocess.run(

@@ -149,7 +149,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # Guardians (R20, R21): how long a staff invitation's e-mailed link stays valid.
         "GUARDIAN_INVITATION_DAYS": int(_env("GUARDIAN_INVITATION_DAYS", "7") or 7),
         # Access packages and the recordings store (R11-R14). RECORDINGS_S3_BUCKET selects the
-        # S3-compatible backend (see rights_portal/access/storage.py); otherwise local folders.
+        # S3-compatible backend (see rights_portal/access/s3.py); otherwise local folders.
         "RECORDINGS_DIR": _env("RECORDINGS_DIR", str(instance_path / "recordings")),
         "PACKAGES_DIR": _env("PACKAGES_DIR", str(instance_path / "packages")),
         "RECORDINGS_S3_BUCKET": _env("RECORDINGS_S3_BUCKET"),
@@ -164,7 +164,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "INTAKE_DOCUMENT_MAX_BYTES": int(
             _env("INTAKE_DOCUMENT_MAX_BYTES", str(10 * 1024**2)) or 10 * 1024**2
         ),
-        # Vendor exports (rights_portal/access/importer.py): a ZIP member may unpack to at most
+        # Vendor exports (rights_portal/access/export.py): a ZIP member may unpack to at most
         # this many times its packed size (media hardly packs; 256 MiB of zeros packs ~1000x),
         # and all members together to at most this many bytes.
         "IMPORT_MAX_COMPRESSION_RATIO": int(_env("IMPORT_MAX_COMPRESSION_RATIO", "100") or 100),

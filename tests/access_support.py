@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from flask import Flask
 
-from rights_portal.access import services as access_services
+from rights_portal.access import decisions as access_decisions
+from rights_portal.access import filing as access_filing
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.models import AccessPackage, ItemDecision, ItemType, Release
 from rights_portal.access.package import build
 from rights_portal.access.storage import recordings_storage
@@ -211,28 +213,28 @@ def handled_access_case(
     )
     db.session.add(file)
     db.session.flush()
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=student, filed_by=filed_by or student, description="", all_data=True
     )
     case_services.assign(case, handler, actor=handler)
-    decision = access_services.decide_item(
+    decision = access_decisions.decide_item(
         case,
         actor=handler,
         item_type=ItemType.FILE,
         item_id=file.id,
         decision=Release.REDACTED,
         protects="a housemate who walks into view",
-        redacted=access_services.RedactedUpload(
+        redacted=access_decisions.RedactedUpload(
             io.BytesIO(b"blurred " * 500), "blurred.mp4", "video/mp4"
         ),
     )
-    package = access_services.request_build(case, actor=handler)
+    package = access_lifecycle.request_build(case, actor=handler)
     commit()  # the build claims the package on its own connection
     if until == "queued":
         return HandledAccess(case=case, file=file, decision=decision, package=package)
     build(package.id)
     commit()
     if until == "released":
-        access_services.release(package, actor=handler)
+        access_lifecycle.release(package, actor=handler)
         commit()
     return HandledAccess(case=case, file=file, decision=decision, package=package)

@@ -14,7 +14,7 @@ import numpy as np
 from skimage import data
 from skimage.transform import resize
 
-from rights_portal.media.pipeline import ffmpeg_exe
+from rights_portal.media.ffmpeg import ffmpeg_exe
 
 WIDTH, HEIGHT, FPS = 640, 360, 25
 REQUESTER = (100, 60, 300, 240)  # y1, x1, y2, x2 of the large face's picture

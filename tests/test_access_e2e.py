@@ -24,7 +24,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from rights_portal.access import services as access_services
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.models import AccessPackage, PackageStatus
 from rights_portal.access.storage import packages_storage
 from rights_portal.audit.models import AuditEvent
@@ -252,7 +252,7 @@ def test_an_access_request_from_filing_to_download(
         student = web.test_client()  # a month later: a new session
         login(student, "sanne@uni.example")
         assert student.get(link).status_code == 410
-        access_services.expire_packages()
+        access_lifecycle.expire_packages()
         commit()
         db.session.expire_all()
         expired = db.session.get(AccessPackage, built_package.id)

@@ -21,8 +21,10 @@ import time_machine
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from rights_portal.access import decisions as access_decisions
+from rights_portal.access import filing as access_filing
 from rights_portal.access import importer
-from rights_portal.access import services as access_services
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.models import AccessPackage, ItemType, PackageStatus, Release
 from rights_portal.access.storage import packages_storage, recordings_storage
 from rights_portal.audit.models import AuditEvent
@@ -47,7 +49,7 @@ def world(app_ctx, tmp_path):
     importer.import_export(
         write_export(tmp_path / "export", standard_files(), standard_rows()), actor=None
     )
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=world["student"], filed_by=world["student"], description="", all_data=True
     )
     case_services.assign(case, world["handler"], actor=world["handler"])
@@ -58,7 +60,7 @@ def world(app_ctx, tmp_path):
 
 def redact_and_withhold(world):
     blurred = b"blurred webcam video " * 2000
-    access_services.decide_item(
+    access_decisions.decide_item(
         world["case"],
         actor=world["handler"],
         item_type=ItemType.FILE,
@@ -66,9 +68,9 @@ def redact_and_withhold(world):
         decision=Release.REDACTED,
         protects="a housemate who walks into view",
         reason="Their face is recognisable.",
-        redacted=access_services.RedactedUpload(io.BytesIO(blurred), "blurred.mp4", "video/mp4"),
+        redacted=access_decisions.RedactedUpload(io.BytesIO(blurred), "blurred.mp4", "video/mp4"),
     )
-    access_services.decide_item(
+    access_decisions.decide_item(
         world["case"],
         actor=world["handler"],
         item_type=ItemType.FILE,
@@ -200,7 +202,7 @@ def test_the_handler_previews_the_letter_and_each_look_is_audited(app, world):
 
 
 def test_the_progress_page_refreshes_itself_while_the_package_is_queued(app, world):
-    package = access_services.request_build(world["case"], actor=world["handler"])
+    package = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()  # queued, but no task sent: as if the broker were down
     client = app.test_client()
     login(client, "handler@uni.example")
@@ -215,7 +217,7 @@ def test_the_progress_page_refreshes_itself_while_the_package_is_queued(app, wor
 
 
 def test_a_second_build_is_refused_while_one_is_queued(app, world):
-    access_services.request_build(world["case"], actor=world["handler"])
+    access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     client = app.test_client()
     login(client, "handler@uni.example")
@@ -249,7 +251,7 @@ def test_release_refuses_a_build_made_stale_by_a_later_decision(app, world):
     client = app.test_client()
     login(client, "handler@uni.example")
     package = build_over_http(client, world["case"])
-    access_services.decide_item(
+    access_decisions.decide_item(
         world["case"],
         actor=world["handler"],
         item_type=ItemType.FILE,
@@ -320,7 +322,7 @@ def test_a_release_without_refusals_is_granted(app, world):
     client = app.test_client()
     login(client, "handler@uni.example")
     package = build_over_http(client, world["case"])
-    access_services.release(package, actor=world["handler"])
+    access_lifecycle.release(package, actor=world["handler"])
     commit()
     db.session.expire_all()
     assert db.session.get(Case, world["case"].id).outcome is Outcome.GRANTED
@@ -354,7 +356,7 @@ def test_housekeeping_deletes_an_expired_package_and_keeps_its_sha256_and_size(a
     client = app.test_client()
     login(client, "handler@uni.example")
     package = build_over_http(client, world["case"])
-    access_services.release(package, actor=world["handler"])
+    access_lifecycle.release(package, actor=world["handler"])
     commit()
     key, sha256, size = package.storage_key, package.sha256, package.size_bytes
 
@@ -454,7 +456,7 @@ def test_a_recording_larger_than_the_builders_memory_limit_still_builds(
         )
     )
     db.session.add(recording)
-    package = access_services.request_build(world["case"], actor=world["handler"])
+    package = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     package_id = package.id
     try:
@@ -492,7 +494,7 @@ def test_a_recording_larger_than_the_builders_memory_limit_still_builds(
 
 def test_housekeeping_resends_a_build_whose_task_was_lost(app, world):
     # The broker was down when the handler asked for the build: the package stays queued.
-    package = access_services.request_build(world["case"], actor=world["handler"])
+    package = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     task = app.extensions["celery"].tasks["rights_portal.access_package_housekeeping"]
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from rights_portal.access import filing as access_filing
 from rights_portal.access import importer
-from rights_portal.access import services as access_services
 from rights_portal.access.models import PackageStatus
-from rights_portal.access.storage import S3Storage, packages_storage, recordings_storage
+from rights_portal.access.s3 import S3Storage
+from rights_portal.access.storage import packages_storage, recordings_storage
 from rights_portal.cases import services as case_services
 from rights_portal.exams.models import FileKind, RecordingFile
 from rights_portal.extensions import db
@@ -61,7 +62,7 @@ def test_an_export_imported_into_s3_builds_a_package_with_byte_identical_media(
     importer.import_export(
         write_export(tmp_path / "export", standard_files(), standard_rows()), actor=None
     )
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=world["student"], filed_by=world["student"], description="", all_data=True
     )
     case_services.assign(case, world["handler"], actor=world["handler"])

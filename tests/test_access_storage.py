@@ -14,14 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from rights_portal.access.storage import (
-    IntegrityError,
-    LocalStorage,
-    MissingFile,
-    S3Storage,
-    Storage,
-    storage_from_config,
-)
+from rights_portal.access.blobs import IntegrityError, MissingFile, Storage
+from rights_portal.access.s3 import S3Storage
+from rights_portal.access.storage import LocalStorage, storage_from_config
 
 
 @dataclass

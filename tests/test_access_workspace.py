@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from rights_portal.access import filing as access_filing
 from rights_portal.access import importer
-from rights_portal.access import services as access_services
 from rights_portal.access.models import AccessScope, ItemDecision, Release
 from rights_portal.access.storage import recordings_storage
 from rights_portal.audit.models import AuditEvent
@@ -49,7 +49,7 @@ def world(app_ctx, tmp_path):
 
 
 def file_access(world, **scope):
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=world["student"],
         filed_by=world["student"],
         description="",

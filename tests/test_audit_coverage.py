@@ -25,13 +25,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rights_portal.access import services as access_services
+from rights_portal.access import filing as access_filing
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
 from rights_portal.breaches import services as breach_services
 from rights_portal.cases import services
-from rights_portal.cases.models import Case, CaseType, Channel
+from rights_portal.cases.models import Case, CaseType, Channel, Outcome
 from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
@@ -39,8 +39,10 @@ from rights_portal.intake import letters as intake_letters
 from rights_portal.intake import services as intake_services
 from rights_portal.intake.models import AcknowledgeBy, RequesterRelation
 from rights_portal.media import services as media_services
+from rights_portal.media import worker as media_worker
 from rights_portal.media.models import Redaction
-from rights_portal.register import services as register_services
+from rights_portal.register import entries as register_entries
+from rights_portal.retention import erasure
 from rights_portal.transactions import commit
 from tests.access_support import handled_access_case
 from tests.conftest import login, post_form
@@ -293,6 +295,8 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.register_reminders": ("register.reminder_sent",),
     "rights_portal.build_access_package": ("package.built",),
     "rights_portal.access_package_housekeeping": ("package.expired",),
+    # before the purge, which would otherwise complete the decision's intents itself
+    "rights_portal.delete_decided_files": ("recording_file.deleted",),
     "rights_portal.retention_purge": ("retention.purged",),
     "rights_portal.breach_reminders": ("breach.reminder_sent",),
     "rights_portal.redact_recording": ("media.redacted", "access.item_decided"),
@@ -558,13 +562,45 @@ def queued_redaction(world: dict[str, Any], folder: Path) -> int:
     )
     db.session.add_all([recording, file])
     db.session.flush()
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=student, filed_by=student, description="", all_data=True
     )
     services.assign(case, world["handler"], actor=world["handler"])
     run = media_services.request_redaction(case, file.id, actor=world["handler"])
     commit()
     return run.id
+
+
+def granted_erasure(world: dict[str, Any]) -> Case:
+    """A granted erasure request whose deletion intents wait for their task (R25)."""
+    student = UserFactory(programme_id=world["student"].programme_id)
+    stored = recordings_storage().put(io.BytesIO(b"a recording to erase" * 20))
+    recording = Recording(
+        student_id=student.id,
+        exam_id=world["exam"].id,
+        recorded_at=now_utc(),
+        retention_until=today_local() + timedelta(days=90),
+    )
+    recording.files.append(
+        RecordingFile(
+            kind=FileKind.VIDEO,
+            filename="video.webm",
+            media_type="video/webm",
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+        )
+    )
+    db.session.add(recording)
+    case = erasure.file_erasure_request(
+        subject=student, filed_by=student, description="", recordings=[recording]
+    )
+    services.assign(case, world["handler"], actor=world["handler"])
+    erasure.decide_erasure(
+        case, actor=world["handler"], outcome=Outcome.GRANTED, reasons="Erased as asked."
+    )
+    commit()
+    return case
 
 
 def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_path):
@@ -574,7 +610,7 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
     )
     case.effective_due = today_local() - timedelta(days=1)  # overdue: reminded and escalated
     today = today_local()  # a tool whose DPIA review is due in 30 days: the DPO is reminded
-    register_services.create_entry(
+    register_entries.create_entry(
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(
@@ -611,6 +647,10 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
     runners["rights_portal.build_access_package"] = lambda: tasks[
         "rights_portal.build_access_package"
     ].apply(args=(queued.id,))
+    erased = granted_erasure(world)
+    runners["rights_portal.delete_decided_files"] = lambda: tasks[
+        "rights_portal.delete_decided_files"
+    ].apply(args=(erased.id,))
     redaction = queued_redaction(world, tmp_path)
     runners["rights_portal.redact_recording"] = lambda: tasks[
         "rights_portal.redact_recording"
@@ -686,7 +726,7 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
     workspace = f"/staff/cases/{access.case.reference}/access"
     package = f"{workspace}/packages/{access.package.id}"
     redaction = queued_redaction(world, tmp_path)
-    media_services.run(redaction)
+    media_worker.run(redaction)
     commit()
     run = db.session.get(Redaction, redaction)
     faces = f"/staff/cases/{run.case.reference}/access/redactions/{run.id}/faces.jpg"

@@ -33,7 +33,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rights_portal.access import services as access_services
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.storage import recordings_storage
 from rights_portal.accounts import identity
 from rights_portal.accounts import services as accounts
@@ -45,7 +45,7 @@ from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
 from rights_portal.media.models import Redaction, RedactionStatus
-from rights_portal.register import services as register
+from rights_portal.register import entries as register_entries
 from tests.access_support import handled_access_case
 from tests.conftest import login
 from tests.factories import (
@@ -457,7 +457,7 @@ def world(app_ctx, tmp_path):
             description="All recordings of my child",
         )
         cases.assign(guardian_case, handler, actor=handler)
-        access_services.request_build(guardian_case, actor=handler)
+        access_lifecycle.request_build(guardian_case, actor=handler)
         revoked_case = cases.file_case(
             case_type=CaseType.ACCESS,
             subject=child,
@@ -465,7 +465,7 @@ def world(app_ctx, tmp_path):
             description="Everything",
         )
         cases.assign(revoked_case, handler, actor=handler)
-        access_services.request_build(revoked_case, actor=handler)
+        access_lifecycle.request_build(revoked_case, actor=handler)
         accounts.revoke_link(revoked, actor=handler, reason="Court decision: no authority.")
         for case in (
             student_case,
@@ -477,7 +477,7 @@ def world(app_ctx, tmp_path):
         invitation = accounts.invite_guardian(
             email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
         )
-        tool = register.create_entry(
+        tool = register_entries.create_entry(
             name="ProctorCam", kind=ToolKind.PROCTORING, facts=complete_facts(), actor=None
         )
         breach = breaches.report_breach(

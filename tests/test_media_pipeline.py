@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from rights_portal.media import pipeline
+from rights_portal.media import ffmpeg, pipeline
 from rights_portal.media.detect import FaceDetector, model_path
 from tests import media_support as media
 
@@ -136,7 +136,7 @@ def test_the_command_line_redacts_a_file_and_prints_the_tracks(app, video, tmp_p
 def test_a_webm_recording_with_vorbis_sound_comes_out_as_mp4_with_its_sound(video, tmp_path):
     webm = tmp_path / "webcam.webm"
     subprocess.run(
-        [pipeline.ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-c:v", "libvpx",
+        [ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-c:v", "libvpx",
          "-b:v", "2M", "-c:a", "libvorbis", str(webm)],
         check=True,
     )

@@ -17,7 +17,9 @@ from celery import Celery
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
-from rights_portal.access import services as access_services
+from rights_portal.access import decisions as access_decisions
+from rights_portal.access import filing as access_filing
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.models import ItemDecision, ItemType, Release
 from rights_portal.access.package import build
 from rights_portal.access.storage import recordings_storage
@@ -27,6 +29,7 @@ from rights_portal.errors import RuleViolation
 from rights_portal.exams.models import FileKind, Recording, RecordingFile
 from rights_portal.extensions import db
 from rights_portal.media import services
+from rights_portal.media import worker as media_worker
 from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.transactions import commit
 from tests import media_support as media
@@ -68,7 +71,7 @@ def store_file(world, content: bytes, filename: str, kind: FileKind) -> Recordin
 def world(app_ctx, video_bytes):
     world = make_world()
     world["file"] = store_file(world, video_bytes, "webcam.mp4", FileKind.VIDEO)
-    case = access_services.file_access_request(
+    case = access_filing.file_access_request(
         subject=world["student"], filed_by=world["student"], description="", all_data=True
     )
     case_services.assign(case, world["handler"], actor=world["handler"])
@@ -141,12 +144,12 @@ def test_a_run_stores_the_redacted_copy_as_the_items_decision_with_a_complete_re
 def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_refusal(world):
     run = run_now(world, muted=[services.MutedRange(0.5, 1.0, "a housemate speaks")])
     requester = run.record["requester_track"]
-    unchecked = access_services.request_build(world["case"], actor=world["handler"])
+    unchecked = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     build(unchecked.id)
     commit()
     with pytest.raises(RuleViolation):  # R27: not released before a person has confirmed it
-        access_services.release(unchecked, actor=world["handler"])
+        access_lifecycle.release(unchecked, actor=world["handler"])
     db.session.rollback()
     services.confirm_requester(run, actor=world["handler"], track_id=requester)
     commit()
@@ -156,7 +159,7 @@ def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_re
         {"start_s": 0.5, "end_s": 1.0, "reason": "a housemate speaks"}
     ]
 
-    package = access_services.request_build(world["case"], actor=world["handler"])
+    package = access_lifecycle.request_build(world["case"], actor=world["handler"])
     commit()
     build(package.id)
     commit()
@@ -165,7 +168,7 @@ def test_the_handler_confirms_the_requester_and_the_letter_states_the_partial_re
     assert "Pieter Handler" in letter
     assert "a housemate speaks" in letter
     assert "50" in letter  # frames processed
-    access_services.release(package, actor=world["handler"])
+    access_lifecycle.release(package, actor=world["handler"])
     commit()
 
 
@@ -174,14 +177,14 @@ def test_an_uploaded_copy_replacing_the_automatic_one_drops_its_record(world):
     decision = db.session.get(ItemDecision, run.decision_id)
     assert services.record_for_decision(decision) is not None
     assert services.unreviewed(world["case"]) == [run]
-    access_services.decide_item(
+    access_decisions.decide_item(
         world["case"],
         actor=world["handler"],
         item_type=ItemType.FILE,
         item_id=world["file"].id,
         decision=Release.REDACTED,
         protects="a housemate",
-        redacted=access_services.RedactedUpload(io.BytesIO(b"by hand" * 99), "m.mp4", "video/mp4"),
+        redacted=access_decisions.RedactedUpload(io.BytesIO(b"by hand" * 99), "m.mp4", "video/mp4"),
     )
     commit()
     assert services.record_for_decision(decision) is None
@@ -217,9 +220,9 @@ def test_a_cancelled_run_stops_and_stores_nothing(world):
                 .where(Redaction.id == run.id)
                 .values(status=RedactionStatus.CANCELLED)
             )
-        services.ProgressWriter(run.id, interval=0)(fraction)
+        media_worker.ProgressWriter(run.id, interval=0)(fraction)
 
-    assert services.run(run.id, progress=cancel_midway) is RedactionStatus.CANCELLED
+    assert media_worker.run(run.id, progress=cancel_midway) is RedactionStatus.CANCELLED
     commit()
     db.session.expire_all()
     assert db.session.get(Redaction, run.id).status is RedactionStatus.CANCELLED
@@ -228,7 +231,7 @@ def test_a_cancelled_run_stops_and_stores_nothing(world):
     queued = services.request_redaction(world["case"], world["file"].id, actor=world["handler"])
     services.cancel(queued, actor=world["handler"])
     commit()
-    assert services.run(queued.id) is None  # not taken once cancelled
+    assert media_worker.run(queued.id) is None  # not taken once cancelled
     assert "media.redaction_cancelled" in set(db.session.scalars(select(AuditEvent.action)))
 
 
@@ -366,7 +369,7 @@ def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_houseke
     task = app.extensions["celery"].tasks["rights_portal.access_package_housekeeping"]
     assert task.apply().get()["requeued_redactions"] == []  # just queued: give it time
     with time_machine.travel(run.requested_at + timedelta(minutes=3)):
-        assert services.stale_runs() == [run.id]
+        assert media_worker.stale_runs() == [run.id]
         assert task.apply().get()["requeued_redactions"] == [run.id]  # and runs, eagerly
     db.session.expire_all()
     assert db.session.get(Redaction, run.id).status is RedactionStatus.DONE
@@ -374,10 +377,10 @@ def test_a_run_whose_task_was_lost_or_whose_worker_died_is_sent_again_by_houseke
     # A run left "running" by a dead worker is taken again only once its heartbeat is stale.
     again = services.retry(db.session.get(Redaction, run.id), actor=world["handler"])
     commit()
-    assert services.claim(again.id)
-    assert not services.claim(again.id)  # a live run is never done twice
+    assert media_worker.claim(again.id)
+    assert not media_worker.claim(again.id)  # a live run is never done twice
     db.session.expire_all()
     heartbeat = db.session.get(Redaction, again.id).heartbeat_at
-    with time_machine.travel(heartbeat + services.STALE_RUN + timedelta(seconds=1)):
-        assert services.stale_runs() == [again.id]
-        assert services.run(again.id) is RedactionStatus.DONE
+    with time_machine.travel(heartbeat + media_worker.STALE_RUN + timedelta(seconds=1)):
+        assert media_worker.stale_runs() == [again.id]
+        assert media_worker.run(again.id) is RedactionStatus.DONE

@@ -19,7 +19,7 @@ from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import ToolKind
 from rights_portal.extensions import db
-from rights_portal.register import services as register
+from rights_portal.register import entries as register_entries
 from tests.conftest import login
 from tests.factories import ExamFactory, ProgrammeFactory, UserFactory, guardian_link
 from tests.test_register import complete_facts
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def world(app_ctx):
     programme = ProgrammeFactory(code="PSY")
-    tool = register.create_entry(
+    tool = register_entries.create_entry(
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(
@@ -80,7 +80,7 @@ def test_the_notice_says_what_is_recorded_why_by_whom_how_long_and_offers_each_r
 
 def test_a_staff_edit_of_the_notice_text_shows_on_the_page(app, client, world):
     dpo = UserFactory(email="dpo@uni.example", role=Role.DPO)
-    register.save_version(
+    register_entries.save_version(
         world["tool"],
         complete_facts(privacy_notice="New text: recordings are deleted after 30 days."),
         actor=dpo,

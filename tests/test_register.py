@@ -24,7 +24,8 @@ from rights_portal.audit.verify import verify_chain
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.exams.models import Exam, ProctoringTool, ToolKind
 from rights_portal.extensions import db
-from rights_portal.register import services
+from rights_portal.register import entries, exam_tools
+from rights_portal.register import facts as register_facts
 from rights_portal.register.checklist import ItemState
 from rights_portal.register.models import (
     ExamToolOverride,
@@ -119,7 +120,7 @@ def world(app_ctx):
 
 
 def add_tool(world, name: str = "ProctorCam", kind=ToolKind.PROCTORING, **overrides: Any):
-    tool = services.create_entry(
+    tool = entries.create_entry(
         name=name, kind=kind, facts=complete_facts(**overrides), actor=world["admin"]
     )
     commit()
@@ -140,7 +141,7 @@ def checklist_states(html: str, tool_id: int) -> dict[str, str]:
 
 def test_a_complete_entry_is_ready(world):
     tool = add_tool(world)
-    checklist = services.checklist_for(tool)
+    checklist = entries.checklist_for(tool)
     assert checklist.ready
     assert checklist.open_keys == []
     assert "recording_rules" not in [item.key for item in checklist.items]  # proctoring only
@@ -148,7 +149,7 @@ def test_a_complete_entry_is_ready(world):
 
 def test_a_tool_missing_a_dpia_is_not_ready_and_only_the_dpia_is_missing(world):
     tool = add_tool(world, dpia_on=None, dpia_outcome="", dpia_next_review_on=None)
-    checklist = services.checklist_for(tool)
+    checklist = entries.checklist_for(tool)
     assert not checklist.ready
     assert checklist.open_keys == ["dpia"]
     [item] = checklist.open_items
@@ -216,7 +217,7 @@ def test_the_checklist_view_lists_exactly_the_missing_items(app, world):
 
 def test_a_passed_dpia_review_date_makes_the_dpia_due_for_review(world):
     tool = add_tool(world, dpia_next_review_on=TODAY - timedelta(days=1))
-    checklist = services.checklist_for(tool)
+    checklist = entries.checklist_for(tool)
     assert not checklist.ready
     [item] = checklist.open_items
     assert (item.key, item.state) == ("dpia", ItemState.DUE_FOR_REVIEW)
@@ -230,7 +231,7 @@ def test_dpo_advice_dated_after_the_first_exam_does_not_count(world):
         starts_at=datetime(2026, 3, 2, 9, tzinfo=AMSTERDAM),
     )
     db.session.commit()
-    checklist = services.checklist_for(tool)
+    checklist = entries.checklist_for(tool)
     assert checklist.open_keys == ["dpo_advice"]
     with force_locale("en"):
         problem = str(checklist.open_items[0].problems[0])
@@ -245,16 +246,16 @@ def test_an_expired_processor_agreement_or_unprotected_transfer_is_missing(world
         outside_eea=True,
         transfer_safeguards="",
     )
-    [item] = services.checklist_for(tool).open_items
+    [item] = entries.checklist_for(tool).open_items
     assert item.key == "supplier"
     assert len(item.problems) == 2
 
 
 def test_recording_rules_are_checked_for_video_calls_only(world):
     call = add_tool(world, "CampusMeet", kind=ToolKind.VIDEO_CALL, recording_rules="")
-    assert services.checklist_for(call).open_keys == ["recording_rules"]
+    assert entries.checklist_for(call).open_keys == ["recording_rules"]
     proctor = add_tool(world, "ProctorCam", recording_rules="")
-    assert services.checklist_for(proctor).ready
+    assert entries.checklist_for(proctor).ready
 
 
 # --- exams and the DPO override -------------------------------------------------------------
@@ -342,7 +343,7 @@ def test_an_override_must_come_from_a_dpo(world):
         force_locale("en"),
         pytest.raises(RuleViolation, match="must be given by a data protection"),
     ):
-        services.save_exam(
+        exam_tools.save_exam(
             None,
             course_code="PSY-1",
             title="Stats",
@@ -350,7 +351,7 @@ def test_an_override_must_come_from_a_dpo(world):
             starts_at=datetime(2026, 12, 14, 9, tzinfo=AMSTERDAM),
             tool=tool,
             actor=world["admin"],
-            override=services.OverrideRequest(world["handler"], TODAY, "because"),
+            override=exam_tools.OverrideRequest(world["handler"], TODAY, "because"),
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count(Exam.id))) == 0
@@ -360,7 +361,7 @@ def test_an_exam_already_linked_keeps_its_tool_when_its_title_changes(app, world
     tool = add_tool(world)
     exam = ExamFactory(programme=world["programme"], proctoring_tool=tool)
     db.session.commit()
-    services.save_version(
+    entries.save_version(
         tool, complete_facts(dpia_on=None, dpia_outcome="", dpia_next_review_on=None), actor=None
     )
     commit()
@@ -391,9 +392,9 @@ def test_only_the_admin_manages_exams(app, world):
 
 def test_a_changed_retention_period_is_a_new_version_and_the_old_facts_stay(world):
     tool = add_tool(world)
-    assert services.current_facts(tool.id).version == 1
+    assert register_facts.current_facts(tool.id).version == 1
 
-    version = services.save_version(
+    version = entries.save_version(
         tool,
         complete_facts(retention_days=30),
         actor=world["dpo"],
@@ -402,9 +403,9 @@ def test_a_changed_retention_period_is_a_new_version_and_the_old_facts_stay(worl
     commit()
     assert version is not None and version.number == 2
 
-    now = services.current_facts(tool.id)
+    now = register_facts.current_facts(tool.id)
     assert (now.version, now.retention_days) == (2, 30)
-    old = services.facts_at_version(tool.id, 1)
+    old = register_facts.facts_at_version(tool.id, 1)
     assert (old.version, old.retention_days) == (1, 90)
     assert old.purposes == now.purposes == (complete_facts()["purpose"],)
     assert [r.name for r in now.recipients] == ["ProctorCam B.V.", "EuroCloud GmbH (Germany)"]
@@ -424,7 +425,7 @@ def test_a_changed_retention_period_is_a_new_version_and_the_old_facts_stay(worl
     assert verify_chain().ok
 
     with pytest.raises(LookupError):
-        services.facts_at_version(tool.id, 3)
+        register_facts.facts_at_version(tool.id, 3)
 
 
 def test_register_versions_cannot_be_changed_behind_the_applications_back(world):
@@ -442,20 +443,20 @@ def test_register_versions_cannot_be_changed_behind_the_applications_back(world)
 
 def test_saving_unchanged_facts_records_no_version(world):
     tool = add_tool(world)
-    assert services.save_version(tool, complete_facts(), actor=world["dpo"]) is None
+    assert entries.save_version(tool, complete_facts(), actor=world["dpo"]) is None
     assert db.session.scalar(select(func.count(RegisterVersion.id))) == 1
 
 
 def test_a_tool_that_predates_the_register_is_adopted_as_version_1(world):
     tool = ProctoringToolFactory(name="Legacy", retention_days=45, purpose="Old purpose")
     db.session.commit()
-    facts = services.current_facts(tool.id)
+    facts = register_facts.current_facts(tool.id)
     commit()
     assert (facts.version, facts.retention_days, facts.purpose) == (1, 45, "Old purpose")
     assert db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_id == str(tool.id))
     ).all() == ["register.entry_adopted"]
-    assert services.current_facts(tool.id).version == 1  # adopted once
+    assert register_facts.current_facts(tool.id).version == 1  # adopted once
 
 
 def test_a_change_of_purpose_is_refused_with_the_advice_to_create_a_new_entry(app, world):
@@ -486,8 +487,8 @@ def test_the_dpo_records_a_change_through_the_form_and_the_history_shows_it(app,
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
-    assert services.current_facts(tool.id).retention_days == 60
-    assert services.current_facts(tool.id).sub_processors == ()
+    assert register_facts.current_facts(tool.id).retention_days == 60
+    assert register_facts.current_facts(tool.id).sub_processors == ()
     page = dpo.get(f"/staff/register/tools/{tool.id}").get_data(as_text=True)
     assert "Version 2" in page and "Renegotiated with the supplier." in page
     assert "<del>90</del> → <ins>60</ins>" in page
@@ -536,7 +537,7 @@ def test_the_admin_adds_a_tool_through_the_form(app, world):
     tool = db.session.scalars(select(ProctoringTool)).one()
     assert tool.kind is ToolKind.VIDEO_CALL
     assert "register.entry_created" in set(db.session.scalars(select(AuditEvent.action)))
-    assert services.checklist_for(tool).ready
+    assert entries.checklist_for(tool).ready
     duplicate = post_form(
         admin,
         "/staff/register/new",
@@ -615,7 +616,7 @@ def test_a_processor_agreement_is_reminded_60_days_before_it_expires(world, smtp
 def test_a_year_of_use_without_a_new_necessity_evaluation_reminds_the_dpo_once(world, smtp_sink):
     used = {"in_use_since": date(2025, 11, 23), "dpo_advice_on": date(2025, 10, 1)}
     tool = add_tool(world, necessity_reviewed_on=None, **used)
-    checklist = services.checklist_for(tool)
+    checklist = entries.checklist_for(tool)
     assert checklist.open_keys == ["necessity"]
     assert checklist.open_items[0].state is ItemState.DUE_FOR_REVIEW
     smtp_sink.clear()
@@ -627,13 +628,13 @@ def test_a_year_of_use_without_a_new_necessity_evaluation_reminds_the_dpo_once(w
     [mail] = smtp_sink.messages
     assert "necessity of ProctorCam" in str(mail["Subject"])
 
-    services.save_version(
+    entries.save_version(
         tool,
         complete_facts(necessity_reviewed_on=TODAY, **used),
         actor=None,
     )
     commit()
-    assert services.checklist_for(tool).ready
+    assert entries.checklist_for(tool).ready
     assert sweep(TODAY + timedelta(days=2)).sent == []
 
 
@@ -663,8 +664,8 @@ def test_the_demo_has_a_ready_tool_and_a_video_call_tool_missing_its_dpia(app, a
         assert result.exit_code == 0, result.output
     db.session.expire_all()
     tools = {t.name: t for t in db.session.scalars(select(ProctoringTool))}
-    assert services.checklist_for(tools["ProctorCam"]).ready
-    assert services.checklist_for(tools["CampusMeet"]).open_keys == ["dpia"]
+    assert entries.checklist_for(tools["ProctorCam"]).ready
+    assert entries.checklist_for(tools["CampusMeet"]).open_keys == ["dpia"]
     assert tools["CampusMeet"].kind is ToolKind.VIDEO_CALL
     assert db.session.scalar(select(func.count(RegisterVersion.id))) == 2
     assert {e.proctoring_tool_id for e in db.session.scalars(select(Exam))} == {

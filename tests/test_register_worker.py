@@ -16,7 +16,7 @@ from rights_portal.accounts.models import Role
 from rights_portal.clock import today_local
 from rights_portal.exams.models import ToolKind
 from rights_portal.extensions import db
-from rights_portal.register import services
+from rights_portal.register import entries
 from rights_portal.transactions import commit
 from tests.conftest import wait_for
 from tests.factories import UserFactory
@@ -34,7 +34,7 @@ def test_a_dpia_review_in_30_days_reaches_the_dpo_once_through_a_real_worker(
     dpo = UserFactory(email="dpo@uni.example", role=Role.DPO)
     db.session.commit()
     today = today_local()  # the worker runs on the real clock
-    services.create_entry(
+    entries.create_entry(
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(

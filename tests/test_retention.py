@@ -31,6 +31,8 @@ from rights_portal.audit.models import AuditEvent
 from rights_portal.cases import services as cases
 from rights_portal.cases.models import Case, CaseStatus, CaseType, Outcome
 from rights_portal.clock import today_local
+from rights_portal.delivery.models import OutboxTask
+from rights_portal.errors import RuleViolation
 from rights_portal.examboard import services as examboard
 from rights_portal.exams.models import (
     AutomatedFlag,
@@ -42,8 +44,8 @@ from rights_portal.exams.models import (
 )
 from rights_portal.extensions import db
 from rights_portal.permissions import can_open_recording
-from rights_portal.retention import runner
-from rights_portal.retention import services as retention
+from rights_portal.retention import erasure, holds, intents, runner
+from rights_portal.retention.erasure import DELETE_DECIDED_FILES_TASK
 from rights_portal.retention.models import (
     DeletionOutcome,
     DeletionRecord,
@@ -280,7 +282,7 @@ def test_held_recordings_are_kept_and_listed_with_the_reason_until_the_hold_ends
     assert set(purged.after["held"]) == {str(r.id) for r in held}
 
     # Released with a reason, the legal hold no longer keeps the recording.
-    hold = retention.active_hold(by_hold)
+    hold = holds.active_hold(by_hold)
     assert hold is not None
     response = post_form(
         dpo,
@@ -301,6 +303,23 @@ def event_of(response: Any) -> list[str]:
     return list(
         db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == request_id))
     )
+
+
+def queued_deletions(case: Case) -> list[OutboxTask]:
+    """The outbox rows of the file-deletion task queued for ``case``'s decision."""
+    rows = db.session.scalars(
+        select(OutboxTask).where(OutboxTask.task_name == DELETE_DECIDED_FILES_TASK)
+    )
+    return [row for row in rows if row.args == [case.id]]
+
+
+def run_queued_deletion(app, case: Case) -> list[str]:
+    """Run the deletion task ``case``'s decision queued, as the worker does; its audit actions."""
+    (row,) = queued_deletions(case)
+    before = last_event_id()
+    app.extensions["celery"].tasks[row.task_name].apply(args=row.args).get()
+    db.session.expire_all()
+    return actions(before)
 
 
 def test_a_legal_hold_needs_a_reason_and_only_the_dpo_places_it(app, world):
@@ -324,7 +343,7 @@ def test_a_legal_hold_needs_a_reason_and_only_the_dpo_places_it(app, world):
         token_from="/staff/retention",
     )
     assert response.status_code == 404
-    assert retention.active_hold(recording) is None
+    assert holds.active_hold(recording) is None
 
 
 # --- a purge killed halfway --------------------------------------------------------------------
@@ -337,7 +356,8 @@ def purge_process(database_url: str, instance_dir: str, **env: str) -> subproces
             "-m",
             "flask",
             "--app",
-            "wsgi",
+            # Pauses are the kill tests' own app (tests/purge_pauses.py); reruns are the portal's.
+            "tests.purge_pauses" if env else "wsgi",
             "retention",
             "purge",
             "--today",
@@ -456,7 +476,11 @@ def test_an_erasure_decision_deletes_the_chosen_files_and_notifies_the_vendor_on
     assert response.status_code == 302
     written = event_of(response)
     assert {"case.decided", "erasure.scheduled", "erasure.vendor_notified"} <= set(written)
-    assert written.count("recording_file.deleted") == 2
+    # The decision commits the intents and queues the deletion; the task deletes the files.
+    assert "recording_file.deleted" not in written
+    assert all(stored(f) for f in chosen.files)
+    deleted = run_queued_deletion(app, case)
+    assert deleted.count("recording_file.deleted") == 2
 
     db.session.expire_all()
     assert all(not stored(f) and f.deleted_at is not None for f in chosen.files)
@@ -472,13 +496,116 @@ def test_an_erasure_decision_deletes_the_chosen_files_and_notifies_the_vendor_on
     assert "PSY-101" in body and "PSY-102" not in body
 
     # Once: a repeated notice or a purge afterwards sends nothing more.
-    assert retention.notify_vendors(case, [chosen], actor=world["handler"]) == []
+    assert erasure.notify_vendors(case, [chosen], actor=world["handler"]) == []
     commit()
     CliRunner().invoke(app.cli, ["retention", "purge", "--today", TODAY.isoformat()])
     time.sleep(0.5)
     assert len(smtp_sink.to(VENDOR)) == 1
     assert db.session.scalar(select(func.count(VendorNotice.id))) == 1
     assert actions().count("erasure.vendor_notified") == 1
+
+
+def granted_erasure_over_http(app, world, recording: Recording) -> tuple[Case, Any]:
+    """An erasure request for ``recording``, assigned and granted on the staff case page."""
+    case = erasure.file_erasure_request(
+        subject=world["student"], filed_by=world["student"], description="", recordings=[recording]
+    )
+    cases.assign(case, world["handler"], actor=world["handler"])
+    commit()
+    handler = app.test_client()
+    login(handler, "handler@uni.example")
+    return case, grant(handler, case, "We delete the recording of PSY-101.")
+
+
+def deletion_events(since: int = 0) -> list[tuple[str, int | None]]:
+    """(file id, actor id) of every recording_file.deleted event after ``since``."""
+    return [
+        (event.object_id, event.actor_id)
+        for event in db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.id > since, AuditEvent.action == "recording_file.deleted")
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_the_deletion_task_completes_a_killed_run_and_deletes_and_records_nothing_twice(app, world):
+    recording = make_recording(world["student"], world["exam"], FRESH)
+    first, second = recording.files
+    case, response = granted_erasure_over_http(app, world, recording)
+    assert response.status_code == 302
+    assert len(queued_deletions(case)) == 1  # the row in outbox_tasks, committed with the decision
+    assert all(stored(f) for f in recording.files)
+    # A worker killed after the first file left storage, before it marked the intent done:
+    recordings_storage().delete(first.storage_key or "")
+
+    run_queued_deletion(app, case)
+
+    db.session.expire_all()
+    assert not stored(first) and not stored(second)
+    records = {r.file_id: r.outcome for r in db.session.scalars(select(DeletionRecord))}
+    # The first was there when the intent was written: deleted (by the killed run), not missing.
+    assert records == {first.id: DeletionOutcome.DELETED, second.id: DeletionOutcome.DELETED}
+    # Audited as the decision used to be: once per file, by whoever decided.
+    handler_id = world["handler"].id
+    assert sorted(deletion_events()) == sorted(
+        [(str(first.id), handler_id), (str(second.id), handler_id)]
+    )
+    # The relay may send the row again: the second run deletes and records nothing.
+    before = last_event_id()
+    run_queued_deletion(app, case)
+    assert actions(before) == []
+    assert len(db.session.scalars(select(DeletionRecord)).all()) == 2
+
+
+def test_a_decision_that_rolls_back_queues_no_deletion_and_deletes_nothing(app, world, monkeypatch):
+    recording = make_recording(world["student"], world["exam"], FRESH)
+
+    def vendors_unreachable(*args: Any, **kwargs: Any) -> list[int]:
+        raise RuleViolation("The vendors cannot be told now.")  # after the intents were written
+
+    monkeypatch.setattr(erasure, "notify_vendors", vendors_unreachable)
+    case, response = granted_erasure_over_http(app, world, recording)
+    assert response.status_code == 409
+
+    db.session.expire_all()
+    assert queued_deletions(case) == []
+    assert db.session.scalar(select(func.count(DeletionRecord.id))) == 0
+    assert db.session.get_one(Case, case.id).status is not CaseStatus.DECIDED
+    # Even a stray run of the task for this case finds nothing to delete.
+    task = app.extensions["celery"].tasks[DELETE_DECIDED_FILES_TASK]
+    assert task.apply(args=[case.id]).get() == 0
+    assert all(stored(f) and f.deleted_at is None for f in recording.files)
+    assert "recording_file.deleted" not in actions()
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+def test_a_real_worker_deletes_the_decided_files_once_though_the_task_arrives_twice(
+    app, world, redis_url, smtp_sink, start_worker
+):
+    from celery import Celery
+
+    recording = make_recording(world["student"], world["exam"], FRESH)
+    case, response = granted_erasure_over_http(app, world, recording)
+    assert response.status_code == 302
+    (row,) = queued_deletions(case)
+
+    worker = start_worker(smtp_sink.port)
+    broker = Celery(broker=redis_url)
+    broker.send_task(row.task_name, args=row.args)
+    broker.send_task(row.task_name, args=row.args)  # re-sent by the relay
+
+    def deleted() -> bool:
+        db.session.rollback()
+        return len(deletion_events()) == 2
+
+    assert wait_for(deleted, timeout=60), "the worker did not delete the files"
+    time.sleep(2)  # let the second delivery finish before counting
+    db.session.rollback()
+    assert all(not stored(f) for f in recording.files)
+    assert len(deletion_events()) == 2
+    assert worker.poll() is None, "the worker died"
 
 
 def test_an_erasure_request_cannot_name_someone_elses_recording(app, world):
@@ -494,11 +621,11 @@ def test_an_erasure_request_cannot_name_someone_elses_recording(app, world):
 
 def test_a_rejected_erasure_request_deletes_nothing(app, world, smtp_sink):
     recording = make_recording(world["student"], world["exam"], FRESH, files=1)
-    case = retention.file_erasure_request(
+    case = erasure.file_erasure_request(
         subject=world["student"], filed_by=world["student"], description="", recordings=[recording]
     )
     cases.assign(case, world["handler"], actor=world["handler"])
-    retention.decide_erasure(
+    erasure.decide_erasure(
         case,
         actor=world["handler"],
         outcome=Outcome.REJECTED,
@@ -525,7 +652,7 @@ def test_an_upheld_objection_erases_that_exams_recordings_r25(app, world, smtp_s
     login(board, "board@uni.example")
     response = grant(board, objection, "You take the exam on campus.")
     assert response.status_code == 302
-    db.session.expire_all()
+    run_queued_deletion(app, objection)
     assert all(not stored(f) for f in recording.files)
     assert all(stored(f) for f in other.files)
     assert {r.rule.value for r in db.session.scalars(select(DeletionRecord))} == {"objection"}
@@ -562,7 +689,7 @@ def test_a_restricted_recording_opens_only_to_decide_its_case_and_only_a_decisio
     assert can_open_recording(board, recording, objection)
     assert not can_open_recording(handler, recording, objection)
     # The restriction also keeps the recording from the purge, with the reason.
-    held = retention.holds_for([recording])[recording.id]
+    held = holds.holds_for([recording])[recording.id]
     assert any(h.kind == "restriction" and h.reference == objection.reference for h in held)
     # Assigning or a message does not lift it; the decision does.
     cases.assign(objection, board, actor=board)
@@ -631,23 +758,24 @@ def test_an_erasure_deletes_the_redacted_copy_made_from_the_file_and_keeps_the_d
     copy_key = access.decision.redacted_storage_key or ""
     copy_sha256 = access.decision.redacted_sha256 or ""
     assert recordings_storage().exists(copy_key)
-    erasure = retention.file_erasure_request(
+    erasure_case = erasure.file_erasure_request(
         subject=world["student"],
         filed_by=world["student"],
         description="Delete my PSY-101 recording.",
         recordings=[access.file.recording],
     )
-    cases.assign(erasure, world["handler"], actor=world["handler"])
+    cases.assign(erasure_case, world["handler"], actor=world["handler"])
     commit()
     handler = app.test_client()
     login(handler, "handler@uni.example")
-    response = grant(handler, erasure, "We delete the recording of PSY-101.")
+    response = grant(handler, erasure_case, "We delete the recording of PSY-101.")
     assert response.status_code == 302
+    deleted = run_queued_deletion(app, erasure_case)
     assert not recordings_storage().exists(copy_key)  # the defect: the copy stayed
-    assert {"recording_file.deleted", "redacted_copy.deleted"} <= set(event_of(response))
+    assert {"recording_file.deleted", "redacted_copy.deleted"} <= set(deleted)
     assert_copy_deleted(access, copy_key, copy_sha256)
     intent = db.session.scalars(select(DeletionRecord)).one()
-    assert intent.outcome is DeletionOutcome.DELETED and intent.case_id == erasure.id
+    assert intent.outcome is DeletionOutcome.DELETED and intent.case_id == erasure_case.id
     assert [(c["decision_id"], c["storage_key"]) for c in intent.redacted_copies] == [
         (access.decision.id, copy_key)
     ]
@@ -729,11 +857,11 @@ def test_a_package_built_after_the_redacted_copy_was_deleted_leaves_the_item_out
     access = redacted_access(world, until="queued")
     store = recordings_storage()
     copy_key = access.decision.redacted_storage_key or ""
-    intent = retention.write_intent(access.file, rule=DeletionRule.RETENTION, store=store)
+    intent = intents.write_intent(access.file, rule=DeletionRule.RETENTION, store=store)
     commit()
     store.delete(copy_key)
 
-    assert retention.carry_out(intent, store=store) is DeletionOutcome.PARTLY_DELETED
+    assert intents.carry_out(intent, store=store) is DeletionOutcome.PARTLY_DELETED
     commit()
     assert stored(access.file)  # held by the open access request: the original stays
     db.session.expire_all()
@@ -772,7 +900,7 @@ def test_a_hold_placed_between_the_intent_and_the_rerun_stops_the_deletion_and_i
     first, second = held.files
 
     kill_purge_halfway(database_url, instance_dir, kill_point, first)
-    retention.place_hold(held, reason="Complaint at the College van Beroep.", actor=world["dpo"])
+    holds.place_hold(held, reason="Complaint at the College van Beroep.", actor=world["dpo"])
     commit()
     before = last_event_id()
 
@@ -812,9 +940,9 @@ def test_a_hold_placed_between_the_intent_and_the_rerun_stops_the_deletion_and_i
     assert sorted(int(i) for i in deleted_now) == sorted(f.id for f in free.files)
 
     # Once the hold is released, the next purge deletes the recording after all.
-    hold = retention.active_hold(held)
+    hold = holds.active_hold(held)
     assert hold is not None
-    retention.release_hold(hold, reason="The appeal was decided.", actor=world["dpo"])
+    holds.release_hold(hold, reason="The appeal was decided.", actor=world["dpo"])
     commit()
     run_task(app)
     db.session.expire_all()
@@ -824,15 +952,15 @@ def test_a_hold_placed_between_the_intent_and_the_rerun_stops_the_deletion_and_i
 
 def test_an_erasure_carried_out_after_a_legal_hold_was_placed_deletes_nothing(app, world):
     recording = make_recording(world["student"], world["exam"], FRESH)
-    case = retention.file_erasure_request(
+    case = erasure.file_erasure_request(
         subject=world["student"], filed_by=world["student"], description="", recordings=[recording]
     )
     cases.assign(case, world["handler"], actor=world["handler"])
-    retention.decide_erasure(
+    erasure.decide_erasure(
         case, actor=world["handler"], outcome=Outcome.GRANTED, reasons="Erased as asked."
     )
     commit()  # the intents are durable; the request died before carrying them out
-    retention.place_hold(recording, reason="Police investigation.", actor=world["dpo"])
+    holds.place_hold(recording, reason="Police investigation.", actor=world["dpo"])
     commit()
 
     assert runner.carry_out_for_case(case.id, actor=world["handler"]) == 2
@@ -843,4 +971,4 @@ def test_an_erasure_carried_out_after_a_legal_hold_was_placed_deletes_nothing(ap
     assert all("Police investigation." in (r.cancel_reason or "") for r in records)
     assert actions().count("recording_file.deletion_cancelled") == 2
     assert "recording_file.deleted" not in actions()
-    assert retention.pending_intents() == []
+    assert intents.pending_intents() == []

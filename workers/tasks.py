@@ -13,12 +13,13 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
+from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access import package as access_package
-from rights_portal.access import services as access_services
 from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.services import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.media import services as media_services
+from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
@@ -127,7 +128,7 @@ def redact_recording(redaction_id: int) -> str | None:
     A no-op if the run is not queued (or stale) any more; cancelled runs stop at their next
     progress step.
     """
-    status = media_services.run(redaction_id)
+    status = media_worker.run(redaction_id)
     return status.value if status else None
 
 
@@ -135,9 +136,9 @@ def redact_recording(redaction_id: int) -> str | None:
 @unit_of_work
 def access_package_housekeeping() -> dict[str, list[int]]:
     """Delete expired packages' files (R14); re-send builds and redactions whose task was lost."""
-    expired = access_services.expire_packages()
-    stale = access_services.stale_builds()
-    stale_redactions = media_services.stale_runs()
+    expired = access_lifecycle.expire_packages()
+    stale = access_lifecycle.stale_builds()
+    stale_redactions = media_worker.stale_runs()
     for package_id in stale:
         after_commit(functools.partial(access_package.enqueue_build, package_id))
     for run_id in stale_redactions:
@@ -158,3 +159,14 @@ def retention_purge() -> list[str]:
     for line in result.lines():
         log.info(line)
     return result.lines()
+
+
+@shared_task(name="rights_portal.delete_decided_files")
+def delete_decided_files(case_id: int) -> int:
+    """Delete the files a decision erased (R25), queued through the outbox by that decision.
+
+    Not one unit of work on purpose: the runner commits each completed deletion right after its
+    file left storage. Idempotent: a second run (a re-sent outbox row) deletes and records
+    nothing again, and one after a killed run completes what it left half-done.
+    """
+    return retention_runner.delete_decided_files(case_id)

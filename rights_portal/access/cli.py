@@ -12,6 +12,7 @@ from ..accounts.services import find_by_email
 from ..extensions import db
 from ..transactions import commit
 from . import importer
+from .export import ImportRejected
 
 recordings_cli = AppGroup("recordings", help="Recordings of proctored exams.")
 
@@ -32,7 +33,7 @@ def import_command(path: Path, actor_email: str | None) -> None:
             raise click.ClickException(f"no staff account with e-mail {actor_email}")
     try:
         result = importer.import_export(path, actor=actor, source="cli")
-    except importer.ImportRejected as rejected:
+    except ImportRejected as rejected:
         db.session.rollback()
         click.echo(f"Nothing imported: {len(rejected.errors)} error(s) in {path}", err=True)
         # A command line has no request to choose a language from: the report is in English.

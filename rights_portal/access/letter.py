@@ -17,7 +17,7 @@ from flask import render_template
 from flask_babel import force_locale
 
 from ..exams.models import ProctoringTool
-from ..register import services as register_services
+from ..register import facts as register_facts
 
 FACTS_SOURCE = "register_versions"  # the register of tools: entry id and version number
 
@@ -28,7 +28,7 @@ def art15_facts(tool: ProctoringTool) -> dict[str, Any]:
     The register of tools is the one source of truth (issue 12): the letter records which
     version it used, so a later change to the register never rewrites an answer already given.
     """
-    facts = register_services.current_facts(tool.id)
+    facts = register_facts.current_facts(tool.id)
     return {
         "source": {"table": FACTS_SOURCE, "id": tool.id, "version": facts.version},
         "tool": facts.tool_name,

@@ -9,13 +9,12 @@ was asked for, and what was not released and why) and the cover letter as HTML a
 is written on its own connection as it goes, for the handler's progress page.
 
 :func:`build` leaves the final state (ready, or failed with the error) in the caller's session;
-the task commits it. Which items go in, and how, is decided by :mod:`.services`.
+the task commits it. Which items go in, and how, is decided by :mod:`.holdings` and
+:mod:`.decisions`; what the documents in it say, by :mod:`.contents`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import mimetypes
@@ -32,29 +31,19 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, update
 
 from ..audit.services import record
-from ..cases.labels import CASE_TYPE_LABELS, OUTCOME_LABELS
-from ..cases.models import Outcome
 from ..clock import now_utc, to_local
-from ..exams.models import ProctoringTool
 from ..extensions import db
-from . import storage as storage_module
-from .labels import FILE_KIND_LABELS, RELEASE_LABELS, REVIEW_LABELS
-from .letter import FACTS_SOURCE, art15_facts, render_letter, render_pdf
-from .models import AccessPackage, ItemType, PackageStatus, Release
-from .services import (
-    STALE_BUILD,
-    HeldItem,
-    Holdings,
-    delete_after_rollback,
-    gather,
-    refusal_text,
-    required,
-    scope_summary,
-)
+from . import blobs
+from . import contents as package_contents
+from . import storage as access_storage
+from .cleanup import delete_after_rollback
+from .holdings import HeldItem, gather, required
+from .letter import FACTS_SOURCE, render_letter, render_pdf
+from .lifecycle import STALE_BUILD
+from .models import AccessPackage, PackageStatus, Release
 
 log = logging.getLogger(__name__)
 BUILD_TASK = "rights_portal.build_access_package"
-FORMAT = "rights-portal/access-package/1"
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 Progress = Callable[[int], None]
@@ -123,7 +112,7 @@ def build(package_id: int, progress: Progress | None = None) -> PackageStatus | 
         return None
     progress = progress or ProgressWriter(package_id)
     package = required(db.session.get(AccessPackage, package_id), f"package {package_id}")
-    store = storage_module.packages_storage()
+    store = access_storage.packages_storage()
     work = store.new_work_file()
     try:
         contents = write_package(package, work, progress)
@@ -164,9 +153,9 @@ def build(package_id: int, progress: Progress | None = None) -> PackageStatus | 
 
 def _mark_failed(package_id: int, exc: Exception) -> PackageStatus:
     package = required(db.session.get(AccessPackage, package_id), f"package {package_id}")
-    if isinstance(exc, storage_module.IntegrityError):
+    if isinstance(exc, blobs.IntegrityError):
         error = f"a stored recording is damaged: {exc}"
-    elif isinstance(exc, storage_module.MissingFile):
+    elif isinstance(exc, blobs.MissingFile):
         error = f"a stored recording is missing: {exc}"
     else:
         error = f"{type(exc).__name__}: {exc}"
@@ -192,9 +181,9 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
     case = package.case
     holdings = gather(case)
     fingerprint = holdings.fingerprint()
-    recordings = storage_module.recordings_storage()
+    recordings = access_storage.recordings_storage()
     files = holdings.included_files()
-    total = sum(_source_size(item) for item in files) or 1
+    total = sum(package_contents.source_size(item) for item in files) or 1
     copied = 0
     progress(1)
     paths: dict[str, str] = {}
@@ -209,18 +198,19 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
                 _open_source(recordings, item) as source,
                 zf.open(info, "w", force_zip64=True) as target,
             ):
-                while chunk := source.read(storage_module.CHUNK_SIZE):
+                while chunk := source.read(blobs.CHUNK_SIZE):
                     target.write(chunk)
                     copied += len(chunk)
                     progress(1 + 89 * copied // total)
         progress(90)
-        facts_used = _facts_used(holdings)
+        facts_used = package_contents.facts_used(holdings)
         with force_locale(package.locale):
-            document = data_document(holdings, package, facts_used, paths)
+            document = package_contents.data_document(holdings, package, facts_used, paths)
             zf.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2))
-            zf.writestr("data.csv", data_csv(holdings, paths))
+            zf.writestr("data.csv", package_contents.data_csv(holdings, paths))
             html = render_letter(
-                package.locale, **letter_context(holdings, package, facts_used, paths)
+                package.locale,
+                **package_contents.letter_context(holdings, package, facts_used, paths),
             )
         zf.writestr("cover-letter.html", html)
         progress(93)
@@ -235,14 +225,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
     }
 
 
-def _source_size(item: HeldItem) -> int:
-    decision = item.decision
-    if decision is not None and decision.decision is Release.REDACTED:
-        return decision.redacted_size_bytes or 0
-    return item.file.size_bytes if item.file else 0
-
-
-def _open_source(store: storage_module.Storage, item: HeldItem) -> storage_module.VerifyingReader:
+def _open_source(store: blobs.Storage, item: HeldItem) -> blobs.VerifyingReader:
     decision = item.decision
     if decision is not None and decision.decision is Release.REDACTED:
         return store.open(
@@ -252,7 +235,7 @@ def _open_source(store: storage_module.Storage, item: HeldItem) -> storage_modul
         )
     stored = required(item.file, "the recording file")
     if stored.storage_key is None:
-        raise storage_module.MissingFile(f"recording file {stored.id} has no stored copy")
+        raise blobs.MissingFile(f"recording file {stored.id} has no stored copy")
     return store.open(stored.storage_key, stored.sha256, stored.size_bytes)
 
 
@@ -293,309 +276,3 @@ def _package_path(item: HeldItem) -> str:
         f"recordings/{_exam_folder(item)}/"
         f"{when:%Y%m%d-%H%M}-{stored.kind.value}-{stored.id}{marker}{suffix}"
     )
-
-
-def _tools(holdings: Holdings) -> list[ProctoringTool]:
-    tools: dict[int, ProctoringTool] = {}
-    for group in holdings.exams:
-        tool = group.exam.proctoring_tool if group.exam else None
-        if tool is not None and any(item.in_scope for item in group.items()):
-            tools[tool.id] = tool
-    return [tools[key] for key in sorted(tools)]
-
-
-def _facts_used(holdings: Holdings) -> dict[str, Any]:
-    return {
-        "source": FACTS_SOURCE,
-        "read_at": now_utc().isoformat(),
-        "tools": [art15_facts(tool) for tool in _tools(holdings)],
-    }
-
-
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _decision_fields(item: HeldItem) -> dict[str, Any]:
-    decision = item.decision
-    fields: dict[str, Any] = {"release": item.release.value}
-    if decision is not None and decision.decision.is_partial_refusal:
-        fields["reason"] = decision.reason
-        if decision.decision is Release.REDACTED:
-            fields["redaction_protects"] = decision.protects
-    return fields
-
-
-def data_document(
-    holdings: Holdings, package: AccessPackage, facts_used: dict[str, Any], paths: dict[str, str]
-) -> dict[str, Any]:
-    """``data.json``: everything held that was asked for, machine-readable (R12)."""
-    case = holdings.case
-    subject = case.subject
-    exams = []
-    for group in holdings.exams:
-        recordings = []
-        for held in group.recordings:
-            files = [_file_entry(item, paths) for item in held.files if item.in_scope]
-            flags = [_flag_entry(item) for item in held.flags if item.in_scope]
-            if not files and not flags:
-                continue
-            recording = held.recording
-            recordings.append(
-                {
-                    "id": recording.id,
-                    "recorded_at": _iso(recording.recorded_at),
-                    "retention_until": _iso(recording.retention_until),
-                    "files": files,
-                    "automated_flags": flags,
-                }
-            )
-        notes = [_note_entry(item) for item in group.notes if item.in_scope]
-        if not recordings and not notes:
-            continue
-        exam = group.exam
-        exams.append(
-            {
-                "exam": None
-                if exam is None
-                else {
-                    "id": exam.id,
-                    "course_code": exam.course_code,
-                    "title": exam.title,
-                    "starts_at": _iso(exam.starts_at),
-                    "proctoring_tool": exam.proctoring_tool.name if exam.proctoring_tool else None,
-                },
-                "recordings": recordings,
-                "exam_board_decisions": notes,
-            }
-        )
-    return {
-        "format": FORMAT,
-        "generated_at": now_utc().isoformat(),
-        "case": {
-            "reference": case.reference,
-            "received_on": _iso(case.received_on),
-            "request": str(CASE_TYPE_LABELS[case.case_type]),
-            "scope": scope_summary(holdings.scope),
-        },
-        "data_subject": {
-            "full_name": subject.full_name,
-            "email": subject.email,
-            "student_number": subject.student_number,
-            "date_of_birth": _iso(subject.date_of_birth),
-            "programme": subject.programme.name if subject.programme else None,
-        },
-        "information_article_15": facts_used,
-        "exams": exams,
-        "partial_refusals": [
-            {"item": item.key, "description": refusal_text(item), **_decision_fields(item)}
-            for item in holdings.partial_refusals()
-        ],
-    }
-
-
-def _file_entry(item: HeldItem, paths: dict[str, str]) -> dict[str, Any]:
-    stored = required(item.file, "the recording file")
-    entry: dict[str, Any] = {
-        "id": stored.id,
-        "kind": stored.kind.value,
-        "media_type": stored.media_type,
-        "size_bytes": stored.size_bytes,
-        **_decision_fields(item),
-    }
-    if item.deleted:
-        entry.update(release="deleted", deleted_at=_iso(item.deleted_at), sha256=stored.sha256)
-        return entry
-    if item.release is Release.WITHHELD:
-        return entry
-    entry.update(original_filename=stored.filename, sha256=stored.sha256)
-    entry["package_path"] = paths.get(item.key)
-    decision = item.decision
-    if decision is not None and decision.decision is Release.REDACTED:
-        entry["redacted_copy"] = {
-            "sha256": decision.redacted_sha256,
-            "size_bytes": decision.redacted_size_bytes,
-            "media_type": decision.redacted_media_type,
-        }
-        automatic = automatic_redaction(item)
-        if automatic is not None:
-            entry["redacted_copy"]["automatic_redaction"] = {
-                key: value.isoformat() if isinstance(value, datetime) else value
-                for key, value in automatic.items()
-                if key not in ("requested_by", "execution_provider")
-            }
-        # The original is not in the package; its hash would only invite confusion.
-        entry.pop("sha256")
-    return entry
-
-
-def _flag_entry(item: HeldItem) -> dict[str, Any]:
-    flag = required(item.flag, "the flag")
-    entry: dict[str, Any] = {"id": flag.id, **_decision_fields(item)}
-    if item.release is Release.WITHHELD:
-        return entry
-    entry.update(
-        code=flag.code,
-        description=flag.description,
-        offset_seconds=flag.offset_seconds,
-        raised_at=_iso(flag.raised_at),
-        review_status=flag.review_status.value,
-        review=str(REVIEW_LABELS[flag.review_status]),
-    )
-    return entry
-
-
-def _note_entry(item: HeldItem) -> dict[str, Any]:
-    note = required(item.note, "the exam-board decision")
-    entry: dict[str, Any] = {"case_reference": note.reference, **_decision_fields(item)}
-    if item.release is Release.WITHHELD:
-        return entry
-    entry.update(
-        request=str(CASE_TYPE_LABELS[note.case_type]),
-        outcome=note.outcome.value if note.outcome else None,
-        reasons=note.decision_reasons,
-        legal_basis=note.legal_basis,
-        decided_at=_iso(note.decided_at),
-    )
-    return entry
-
-
-CSV_COLUMNS = [
-    "item",
-    "type",
-    "exam",
-    "recorded_at",
-    "kind_or_code",
-    "description",
-    "size_bytes",
-    "sha256",
-    "release",
-    "reason",
-    "package_path",
-]
-
-
-def data_csv(holdings: Holdings, paths: dict[str, str]) -> str:
-    """``data.csv``: one line per requested item, for spreadsheets."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for item in holdings.items():
-        if not item.in_scope:
-            continue
-        decision = item.decision
-        withheld = item.release is Release.WITHHELD
-        row: dict[str, Any] = {
-            "item": item.key,
-            "type": item.item_type.value,
-            "exam": item.exam.label if item.exam else "",
-            "release": "deleted" if item.deleted else item.release.value,
-            "reason": (decision.reason or "") if decision else "",
-            "size_bytes": item.size_bytes,
-        }
-        if item.file is not None:
-            redacted = decision is not None and decision.decision is Release.REDACTED
-            row.update(
-                recorded_at=_iso(item.file.recording.recorded_at),
-                kind_or_code=item.file.kind.value,
-                description="" if withheld else item.file.filename,
-                sha256=""
-                if withheld
-                else (decision.redacted_sha256 if redacted and decision else item.file.sha256),
-                package_path=paths.get(item.key, ""),
-            )
-        elif item.flag is not None:
-            row.update(
-                recorded_at=_iso(item.flag.recording.recorded_at),
-                kind_or_code="" if withheld else item.flag.code,
-                description="" if withheld else item.flag.description,
-            )
-        elif item.note is not None:
-            row.update(
-                kind_or_code=item.note.reference,
-                description="" if withheld else (item.note.decision_reasons or ""),
-            )
-        writer.writerow([_csv_safe(row.get(column, "")) for column in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _csv_safe(value: Any) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def automatic_redaction(item: HeldItem) -> dict[str, Any] | None:
-    """The record of the automatic redaction behind ``item``'s redacted copy (R13, R27), if any."""
-    from ..media.services import record_for_decision  # media builds on access: imported late
-
-    decision = item.decision
-    if decision is None or decision.decision is not Release.REDACTED:
-        return None
-    found = record_for_decision(decision)
-    if found is not None and found.get("reviewed_at"):
-        found["reviewed_at"] = datetime.fromisoformat(found["reviewed_at"])
-    return found
-
-
-def letter_context(
-    holdings: Holdings, package: AccessPackage, facts_used: dict[str, Any], paths: dict[str, str]
-) -> dict[str, Any]:
-    """What the cover letter template needs, computed in the requester's language."""
-    case = holdings.case
-    refusals = holdings.partial_refusals()
-    outcome = Outcome.PARTLY_GRANTED if refusals else Outcome.GRANTED
-    groups = []
-    for group in holdings.exams:
-        requested = [item for item in group.items() if item.in_scope]
-        if not requested:
-            continue
-        groups.append(
-            {
-                "exam": group.exam,
-                "tool": group.exam.proctoring_tool if group.exam else None,
-                "recordings": [
-                    held.recording
-                    for held in group.recordings
-                    if any(i.in_scope for i in [*held.files, *held.flags])
-                ],
-                "files": [
-                    {
-                        "label": item.label(),
-                        "release": RELEASE_LABELS[item.release],
-                        "path": paths.get(item.key),
-                        "size_bytes": _source_size(item),
-                        "deleted": item.deleted,
-                    }
-                    for item in requested
-                    if item.file is not None
-                ],
-                "flags": [item for item in requested if item.flag is not None],
-                "notes": [item for item in requested if item.note is not None],
-            }
-        )
-    return {
-        "case": case,
-        "subject": case.subject,
-        "requester": case.filed_by,
-        "institution": current_app.config["INSTITUTION_NAME"],
-        "portal_url": current_app.config["PORTAL_BASE_URL"],
-        "generated_at": now_utc(),
-        "outcome": outcome,
-        "outcome_label": OUTCOME_LABELS[outcome],
-        "facts": facts_used["tools"],
-        "groups": groups,
-        "refusals": [
-            {
-                "label": item.label(),
-                "withheld": item.release is Release.WITHHELD,
-                "protects": item.decision.protects if item.decision else None,
-                "reason": item.decision.reason if item.decision else None,
-                "automatic": automatic_redaction(item),
-            }
-            for item in refusals
-        ],
-        "file_kind_labels": FILE_KIND_LABELS,
-        "review_labels": REVIEW_LABELS,
-        "item_type_flag": ItemType.FLAG,
-    }

@@ -1,6 +1,6 @@
 """Access-request pages: the handler's workspace, package builds, the import, the download.
 
-Thin views: they ask :mod:`rights_portal.permissions`, call :mod:`.services` (or the importer),
+Thin views: they ask :mod:`rights_portal.permissions`, call the access services (or the importer),
 commit once and stream files through :func:`stream_stored`. Every file a person gets from here —
 a recording or package opened by staff, a package downloaded by the requester — is recorded on
 the audit trail first (R14, R24).
@@ -37,8 +37,10 @@ from ..extensions import csrf, db
 from ..media import views as media_views
 from ..permissions import Action, can, can_open_recording, case_or_404, roles_required
 from ..transactions import commit
-from . import importer, services
-from . import storage as storage_module
+from . import blobs, decisions, importer, lifecycle, opens
+from . import holdings as access_holdings
+from . import storage as access_storage
+from .export import ImportRejected, LineError
 from .forms import BuildForm, ImportForm, ItemDecisionForm, ReleaseForm
 from .labels import FILE_KIND_LABELS, PACKAGE_STATUS_LABELS, RELEASE_LABELS, REVIEW_LABELS
 from .models import AccessPackage, ItemDecision, ItemType, PackageStatus, Release
@@ -74,7 +76,7 @@ def _allow_large_upload() -> None:
 
 
 def stream_stored(
-    store: storage_module.Storage,
+    store: blobs.Storage,
     key: str,
     *,
     sha256: str,
@@ -90,13 +92,13 @@ def stream_stored(
     """
     try:
         reader = store.open(key, sha256, size)
-    except storage_module.MissingFile:
+    except blobs.MissingFile:
         if missing_message is None:
             abort(404)
         page = render_template("errors/error.html", code=404, message=missing_message)
         return current_app.make_response((page, 404))
     response = current_app.response_class(
-        FileWrapper(cast(IO[bytes], reader), storage_module.CHUNK_SIZE),
+        FileWrapper(cast(IO[bytes], reader), blobs.CHUNK_SIZE),
         mimetype=mimetype,
         direct_passthrough=True,
     )
@@ -130,7 +132,7 @@ def _starts_playback() -> bool:
 def workspace(reference: str) -> ResponseReturnValue:
     """Everything held about the student, by exam, with a decision per item (R11, R13)."""
     case = _access_case(reference, Action.WORK_ACCESS)
-    services.record_staff_open(
+    opens.record_staff_open(
         case, actor=current_user, what="access_workspace", object_id=case.id, details={}
     )
     commit()
@@ -140,9 +142,9 @@ def workspace(reference: str) -> ResponseReturnValue:
 def _render_workspace(
     case: Case, failed: tuple[str, ItemDecisionForm] | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    holdings = services.gather(case)
+    holdings = access_holdings.gather(case)
     may_handle = can(current_user, Action.HANDLE_ACCESS, case) and case.status in (
-        services.OPEN_FOR_WORK
+        decisions.OPEN_FOR_WORK
     )
     forms: dict[str, ItemDecisionForm] = {}
     for item in holdings.items():
@@ -161,7 +163,7 @@ def _render_workspace(
                 "protects": decision.protects if decision else "",
             },
         )
-    packages = services.packages_of(case)
+    packages = lifecycle.packages_of(case)
     return (
         render_template(
             "access/workspace.html",
@@ -189,7 +191,7 @@ def decide_item(reference: str, item_type: str, item_id: int) -> ResponseReturnV
         kind = ItemType(item_type)
     except ValueError:
         abort(404)
-    held = services.gather(case).find(kind, item_id)
+    held = access_holdings.gather(case).find(kind, item_id)
     if held is None:
         abort(404)
     has_copy = bool(held.decision and held.decision.redacted_storage_key)
@@ -199,12 +201,12 @@ def decide_item(reference: str, item_type: str, item_id: int) -> ResponseReturnV
     upload = None
     if form.redacted_file.data and form.decision.data == Release.REDACTED.value:
         file = form.redacted_file.data
-        upload = services.RedactedUpload(
+        upload = decisions.RedactedUpload(
             stream=file.stream,
             filename=file.filename or "redacted",
             media_type=file.mimetype or "application/octet-stream",
         )
-    services.decide_item(
+    decisions.decide_item(
         case,
         actor=current_user,
         item_type=kind,
@@ -224,14 +226,14 @@ def decide_item(reference: str, item_type: str, item_id: int) -> ResponseReturnV
 def open_file(reference: str, file_id: int) -> ResponseReturnValue:
     """Open or play a recording file of the case's student; logged (R24)."""
     case = _access_case(reference, Action.WORK_ACCESS)
-    held = services.gather(case).find(ItemType.FILE, file_id)
+    held = access_holdings.gather(case).find(ItemType.FILE, file_id)
     if held is None or held.file is None or held.file.deleted_at or held.file.storage_key is None:
         abort(404)
     stored = held.file
     if not can_open_recording(current_user, stored.recording, case):
         abort(403)  # R16: restricted while an objection is pending, except to decide it
     if _starts_playback():
-        services.record_staff_open(
+        opens.record_staff_open(
             case,
             actor=current_user,
             what="recording",
@@ -240,8 +242,8 @@ def open_file(reference: str, file_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.recordings_storage(),
-        services.required(stored.storage_key, "the stored file"),
+        access_storage.recordings_storage(),
+        access_holdings.required(stored.storage_key, "the stored file"),
         sha256=stored.sha256,
         size=stored.size_bytes,
         mimetype=stored.media_type,
@@ -271,7 +273,7 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
     if not decision.redacted_storage_key:
         abort(404)
     if _starts_playback():
-        services.record_staff_open(
+        opens.record_staff_open(
             case,
             actor=current_user,
             what="redacted_copy",
@@ -280,11 +282,11 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.recordings_storage(),
+        access_storage.recordings_storage(),
         decision.redacted_storage_key,
         missing_message=_("The redacted copy is no longer in storage."),
-        sha256=services.required(decision.redacted_sha256, "the redacted copy's sha256"),
-        size=services.required(decision.redacted_size_bytes, "the redacted copy's size"),
+        sha256=access_holdings.required(decision.redacted_sha256, "the redacted copy's sha256"),
+        size=access_holdings.required(decision.redacted_size_bytes, "the redacted copy's size"),
         mimetype=decision.redacted_media_type or "application/octet-stream",
         download_name=f"{case.reference}-redacted-{decision.item_id}",
         attachment=False,
@@ -301,7 +303,7 @@ def build(reference: str) -> ResponseReturnValue:
     case = _access_case(reference, Action.HANDLE_ACCESS)
     if not BuildForm().validate_on_submit():
         abort(400)
-    package = services.request_build(case, actor=current_user)
+    package = lifecycle.request_build(case, actor=current_user)
     commit()
     enqueue_build(package.id)
     return redirect(url_for("access.package_page", reference=case.reference, package_id=package.id))
@@ -327,7 +329,7 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
         # A build lists what it holds and the partial refusals (personal data): an opening is
         # logged (R24). While building, the page refreshes itself every two seconds and shows
         # only the progress, so those refreshes are not.
-        services.record_staff_open(
+        opens.record_staff_open(
             case,
             actor=current_user,
             what="package_page",
@@ -335,7 +337,7 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
             details={"status": package.status.value},
         )
         commit()
-    newest = services.packages_of(case)[0]
+    newest = lifecycle.packages_of(case)[0]
     return render_template(
         "access/package.html",
         case=case,
@@ -345,7 +347,7 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
         and package.status is PackageStatus.READY
         and newest.id == package.id,
         release_form=ReleaseForm(),
-        refusals=services.gather(case).partial_refusals()
+        refusals=access_holdings.gather(case).partial_refusals()
         if package.status is PackageStatus.READY
         else [],
     )
@@ -359,7 +361,7 @@ def preview_letter(reference: str, package_id: int) -> ResponseReturnValue:
     package = _package(case, package_id)
     if package.letter_html is None:
         abort(404)
-    services.record_staff_open(
+    opens.record_staff_open(
         case, actor=current_user, what="package_letter", object_id=package.id, details={}
     )
     commit()
@@ -381,7 +383,7 @@ def staff_download(reference: str, package_id: int) -> ResponseReturnValue:
     if package.storage_key is None or package.sha256 is None or package.size_bytes is None:
         abort(404)
     if _starts_playback():
-        services.record_staff_open(
+        opens.record_staff_open(
             case,
             actor=current_user,
             what="package",
@@ -390,7 +392,7 @@ def staff_download(reference: str, package_id: int) -> ResponseReturnValue:
         )
         commit()
     return stream_stored(
-        storage_module.packages_storage(),
+        access_storage.packages_storage(),
         package.storage_key,
         sha256=package.sha256,
         size=package.size_bytes,
@@ -408,7 +410,7 @@ def release(reference: str, package_id: int) -> ResponseReturnValue:
     package = _package(case, package_id)
     if not ReleaseForm().validate_on_submit():
         abort(400)
-    services.release(package, actor=current_user)
+    lifecycle.release(package, actor=current_user)
     commit()
     flash(
         _("The package has been released. The requester has been sent a link by e-mail."),
@@ -427,16 +429,16 @@ def import_export() -> ResponseReturnValue:
     """Upload a vendor export (ZIP); a bad manifest is reported line by line, nothing imported."""
     _allow_large_upload()
     form = ImportForm()
-    errors: list[importer.LineError] = []
+    errors: list[LineError] = []
     if form.validate_on_submit():
         upload = form.export.data
         with tempfile.TemporaryDirectory(prefix="rp-import-") as folder:
             path = Path(folder) / "export.zip"  # our name, never the uploaded one
             with open(path, "wb") as target:
-                storage_module.copy_hashing(upload.stream, target)
+                blobs.copy_hashing(upload.stream, target)
             try:
                 result = importer.import_export(path, actor=current_user, source="upload")
-            except importer.ImportRejected as rejected:
+            except ImportRejected as rejected:
                 db.session.rollback()
                 errors = rejected.errors
             else:
@@ -476,13 +478,13 @@ def download(reference: str, package_id: int) -> ResponseReturnValue:
         )
         return render_template("errors/error.html", code=410, message=message), 410
     requester: User = current_user
-    services.record_download(package, actor=requester, byte_range=_range())
+    opens.record_download(package, actor=requester, byte_range=_range())
     commit()
     return stream_stored(
-        storage_module.packages_storage(),
-        services.required(package.storage_key, "the package file"),
-        sha256=services.required(package.sha256, "the package's sha256"),
-        size=services.required(package.size_bytes, "the package's size"),
+        access_storage.packages_storage(),
+        access_holdings.required(package.storage_key, "the package file"),
+        sha256=access_holdings.required(package.sha256, "the package's sha256"),
+        size=access_holdings.required(package.size_bytes, "the package's size"),
         mimetype="application/zip",
         download_name=f"{case.reference}.zip",
         attachment=True,

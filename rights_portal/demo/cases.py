@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..access import services as access
+from ..access import filing as access_filing
 from ..accounts.models import User
 from ..cases import services as case_services
 from ..cases.models import Case, CaseType
@@ -53,7 +53,7 @@ def seed_cases(
     student, handler = users[STUDENT], users[HANDLER]
     bystander = _find(CaseType.ACCESS, student, BYSTANDER_REQUEST)
     if bystander is None:
-        bystander = access.file_access_request(
+        bystander = access_filing.file_access_request(
             subject=student, filed_by=student, description=BYSTANDER_REQUEST, all_data=True
         )
         # The handler takes it, so the queue is not empty on the first login.

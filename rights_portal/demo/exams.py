@@ -24,8 +24,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from ..access.cleanup import delete_after_rollback
 from ..access.importer import retention_until
-from ..access.services import delete_after_rollback
 from ..access.storage import recordings_storage
 from ..accounts.models import User
 from ..cases.deadlines import AMSTERDAM, add_working_days

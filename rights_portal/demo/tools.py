@@ -16,7 +16,7 @@ from ..accounts.models import User
 from ..clock import today_local
 from ..exams.models import ProctoringTool, ToolKind
 from ..extensions import db
-from ..register import services as register
+from ..register import entries as register_entries
 from ..register.models import LegalBasis, RegisterVersion
 
 
@@ -132,13 +132,13 @@ def register_demo_tools(admin: User) -> ProctoringTool:
             select(ProctoringTool).where(ProctoringTool.name == name)
         ).one_or_none()
         if tool is None:
-            tool = register.create_entry(
+            tool = register_entries.create_entry(
                 name=name, kind=kinds[name], facts=facts, actor=admin, change_note="Demo data."
             )
         elif not db.session.scalar(
             select(func.count(RegisterVersion.id)).where(RegisterVersion.tool_id == tool.id)
         ):
             # A demo database from before the register: complete its entry once.
-            register.save_version(tool, facts, actor=admin, change_note="Demo data.")
+            register_entries.save_version(tool, facts, actor=admin, change_note="Demo data.")
         tools[name] = tool
     return tools["ProctorCam"]

@@ -174,7 +174,7 @@ def _finalise(
     # R25, art. 17(1)(c): an upheld objection erases the exam's recordings; the intents commit
     # with the decision and the caller carries them out after the commit.
     from ..access.storage import recordings_storage
-    from ..retention.services import erase_after_decision
+    from ..retention.erasure import erase_after_decision
 
     erase_after_decision(case, actor=decided_by, store=recordings_storage())
     return case

@@ -21,10 +21,11 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..access import services as access_services
+from ..access import filing as access_filing
+from ..access.blobs import Storage
 from ..access.importer import DEFAULT_RETENTION_DAYS
 from ..access.importer import retention_until as recording_retention_until
-from ..access.storage import Storage, recordings_storage
+from ..access.storage import recordings_storage
 from ..accounts.guardianship import is_minor_on
 from ..accounts.models import AuthorityDocument, IdentityDocument, Role, User
 from ..audit.services import record_case_event
@@ -180,7 +181,7 @@ def register_request(
     # The acknowledgement is sent below, once the intake is recorded.
     case: Case
     if case_type is CaseType.ACCESS:
-        case = access_services.file_access_request(
+        case = access_filing.file_access_request(
             subject=student,
             filed_by=filer,
             description=description,

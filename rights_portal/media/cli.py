@@ -14,6 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from . import pipeline
+from .ffmpeg import MediaError
 
 media_cli = AppGroup("media", help="Recordings and screenshots: automatic redaction (R27).")
 
@@ -43,7 +44,7 @@ def redact_command(
     settings = pipeline.Settings(threshold=threshold, cover_all=cover_all)
     try:
         result = pipeline.redact(source, output, settings, requester=requester)
-    except pipeline.MediaError as error:
+    except MediaError as error:
         raise click.ClickException(str(error)) from error
     record = result.record
     if as_json:

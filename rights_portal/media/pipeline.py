@@ -1,8 +1,7 @@
 """The redaction pipeline (R27): analyse a recording, then write it with bystanders covered.
 
-Owns the streaming through ffmpeg (the binary of the ``imageio-ffmpeg`` wheel): frames travel
-as rawvideo rgb24 through pipes, one frame in memory at a time, so memory does not grow with the
-length of the video. Two passes:
+Frames travel through ffmpeg (:mod:`.ffmpeg`) as rawvideo rgb24 through pipes, one frame in
+memory at a time, so memory does not grow with the length of the video. Two passes:
 
 * :func:`analyse` decodes every ``detect_every``-th frame at detection size, detects and tracks
   faces and writes each detection frame's boxes to a temporary timeline file; it proposes the
@@ -12,104 +11,33 @@ length of the video. Two passes:
   in between) with a solid fill grown by a margin, and encodes; the audio stream is copied
   (re-encoded only where the handler muted time ranges).
 
-Images (screenshots) take the same detector in one pass. Nothing here touches the database.
+Images (screenshots) take the same detector in one pass. Nothing here touches the database;
+numpy and onnxruntime are imported only when a run starts (the web app never loads them).
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
 import os
-import re
 import struct
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
-
-from .detect import DEFAULT_THRESHOLD, MODEL_NAME, Box, FaceDetector, model_version
+from .detect import DEFAULT_THRESHOLD, MODEL_NAME, FaceDetector, model_version
+from .ffmpeg import MP4_AUDIO, Ffmpeg, Frames, MediaInfo, probe
 from .track import Track, Tracker, proposed_requester
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+if TYPE_CHECKING:
+    import numpy as np
+
 COVER_VALUE = 128  # a flat mid grey: nothing of the face survives (irreversible, R27)
 _RECORD = struct.Struct("<iiffff")  # frame, track id (negative: lost, held), x1, y1, x2, y2
 
 Progress = Callable[[float], None]
-
-
-class MediaError(Exception):
-    """ffmpeg could not read or write the file."""
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel (or IMAGEIO_FFMPEG_EXE)."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What ffmpeg says of a file."""
-
-    width: int
-    height: int
-    fps: float
-    fps_text: str
-    duration_s: float
-    has_audio: bool
-    is_image: bool
-    audio_codec: str = ""
-
-    @property
-    def frames_estimate(self) -> int:
-        """How many frames the duration and rate make (1 for an image)."""
-        return max(1, round(self.duration_s * self.fps)) if not self.is_image else 1
-
-
-_SIZE = re.compile(r"Video: .*?(\d{2,5})x(\d{2,5})")
-_FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)")
-_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
-_AUDIO = re.compile(r"Audio: (\w+)")
-# What the MP4 (and MOV) muxer takes as it is; anything else is re-encoded to AAC.
-MP4_AUDIO = {"aac", "mp3", "opus", "alac", "ac3", "eac3", "flac"}
-
-
-def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Size, rate, duration and whether there is sound, from ``ffmpeg -i``'s report."""
-    result = subprocess.run(  # noqa: S603
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    report = result.stderr
-    video = next((line for line in report.splitlines() if "Video:" in line), None)
-    size = _SIZE.search(video or "")
-    if video is None or size is None:
-        raise MediaError(f"no picture in {Path(path).name}")
-    fps = _FPS.search(video)
-    duration = _DURATION.search(report)
-    seconds = 0.0
-    if duration:
-        h, m, s = duration.groups()
-        seconds = int(h) * 3600 + int(m) * 60 + float(s)
-    is_image = Path(path).suffix.lower() in IMAGE_SUFFIXES
-    audio = _AUDIO.search(report)
-    return MediaInfo(
-        width=int(size.group(1)),
-        height=int(size.group(2)),
-        fps=float(fps.group(1)) if fps else 25.0,
-        fps_text=fps.group(1) if fps else "25",
-        duration_s=seconds,
-        has_audio=audio is not None,
-        is_image=is_image,
-        audio_codec=audio.group(1) if audio else "",
-    )
 
 
 @dataclass(frozen=True)
@@ -195,66 +123,9 @@ def covered_tracks(tracks: list[Track], requester: int | None, cover_all: bool) 
 def _detection_size(info: MediaInfo, side: int) -> tuple[int, int]:
     factor = min(1.0, side / max(info.width, info.height))
     return (
-        max(32, int(np.ceil(info.width * factor / 32) * 32)),
-        max(32, int(np.ceil(info.height * factor / 32) * 32)),
+        max(32, math.ceil(info.width * factor / 32) * 32),
+        max(32, math.ceil(info.height * factor / 32) * 32),
     )
-
-
-class _Frames:
-    """rgb24 frames read from an ffmpeg process's stdout, one buffer reused."""
-
-    def __init__(self, args: list[str], width: int, height: int) -> None:
-        self.shape = (height, width, 3)
-        self.ffmpeg = _Ffmpeg(args, stdout=subprocess.PIPE)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        size = self.shape[0] * self.shape[1] * 3
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        stdout = self.ffmpeg.process.stdout
-        assert stdout is not None  # noqa: S101 - Popen was given PIPE
-        while True:
-            got = 0
-            while got < size:
-                n = stdout.readinto(view[got:])  # type: ignore[attr-defined]
-                if not n:
-                    break
-                got += n
-            if got < size:
-                return
-            yield np.frombuffer(buffer, dtype=np.uint8).reshape(self.shape)
-
-    def close(self, *, check: bool = True) -> None:
-        self.ffmpeg.finish("decoding", check=check)
-
-
-class _Ffmpeg:
-    """One ffmpeg process; its complaints go to a file, never a pipe nobody reads."""
-
-    def __init__(self, args: list[str], **pipes: Any) -> None:
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()
-        self.process = subprocess.Popen(  # noqa: S603
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
-            stderr=self.errors,
-            **pipes,
-        )
-
-    def finish(self, what: str, *, check: bool = True) -> None:
-        """Close the pipes and wait; with ``check``, raise if ffmpeg failed (else kill it)."""
-        process = self.process
-        if process.stdin and not process.stdin.closed:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-        if not check and process.poll() is None:
-            process.kill()
-        if process.stdout:
-            process.stdout.close()
-        process.wait(timeout=600)
-        self.errors.seek(0)
-        err = self.errors.read()
-        self.errors.close()
-        if check and process.returncode != 0:
-            raise MediaError(f"ffmpeg failed while {what}: {err.decode(errors='replace')[-500:]}")
 
 
 def analyse(
@@ -279,7 +150,7 @@ def analyse(
     handle, name = tempfile.mkstemp(prefix="redaction-", suffix=".timeline")
     timeline = Path(name)
     chosen = rf"select=not(mod(n\,{every})),scale={w_in}:{h_in}:flags=area"
-    frames = _Frames(
+    frames = Frames(
         ["-i", str(source), "-map", "0:v:0", "-vf", chosen, "-fps_mode", "passthrough",
          "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         w_in,
@@ -340,10 +211,10 @@ def cover(frame: np.ndarray, box: tuple[float, ...], margin: float) -> None:
     """Fill ``box`` grown by ``margin`` with flat grey, in place."""
     height, width = frame.shape[:2]
     bw, bh = box[2] - box[0], box[3] - box[1]
-    x1 = max(0, int(np.floor(box[0] - bw * margin)))
-    y1 = max(0, int(np.floor(box[1] - bh * margin)))
-    x2 = min(width, int(np.ceil(box[2] + bw * margin)))
-    y2 = min(height, int(np.ceil(box[3] + bh * margin)))
+    x1 = max(0, math.floor(box[0] - bw * margin))
+    y1 = max(0, math.floor(box[1] - bh * margin))
+    x2 = min(width, math.ceil(box[2] + bw * margin))
+    y2 = min(height, math.ceil(box[3] + bh * margin))
     if x2 > x1 and y2 > y1:
         frame[y1:y2, x1:x2] = COVER_VALUE
 
@@ -384,13 +255,13 @@ def render(
     info, settings = analysis.info, analysis.settings
     covered = covered_tracks(analysis.tracks, requester, settings.cover_all)
     output = Path(output)
-    frames = _Frames(
+    frames = Frames(
         ["-i", str(source), "-map", "0:v:0", "-fps_mode", "passthrough",
          "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         info.width,
         info.height,
     )
-    encoder = _Ffmpeg(
+    encoder = Ffmpeg(
         ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
          "-r", info.fps_text, "-i", "pipe:0", "-i", str(source), "-map", "0:v:0",
          *_audio_args(info, settings.muted, output), *_video_args(output, info), str(output)],
@@ -456,59 +327,3 @@ def redact(
         return Result(analysis.record(chosen, frames), analysis.tracks)
 
 
-THUMB = 112
-
-
-def _frame_at(source: str | os.PathLike[str], info: MediaInfo, index: int) -> np.ndarray:
-    seconds = 0.0 if info.is_image else index / info.fps
-    frames = _Frames(
-        ["-ss", f"{seconds:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
-        info.width,
-        info.height,
-    )
-    try:
-        picture = next(iter(frames), None)
-        found = None if picture is None else picture.copy()
-    finally:
-        frames.close(check=False)
-    if found is None:
-        raise MediaError(f"no frame {index}")
-    return found
-
-
-def contact_sheet(source: str | os.PathLike[str], tracks: list[dict[str, Any]]) -> bytes:
-    """A JPEG with one picture per track, in order, each where the detector saw it best.
-
-    Made from the original on demand and never stored: the faces of bystanders are not kept
-    anywhere beyond the recording itself (R25 deletes them with it).
-    """
-    info = probe(source)
-    tiles = []
-    for track in tracks:
-        tile = np.full((THUMB, THUMB, 3), 200, np.uint8)
-        box = track.get("best_box")
-        if box:
-            frame = _frame_at(source, info, int(track.get("best_frame", 0)))
-            b = Box(*box)
-            x1, y1, x2, y2 = b.grown(0.3, info.width, info.height)
-            if x2 > x1 and y2 > y1:
-                crop = frame[y1:y2, x1:x2]
-                ys = (np.arange(THUMB) * crop.shape[0] / THUMB).astype(np.intp)
-                xs = (np.arange(THUMB) * crop.shape[1] / THUMB).astype(np.intp)
-                tile = crop[ys][:, xs]
-        tiles.append(tile)
-        tiles.append(np.full((THUMB, 4, 3), 255, np.uint8))
-    sheet = np.concatenate(tiles[:-1] or [np.full((THUMB, THUMB, 3), 200, np.uint8)], axis=1)
-    height, width = sheet.shape[:2]
-    encoder = _Ffmpeg(
-        ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
-         "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    out, _ = encoder.process.communicate(np.ascontiguousarray(sheet).tobytes(), timeout=60)
-    encoder.errors.close()
-    if encoder.process.returncode != 0:
-        raise MediaError("ffmpeg could not write the contact sheet")
-    return out

@@ -3,10 +3,7 @@
 * :func:`request_redaction` — queue a run of the pipeline on one recording file (video or
   screenshot) of an open access case, with the threshold, cover-all, the requester's track if
   the handler chose one, and muted time ranges, each with its reason.
-* :func:`run` — the worker's body: take the run, stream the file through
-  :mod:`.pipeline`, store the result as the item's redacted copy through
-  :func:`rights_portal.access.services.decide_item` (the very path of an uploaded copy, so
-  retention, erasure and the package treat it alike) and keep the record of the partial refusal.
+* the worker's body, :func:`rights_portal.media.worker.run`, is in :mod:`.worker`.
 * :func:`cancel`, :func:`retry` — stop a queued or running run; run a finished one again.
 * :func:`confirm_requester` — the handler confirms the proposed requester's track (the run
   becomes reviewed) or picks another one (a new run, reviewed from the start). R27: automatic
@@ -14,29 +11,21 @@
 * :func:`record_for_decision` — what the access letter states about an automatic redaction.
 
 Services flush and never commit; permission checks are the caller's
-(:mod:`rights_portal.permissions`). Progress and the claim are written on their own short
-transactions, as for package builds, so the handler sees them while the run goes on.
+(:mod:`rights_portal.permissions`).
 """
 
 from __future__ import annotations
 
 import logging
-import mimetypes
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 
-from ..access import services as access_services
-from ..access import storage as storage_module
+from ..access import decisions as access_decisions
+from ..access import holdings as access_holdings
 from ..access.models import ItemDecision, ItemType, Release
 from ..accounts.models import User
 from ..audit.services import record
@@ -45,7 +34,6 @@ from ..clock import now_utc
 from ..errors import RuleViolation
 from ..exams.models import FileKind, RecordingFile
 from ..extensions import db
-from . import pipeline
 from .detect import DEFAULT_THRESHOLD
 from .models import Redaction, RedactionStatus
 
@@ -53,15 +41,8 @@ log = logging.getLogger(__name__)
 TASK = "rights_portal.redact_recording"
 QUEUE = "media"
 REDACTABLE = (FileKind.VIDEO, FileKind.SCREENSHOT)
-STALE_RUN = timedelta(minutes=10)
-STALE_QUEUE = timedelta(minutes=2)
 MAX_REASON = 1000
 PROTECTS = _l("Other people visible in the recording: their faces are covered.")
-VIDEO_OUTPUT = {".mp4": ".mp4", ".mov": ".mov", ".mkv": ".mkv", ".m4v": ".mp4"}
-
-
-class Cancelled(Exception):
-    """The handler cancelled the run while it was going."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +71,8 @@ def _checked_ranges(muted: list[MutedRange]) -> list[dict[str, Any]]:
 
 
 def _redactable_file(case: Case, file_id: int) -> RecordingFile:
-    access_services.ensure_workable(case)
-    held = access_services.gather(case).find(ItemType.FILE, file_id)
+    access_decisions.ensure_workable(case)
+    held = access_holdings.gather(case).find(ItemType.FILE, file_id)
     if held is None or held.file is None:
         raise RuleViolation(_l("This item is not held about the student of this case."))
     if held.file.deleted_at is not None or held.file.storage_key is None:
@@ -232,7 +213,7 @@ def confirm_requester(run: Redaction, *, actor: User, track_id: int) -> Redactio
         return retry(run, actor=actor, requester_track=track_id)
     before = {"reviewed_by_id": run.reviewed_by_id}
     run.reviewed_by_id, run.reviewed_at = actor.id, now_utc()
-    run.record = {**run.record, **_review(run)}
+    run.record = {**run.record, **review_record(run)}
     db.session.flush()
     record(
         "media.requester_confirmed",
@@ -246,205 +227,13 @@ def confirm_requester(run: Redaction, *, actor: User, track_id: int) -> Redactio
     return run
 
 
-def _review(run: Redaction) -> dict[str, Any]:
+def review_record(run: Redaction) -> dict[str, Any]:
+    """Who confirmed the requester's face and when, as the run's record keeps it (R27)."""
     reviewer = db.session.get(User, run.reviewed_by_id) if run.reviewed_by_id else None
     return {
         "reviewed_by": reviewer.full_name if reviewer else None,
         "reviewed_at": run.reviewed_at.isoformat() if run.reviewed_at else None,
     }
-
-
-# --- the worker's part ----------------------------------------------------------------------
-
-
-def claim(run_id: int) -> bool:
-    """Take the run on its own, immediately committed transaction; False if not ours."""
-    now = now_utc()
-    with db.engine.begin() as conn:
-        taken = conn.execute(
-            update(Redaction)
-            .where(
-                Redaction.id == run_id,
-                or_(
-                    Redaction.status == RedactionStatus.QUEUED,
-                    and_(
-                        Redaction.status == RedactionStatus.RUNNING,
-                        Redaction.heartbeat_at <= now - STALE_RUN,
-                    ),
-                ),
-            )
-            .values(status=RedactionStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0)
-        )
-        return taken.rowcount == 1
-
-
-class ProgressWriter:
-    """Writes progress on its own connection (at most twice a second); raises if cancelled."""
-
-    def __init__(self, run_id: int, interval: float = 0.5) -> None:
-        self.run_id = run_id
-        self.interval = interval
-        self.last_time = 0.0
-
-    def __call__(self, fraction: float) -> None:
-        """Record ``fraction`` (0-1) of the work done; :class:`Cancelled` if the run was."""
-        moment = time.monotonic()
-        if moment - self.last_time < self.interval:
-            return
-        self.last_time = moment
-        percent = max(0, min(99, int(fraction * 100)))
-        with db.engine.begin() as conn:
-            status = conn.execute(
-                update(Redaction)
-                .where(Redaction.id == self.run_id)
-                .values(progress=percent, heartbeat_at=now_utc())
-                .returning(Redaction.status)
-            ).scalar_one()
-        if status == RedactionStatus.CANCELLED:
-            raise Cancelled
-
-
-def stale_runs(now: datetime | None = None) -> list[int]:
-    """Runs whose task was lost (broker down at commit) or whose worker died mid-run.
-
-    The housekeeping task sends them again; :func:`claim` takes a running one only once its
-    heartbeat is ``STALE_RUN`` old, so a run still going is never done twice.
-    """
-    now = now or now_utc()
-    return list(
-        db.session.scalars(
-            select(Redaction.id).where(
-                (
-                    (Redaction.status == RedactionStatus.QUEUED)
-                    & (Redaction.requested_at <= now - STALE_QUEUE)
-                )
-                | (
-                    (Redaction.status == RedactionStatus.RUNNING)
-                    & (Redaction.heartbeat_at <= now - STALE_RUN)
-                )
-            )
-        )
-    )
-
-
-def _output_suffix(file: RecordingFile) -> str:
-    suffix = Path(file.filename).suffix.lower()
-    if file.kind is FileKind.SCREENSHOT:
-        return suffix if suffix in (".png", ".jpg", ".jpeg") else ".png"
-    return VIDEO_OUTPUT.get(suffix, ".mp4")
-
-
-def run(run_id: int, progress: pipeline.Progress | None = None) -> RedactionStatus | None:
-    """Do run ``run_id``; its new status (None if it was not ours to do). The caller commits."""
-    if not claim(run_id):
-        return None
-    progress = progress or ProgressWriter(run_id)
-    job = db.session.get(Redaction, run_id)
-    assert job is not None  # noqa: S101 - claimed just now
-    db.session.refresh(job)
-    file = db.session.get(RecordingFile, job.file_id)
-    case = db.session.get(Case, job.case_id)
-    assert file is not None and case is not None and file.storage_key  # noqa: S101
-    work = Path(tempfile.mkdtemp(prefix="redaction-"))
-    try:
-        source = work / f"source{Path(file.filename).suffix.lower() or '.bin'}"
-        store = storage_module.recordings_storage()
-        reader = store.open(file.storage_key, file.sha256, file.size_bytes)
-        with reader, source.open("wb") as target:
-            shutil.copyfileobj(reader, target, 1024 * 1024)
-        suffix = _output_suffix(file)
-        output = work / f"redacted{suffix}"
-        settings = pipeline.Settings(
-            threshold=job.threshold,
-            cover_all=job.cover_all,
-            muted=tuple((r["start_s"], r["end_s"]) for r in job.muted_ranges),
-        )
-        result = pipeline.redact(
-            source, output, settings, requester=job.requester_track, progress=progress
-        )
-        requester = case.filed_by
-        with force_locale(requester.locale or "nl"):
-            protects = str(PROTECTS)
-        with output.open("rb") as stream:
-            decision = access_services.decide_item(
-                case,
-                actor=job.requested_by,
-                item_type=ItemType.FILE,
-                item_id=file.id,
-                decision=Release.REDACTED,
-                protects=protects,
-                redacted=access_services.RedactedUpload(
-                    stream=stream,
-                    filename=f"{Path(file.filename).stem}-redacted{suffix}",
-                    media_type=mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream",
-                ),
-            )
-    except Cancelled:
-        db.session.rollback()
-        return RedactionStatus.CANCELLED
-    except Exception as exc:
-        log.exception("redaction %s failed", run_id)
-        db.session.rollback()
-        return _mark_failed(run_id, exc)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    db.session.refresh(job)
-    if job.status is RedactionStatus.CANCELLED:  # cancelled in the last moment: keep nothing
-        db.session.rollback()
-        return RedactionStatus.CANCELLED
-    the_record = {
-        **result.record,
-        "copy_sha256": decision.redacted_sha256,
-        "muted_ranges": job.muted_ranges,
-        "requested_by": job.requested_by.full_name,
-        **_review(job),
-    }
-    job.status = RedactionStatus.DONE
-    job.progress = 100
-    job.finished_at = job.heartbeat_at = now_utc()
-    job.decision_id = decision.id
-    job.error = None
-    job.record = the_record
-    db.session.flush()
-    record(
-        "media.redacted",
-        actor=None,
-        object_type="media_redaction",
-        object_id=job.id,
-        case_id=job.case_id,
-        after={
-            "decision_id": decision.id,
-            "redacted_sha256": decision.redacted_sha256,
-            **{
-                key: result.record[key]
-                for key in (
-                    "model", "model_version", "threshold", "frames_processed", "tracks_found",
-                    "requester_track", "tracks_covered",
-                )
-            },
-        },
-    )
-    return job.status
-
-
-def _mark_failed(run_id: int, exc: Exception) -> RedactionStatus:
-    job = db.session.get(Redaction, run_id)
-    assert job is not None  # noqa: S101
-    if job.status is RedactionStatus.CANCELLED:
-        return job.status
-    job.status = RedactionStatus.FAILED
-    job.error = f"{type(exc).__name__}: {exc}"[:2000]
-    job.finished_at = now_utc()
-    db.session.flush()
-    record(
-        "media.redaction_failed",
-        actor=None,
-        object_type="media_redaction",
-        object_id=job.id,
-        case_id=job.case_id,
-        after={"error": job.error},
-    )
-    return job.status
 
 
 def _current_run(decision: ItemDecision) -> Redaction | None:

@@ -1,12 +1,14 @@
 """Automatic redaction on the access workspace (R27).
 
 Request, cancel, retry, confirm the requester's face, and the contact sheet. Thin views: they
-ask :mod:`rights_portal.permissions`, call :mod:`.services`, commit, and only then send the
-task. The runs are shown on the workspace page itself (:func:`workspace_context`).
+ask :mod:`rights_portal.permissions` and call :mod:`.services`; the request's unit of work
+commits, and only then is the task sent (``after_commit``). The runs are shown on the
+workspace page itself (:func:`workspace_context`).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,8 +20,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..access import services as access_services
-from ..access import storage as storage_module
+from ..access import holdings as access_holdings
+from ..access import opens as access_opens
+from ..access import storage as access_storage
 from ..access.models import ItemType
 from ..accounts.models import Role
 from ..cases.models import Case, CaseType
@@ -27,11 +30,11 @@ from ..errors import RuleViolation
 from ..exams.models import RecordingFile
 from ..extensions import db
 from ..permissions import Action, can_open_recording, case_or_404, roles_required
-from ..transactions import commit
+from ..transactions import after_commit
 from . import services
+from .contact import contact_sheet
 from .forms import ConfirmForm, RedactForm, RunForm, parse_muted
 from .models import Redaction, RedactionStatus
-from .pipeline import contact_sheet
 
 bp = Blueprint("media", __name__, template_folder="templates")
 STAFF_ROLES = (Role.CASE_HANDLER, Role.DPO)
@@ -82,7 +85,7 @@ def _back(case: Case, file_id: int) -> ResponseReturnValue:
 def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     """Queue the automatic redaction of one video or screenshot."""
     case = _case(reference, Action.HANDLE_ACCESS)
-    if access_services.gather(case).find(ItemType.FILE, file_id) is None:
+    if access_holdings.gather(case).find(ItemType.FILE, file_id) is None:
         abort(404)  # not held about this case's student
     form = RedactForm(prefix=f"redact-{file_id}")
     if not form.validate_on_submit():
@@ -102,8 +105,7 @@ def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     except RuleViolation as refused:
         flash(str(refused), "error")
         return _back(case, file_id)
-    commit()
-    services.enqueue(run.id)
+    after_commit(functools.partial(services.enqueue, run.id))
     flash(_("The automatic redaction has been queued."), "success")
     return _back(case, file_id)
 
@@ -117,7 +119,6 @@ def cancel(reference: str, run_id: int) -> ResponseReturnValue:
     if RunForm().validate_on_submit():
         try:
             services.cancel(run, actor=current_user)
-            commit()
             flash(_("The automatic redaction has been cancelled."), "success")
         except RuleViolation as refused:
             flash(str(refused), "error")
@@ -136,8 +137,7 @@ def retry(reference: str, run_id: int) -> ResponseReturnValue:
         except RuleViolation as refused:
             flash(str(refused), "error")
             return _back(case, run.file_id)
-        commit()
-        services.enqueue(again.id)
+        after_commit(functools.partial(services.enqueue, again.id))
         flash(_("The automatic redaction has been queued."), "success")
     return _back(case, run.file_id)
 
@@ -157,9 +157,8 @@ def confirm(reference: str, run_id: int) -> ResponseReturnValue:
     except RuleViolation as refused:
         flash(str(refused), "error")
         return _back(case, run.file_id)
-    commit()
     if reviewed.id != run.id:
-        services.enqueue(reviewed.id)
+        after_commit(functools.partial(services.enqueue, reviewed.id))
         flash(_("Redacting again, keeping the face you chose."), "success")
     else:
         flash(_("The requester's face is confirmed."), "success")
@@ -177,14 +176,13 @@ def faces(reference: str, run_id: int) -> ResponseReturnValue:
         abort(404)
     if not can_open_recording(current_user, file.recording, case):
         abort(404)
-    access_services.record_staff_open(
+    access_opens.record_staff_open(
         case, actor=current_user, what="media_faces", object_id=run.id, details={"file": file.id}
     )
-    commit()
     work = Path(tempfile.mkdtemp(prefix="faces-"))
     try:
         source = work / f"source{Path(file.filename).suffix.lower()}"
-        reader = storage_module.recordings_storage().open(
+        reader = access_storage.recordings_storage().open(
             file.storage_key, file.sha256, file.size_bytes
         )
         with reader, source.open("wb") as target:

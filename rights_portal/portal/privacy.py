@@ -3,7 +3,7 @@
 The AP asks institutions to tell students and parents "in language they understand" what an
 online-proctored exam records, why, who receives it, how long it is kept, that a person judges
 every automated flag, and which rights they have. This page builds that notice from the current
-register facts of the exam's tool (:func:`rights_portal.register.services.current_facts`), in
+register facts of the exam's tool (:func:`rights_portal.register.facts.current_facts`), in
 short sentences, with the staff-written ``privacy_notice`` text of the tool on top and a button
 to exercise each right. Who may read it is :func:`rights_portal.permissions.privacy_exam_or_404`.
 """
@@ -28,7 +28,7 @@ from ..permissions import (
     privacy_notice_children,
     roles_required,
 )
-from ..register import services as register
+from ..register import facts as register_facts
 from ..transactions import commit
 from .views import bp
 
@@ -125,7 +125,7 @@ def exam_privacy(exam_id: int) -> ResponseReturnValue:
     """What the exam's proctoring tool records and which rights the student has."""
     exam = privacy_exam_or_404(exam_id)
     assert exam.proctoring_tool_id is not None  # noqa: S101  (privacy_exam_or_404 checked it)
-    facts = register.current_facts(exam.proctoring_tool_id)
+    facts = register_facts.current_facts(exam.proctoring_tool_id)
     commit()  # a tool that predates the register is adopted as version 1 (recorded)
     return render_template(
         "portal/exam_privacy.html",

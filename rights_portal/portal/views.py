@@ -16,7 +16,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..access import services as access_services
+from ..access import filing as access_filing
+from ..access import lifecycle as access_lifecycle
 from ..accounts import identity
 from ..accounts.models import Role, User
 from ..cases import services
@@ -41,7 +42,7 @@ from ..permissions import (
     roles_required,
     visible_cases_clause,
 )
-from ..retention import services as retention_services
+from ..retention import erasure as retention_erasure
 from ..transactions import commit
 from .forms import (
     AccessRequestForm,
@@ -127,11 +128,11 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
             SelectChoice(str(f.id), f"{f.recording.exam.label}: {f.description}") for f in flags
         ]
     if isinstance(form, AccessRequestForm):
-        exams = access_services.exams_to_choose(subject)
+        exams = access_filing.exams_to_choose(subject)
         form.exam_ids.choices = [SelectChoice(str(exam.id), exam.label) for exam in exams]
     recordings = []
     if isinstance(form, ErasureRequestForm):
-        recordings = retention_services.recordings_to_choose(subject)
+        recordings = retention_erasure.recordings_to_choose(subject)
         form.recording_ids.choices = [
             SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
             for r in recordings
@@ -171,7 +172,7 @@ def _file(
     description = form.description.data or ""
     if isinstance(form, ErasureRequestForm):
         chosen = set(form.recording_ids.data or [])
-        return retention_services.file_erasure_request(
+        return retention_erasure.file_erasure_request(
             subject=subject,
             filed_by=current_user,
             description=description,
@@ -179,7 +180,7 @@ def _file(
         )
     if isinstance(form, AccessRequestForm):
         chosen = set(form.exam_ids.data or [])
-        return access_services.file_access_request(
+        return access_filing.file_access_request(
             subject=subject,
             filed_by=current_user,
             description=description,
@@ -249,7 +250,7 @@ def _render_case(
     )
     package = None
     if case.case_type is CaseType.ACCESS and can(current_user, Action.DOWNLOAD_PACKAGE, case):
-        package = access_services.delivered_package(case)
+        package = access_lifecycle.delivered_package(case)
     messages = db.session.scalars(
         select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
     ).all()

@@ -22,7 +22,7 @@ from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ProctoringTool
 from ..extensions import db
 from ..notifications.services import notify_addresses
-from . import services
+from . import entries, exam_tools
 from .checklist import NECESSITY_REVIEW_INTERVAL, necessity_due_on
 from .models import RegisterReminder, RegisterVersion, ReminderKind
 
@@ -60,7 +60,7 @@ def due_reminders(
     expires_on = version.processor_agreement_expires_on
     if expires_on is not None and today >= expires_on - AGREEMENT_EXPIRY_NOTICE:
         due.append((ReminderKind.AGREEMENT_EXPIRY, expires_on))
-    used_since = services.first_use(tool, version)
+    used_since = entries.first_use(tool, version)
     anniversary = necessity_due_on(version, used_since)
     if used_since is not None and used_since <= today and anniversary and anniversary <= today:
         due.append((ReminderKind.NECESSITY_REVIEW, anniversary))
@@ -71,14 +71,14 @@ def sweep(today: date | None = None) -> RegisterSweepReport:
     """Queue the register reminders that are due as of ``today``; the caller commits."""
     today = today or today_local()
     report = RegisterSweepReport(today=today)
-    dpos = services.active_dpos()
+    dpos = exam_tools.active_dpos()
     if not dpos:
         # Nothing is marked as sent, so the reminders go out once a DPO account exists.
         log.warning("register reminders: no active DPO account to remind")
         return report
     tools = db.session.scalars(select(ProctoringTool).order_by(ProctoringTool.id)).all()
     for tool in tools:
-        version = services.current_version(tool)
+        version = entries.current_version(tool)
         for kind, due_on in due_reminders(tool, version, today):
             reminder_id = db.session.execute(
                 insert_ignoring_conflicts(RegisterReminder, ["tool_id", "kind", "due_on"])

@@ -2,7 +2,7 @@
 
 The register pages show the checklist overview, a tool's facts and history, and let the admin and
 the DPO record changes. The exam pages link an exam to a tool, with the DPO's override when the
-tool is not ready. Views are thin: the rules live in :mod:`rights_portal.register.services`.
+tool is not ready. Views are thin: the rules live in :mod:`.entries` and :mod:`.exam_tools`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from ..permissions import (
     roles_required,
     tool_or_404,
 )
-from ..transactions import commit
-from . import services
+from ..transactions import discard
+from . import entries, exam_tools
 from .checklist import ITEM_LABELS
 from .forms import ExamForm, NewEntryForm, RegisterEntryForm
 from .labels import FIELD_LABELS, LEGAL_BASIS_LABELS, TOOL_KIND_LABELS
@@ -69,8 +69,9 @@ def _display(value: object) -> str:
 @roles_required(*REGISTER_READERS)
 def index() -> ResponseReturnValue:
     """Every tool with its AP checklist: what is done, missing or due for review."""
-    rows = services.register_overview()
-    commit()  # a tool that predates the register may just have been adopted as version 1
+    rows = entries.register_overview()
+    # A tool that predates the register may just have been adopted as version 1: the request's
+    # unit of work keeps it.
     return render_template("register/index.html", rows=rows, **_labels())
 
 
@@ -79,15 +80,14 @@ def index() -> ResponseReturnValue:
 def tool_detail(tool_id: int) -> ResponseReturnValue:
     """A tool's current facts, checklist, exams, overrides and version history."""
     tool = tool_or_404(tool_id)
-    all_versions = services.versions(tool)
-    checklist = services.checklist_for(tool)
-    commit()
+    all_versions = entries.versions(tool)
+    checklist = entries.checklist_for(tool)
     history = [
         (
             version,
             [
                 (name, _display(before), _display(after))
-                for name, before, after in services.changes_between(
+                for name, before, after in entries.changes_between(
                     all_versions[i - 1] if i else None, version
                 )
             ],
@@ -101,8 +101,8 @@ def tool_detail(tool_id: int) -> ResponseReturnValue:
         current=True,
         checklist=checklist,
         history=list(reversed(history)),
-        exams=services.exams_using(tool),
-        overrides=services.overrides_for(tool),
+        exams=exam_tools.exams_using(tool),
+        overrides=exam_tools.overrides_for(tool),
         **_labels(),
     )
 
@@ -112,10 +112,10 @@ def tool_detail(tool_id: int) -> ResponseReturnValue:
 def tool_version(tool_id: int, number: int) -> ResponseReturnValue:
     """The facts exactly as they were at one version (what a letter of that version cited)."""
     tool = tool_or_404(tool_id)
-    version = services.version_of(tool, number)
+    version = entries.version_of(tool, number)
     if version is None:
         abort(404)
-    latest = services.current_version(tool)
+    latest = entries.current_version(tool)
     return render_template(
         "register/tool.html",
         tool=tool,
@@ -137,7 +137,7 @@ def new_entry() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_entry_form(form, None, 400 if form.is_submitted() else 200)
     try:
-        tool = services.create_entry(
+        tool = entries.create_entry(
             name=form.name.data or "",
             kind=ToolKind(form.kind.data),
             facts=form.facts(),
@@ -145,9 +145,8 @@ def new_entry() -> ResponseReturnValue:
             change_note=form.change_note.data or "",
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_entry_form(form, None, 409, refusal=refusal)
-    commit()
     flash(_("The tool has been added to the register."), "success")
     return redirect(url_for("register.tool_detail", tool_id=tool.id))
 
@@ -159,19 +158,17 @@ def edit_entry(tool_id: int) -> ResponseReturnValue:
     tool = tool_or_404(tool_id)
     form = RegisterEntryForm()
     if not form.is_submitted():
-        form.fill_from(services.current_version(tool))
-        commit()
+        form.fill_from(entries.current_version(tool))
         return _render_entry_form(form, tool, 200)
     if not form.validate():
         return _render_entry_form(form, tool, 400)
     try:
-        version = services.save_version(
+        version = entries.save_version(
             tool, form.facts(), actor=current_user, change_note=form.change_note.data or ""
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_entry_form(form, tool, 409, refusal=refusal)
-    commit()
     if version is None:
         flash(_("Nothing changed, so no new version was recorded."), "info")
     else:
@@ -204,9 +201,8 @@ def _render_entry_form(
 @roles_required(*EXAM_MANAGERS)
 def exams() -> ResponseReturnValue:
     """Exams and the tool each uses, with the tool's readiness."""
-    rows = services.register_overview()
+    rows = entries.register_overview()
     ready = {row.tool.id: row.checklist.ready for row in rows}
-    commit()
     all_exams = db.session.scalars(select(Exam).order_by(Exam.starts_at.desc())).all()
     return render_template("register/exams.html", exams=all_exams, ready=ready)
 
@@ -229,10 +225,10 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
     form = ExamForm(obj=exam) if exam is not None else ExamForm()
     if exam is not None and not form.is_submitted():
         form.tool_id.data = exam.proctoring_tool_id or 0
-    rows = services.register_overview()
+    rows = entries.register_overview()
     tools = {row.tool.id: row for row in rows}
     programmes = {p.id: p for p in db.session.scalars(select(Programme).order_by(Programme.name))}
-    dpos = {user.id: user for user in services.active_dpos()}
+    dpos = {user.id: user for user in exam_tools.active_dpos()}
     form.programme_id.choices = [SelectChoice(str(p.id), p.name) for p in programmes.values()]
     form.tool_id.choices = [SelectChoice("0", _("No tool"))] + [
         SelectChoice(
@@ -247,20 +243,19 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
         SelectChoice(str(user.id), user.full_name) for user in dpos.values()
     ]
     if not form.is_submitted():
-        commit()
         return _render_exam_form(form, exam, tools, 200)
     if not form.validate():
         return _render_exam_form(form, exam, tools, 400)
     tool_row = tools.get(form.tool_id.data or 0)
     override = None
     if form.override_given:
-        override = services.OverrideRequest(
+        override = exam_tools.OverrideRequest(
             dpo=dpos[form.override_dpo_id.data],
             decided_on=form.override_decided_on.data,
             reason=form.override_reason.data or "",
         )
     try:
-        saved = services.save_exam(
+        saved = exam_tools.save_exam(
             exam,
             course_code=form.course_code.data or "",
             title=form.title.data or "",
@@ -271,9 +266,8 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
             override=override,
         )
     except RuleViolation as refusal:
-        db.session.rollback()
+        discard()
         return _render_exam_form(form, exam, tools, 409, refusal=refusal)
-    commit()
     flash(_("The exam %(exam)s has been saved.", exam=saved.label), "success")
     return redirect(url_for("register.exams"))
 
@@ -281,7 +275,7 @@ def _exam_form(exam: Exam | None) -> ResponseReturnValue:
 def _render_exam_form(
     form: ExamForm,
     exam: Exam | None,
-    tools: dict[int, services.RegisterRow],
+    tools: dict[int, entries.RegisterRow],
     status: int,
     refusal: RuleViolation | None = None,
 ) -> ResponseReturnValue:

@@ -8,7 +8,9 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from . import runner, services
+from ..transactions import unit_of_work
+from . import runner
+from .plan import plan_purge
 
 retention_cli = AppGroup("retention", help="Retention and erasure of recordings (R25).")
 
@@ -23,6 +25,7 @@ retention_cli = AppGroup("retention", help="Retention and erasure of recordings 
     default=None,
     help="Purge as on this day (YYYY-MM-DD); default: today in Amsterdam.",
 )
+@unit_of_work  # the runner commits intent by intent on purpose (R25); this rolls back the rest
 def purge_command(dry_run: bool, today: datetime | None) -> None:
     """Delete every expired recording file that no open case, fraud procedure or legal hold keeps.
 
@@ -33,7 +36,7 @@ def purge_command(dry_run: bool, today: datetime | None) -> None:
     # A command line has no request to choose a language from: the report is in English.
     with force_locale("en"):
         if dry_run:
-            for line in services.plan_purge(day).lines():
+            for line in plan_purge(day).lines():
                 click.echo(line)
             click.echo("dry run: nothing was deleted")
             return

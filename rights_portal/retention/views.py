@@ -9,10 +9,10 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..permissions import RETENTION_ROLES, recording_for_hold_or_404, roles_required
-from ..transactions import commit
-from . import services
+from . import holds
 from .forms import PlaceHoldForm, ReleaseHoldForm
 from .models import LegalHold
+from .plan import UPCOMING_DAYS, overview
 
 bp = Blueprint("retention", __name__, template_folder="templates")
 
@@ -25,8 +25,8 @@ def _render(
     return (
         render_template(
             "retention/index.html",
-            overview=services.overview(),
-            days=services.UPCOMING_DAYS,
+            overview=overview(),
+            days=UPCOMING_DAYS,
             place_form=place_form or PlaceHoldForm(),
             release_form=release_form or ReleaseHoldForm(),
             failed_hold_id=release_form.hold_id.data if release_form else None,
@@ -50,8 +50,7 @@ def place_hold() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render(place_form=form, status=400)
     recording = recording_for_hold_or_404(form.recording_id.data)
-    services.place_hold(recording, reason=form.reason.data or "", actor=current_user)
-    commit()
+    holds.place_hold(recording, reason=form.reason.data or "", actor=current_user)
     flash(_("The recording is kept under a legal hold."), "success")
     return redirect(url_for("retention.index"))
 
@@ -69,7 +68,6 @@ def release_hold() -> ResponseReturnValue:
         hold = None
     if hold is None:
         abort(404)
-    services.release_hold(hold, reason=form.reason.data or "", actor=current_user)
-    commit()
+    holds.release_hold(hold, reason=form.reason.data or "", actor=current_user)
     flash(_("The legal hold has been released."), "success")
     return redirect(url_for("retention.index"))

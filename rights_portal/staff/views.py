@@ -38,9 +38,8 @@ from ..permissions import (
     possible_assignees,
     roles_required,
 )
-from ..retention import runner as retention_runner
-from ..retention import services as retention_services
-from ..transactions import commit
+from ..retention import erasure as retention_erasure
+from ..transactions import commit, queue_task
 from . import queue as staff_queue
 from .forms import AskForm, AssignForm, DecideForm, DuplicateForm, ExtendForm, StaffMessageForm
 
@@ -194,7 +193,7 @@ def decide(reference: str) -> ResponseReturnValue:
             return redirect(url_for("staff.case_detail", reference=case.reference))
     else:
         decide = (
-            retention_services.decide_erasure
+            retention_erasure.decide_erasure
             if case.case_type is CaseType.ERASURE
             else services.decide
         )
@@ -208,8 +207,8 @@ def decide(reference: str) -> ResponseReturnValue:
             ),
         )
         commit()
-    # R25: erasure intents were committed with the decision; now the files leave storage.
-    retention_runner.carry_out_for_case(case.id, actor=current_user)
+    # R25: erasure intents commit with the decision; a task deletes the files after the commit.
+    queue_task(retention_erasure.DELETE_DECIDED_FILES_TASK, case.id)
     flash(_("The decision has been recorded and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 

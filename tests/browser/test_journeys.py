@@ -19,7 +19,7 @@ from rights_portal.accounts.models import Role
 from rights_portal.cases.models import Case, CaseStatus, CaseType, Outcome
 from rights_portal.exams.models import ToolKind
 from rights_portal.extensions import db
-from rights_portal.register import services as register
+from rights_portal.register import entries as register_entries
 from tests.browser.conftest import AXE
 from tests.factories import PASSWORD, ExamFactory, ProgrammeFactory, UserFactory, board_member
 from tests.factories import guardian_link as make_guardian_link
@@ -46,7 +46,7 @@ STAFF_TEXT = {
 
 def build_world(lang: str) -> dict[str, Any]:
     programme = ProgrammeFactory(code="PSY", name="BSc Psychologie")
-    tool = register.create_entry(
+    tool = register_entries.create_entry(
         name="ProctorCam",
         kind=ToolKind.PROCTORING,
         facts=complete_facts(

@@ -1,135 +1,29 @@
-"""The register's named operations and its one source of truth for tool facts.
+"""The register's entries: immutable versions of a tool's facts, and the AP checklist on them.
 
-Writers: :func:`create_entry` (a new tool with version 1), :func:`save_version` (a new immutable
-version; the purpose is fixed once set) and :func:`save_exam` (an exam and the tool it uses; a
-tool that is not ready needs a recorded DPO override). Each validates, changes, writes the audit
-event with before/after and flushes; the caller commits.
-
-Readers: :func:`current_facts` and :func:`facts_at_version` give privacy notices and access
-letters (R11) the purposes, data categories, recipients, transfer safeguards, retention and legal
-basis of a tool, with the version number a letter records. :func:`checklist_for` evaluates the
-AP checklist (:mod:`rights_portal.register.checklist`) on the current version.
+Writers: :func:`create_entry` (a new tool with version 1) and :func:`save_version` (a new
+immutable version; the purpose is fixed once set). Each validates, changes, writes the audit
+event with before/after and flushes; the caller commits. :func:`checklist_for` evaluates the AP
+checklist (:mod:`rights_portal.register.checklist`) on the current version;
+:func:`register_overview` lists every tool with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..audit.services import record
 from ..clock import to_local, today_local
 from ..errors import RuleViolation
-from ..exams.models import Exam, ProctoringTool, Programme, ToolKind
+from ..exams.models import Exam, ProctoringTool, ToolKind
 from ..extensions import db
-from ..notifications.services import notify_user
 from .checklist import Checklist, evaluate
-from .labels import LEGAL_BASIS_LABELS
-from .models import FACT_FIELDS, ExamToolOverride, LegalBasis, RegisterVersion
-
-# --- the facts letters and notices read ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Someone who receives the data: the supplier or one of its sub-processors."""
-
-    name: str
-    role: str  # "vendor" or "sub_processor"
-    email: str | None = None
-
-
-@dataclass(frozen=True)
-class RegisterFacts:
-    """A tool's facts at one register version, as a letter or privacy notice cites them (R11)."""
-
-    tool_id: int
-    tool_name: str
-    kind: ToolKind
-    version: int
-    recorded_at: datetime
-    purpose: str
-    data_categories: tuple[str, ...]
-    vendor: str
-    vendor_email: str | None
-    sub_processors: tuple[str, ...]
-    outside_eea: bool
-    transfer_safeguards: str | None
-    retention_days: int
-    legal_basis: LegalBasis | None
-    legal_basis_explanation: str
-    intrusion_limits: str
-    recording_rules: str
-    privacy_notice: str
-
-    @property
-    def purposes(self) -> tuple[str, ...]:
-        """The purposes of the processing (one per register entry: a new purpose is a new one)."""
-        return (self.purpose,) if self.purpose else ()
-
-    @property
-    def recipients(self) -> tuple[Recipient, ...]:
-        """The supplier first, then its sub-processors."""
-        vendor = Recipient(self.vendor, "vendor", self.vendor_email)
-        return (vendor, *(Recipient(name, "sub_processor") for name in self.sub_processors))
-
-    @property
-    def legal_basis_label(self) -> str:
-        """The legal basis in the current language, e.g. "GDPR art. 6(1)(e): …"."""
-        return "" if self.legal_basis is None else str(LEGAL_BASIS_LABELS[self.legal_basis])
-
-    @classmethod
-    def of(cls, tool: ProctoringTool, version: RegisterVersion) -> RegisterFacts:
-        """Build the facts of ``tool`` at ``version``."""
-        return cls(
-            tool_id=tool.id,
-            tool_name=tool.name,
-            kind=tool.kind,
-            version=version.number,
-            recorded_at=version.created_at,
-            purpose=version.purpose,
-            data_categories=tuple(version.data_categories or ()),
-            vendor=version.vendor,
-            vendor_email=version.vendor_email,
-            sub_processors=tuple(version.sub_processors or ()),
-            outside_eea=version.outside_eea,
-            transfer_safeguards=version.transfer_safeguards or None,
-            retention_days=version.retention_days,
-            legal_basis=version.legal_basis,
-            legal_basis_explanation=version.legal_basis_explanation,
-            intrusion_limits=version.intrusion_limits,
-            recording_rules=version.recording_rules,
-            privacy_notice=version.privacy_notice,
-        )
-
-
-def current_facts(tool_id: int) -> RegisterFacts:
-    """The facts of the tool's current (latest) register version; LookupError for no such tool."""
-    tool = _tool(tool_id)
-    return RegisterFacts.of(tool, current_version(tool))
-
-
-def facts_at_version(tool_id: int, version: int) -> RegisterFacts:
-    """The facts as they were at ``version`` (what an earlier letter cited); LookupError if none."""
-    tool = _tool(tool_id)
-    found = version_of(tool, version)
-    if found is None:
-        raise LookupError(f"tool {tool_id} has no register version {version}")
-    return RegisterFacts.of(tool, found)
-
-
-def _tool(tool_id: int) -> ProctoringTool:
-    tool = db.session.get(ProctoringTool, tool_id)
-    if tool is None:
-        raise LookupError(f"no tool {tool_id}")
-    return tool
-
-
-# --- versions -------------------------------------------------------------------------------
+from .models import FACT_FIELDS, LegalBasis, RegisterVersion
 
 
 def version_of(tool: ProctoringTool, number: int) -> RegisterVersion | None:
@@ -425,166 +319,3 @@ def register_overview(today: date | None = None) -> list[RegisterRow]:
         )
         rows.append(RegisterRow(tool, version, checklist))
     return rows
-
-
-# --- exams and the tool they use -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OverrideRequest:
-    """The DPO's decision that an exam may use a tool that is not ready."""
-
-    dpo: User
-    decided_on: date
-    reason: str
-
-
-def _exam_snapshot(exam: Exam) -> dict[str, Any]:
-    return {
-        "course_code": exam.course_code,
-        "title": exam.title,
-        "programme_id": exam.programme_id,
-        "starts_at": exam.starts_at,
-        "proctoring_tool_id": exam.proctoring_tool_id,
-    }
-
-
-def save_exam(
-    exam: Exam | None,
-    *,
-    course_code: str,
-    title: str,
-    programme: Programme,
-    starts_at: datetime,
-    tool: ProctoringTool | None,
-    actor: User,
-    override: OverrideRequest | None = None,
-) -> Exam:
-    """Create or change an exam; linking a tool that is not ready needs a DPO override.
-
-    Only the act of linking is checked: an exam already linked to a tool keeps it when other
-    details change, so a title can be corrected while the tool's checklist is being completed.
-    """
-    course_code, title = course_code.strip(), title.strip()
-    if not course_code or not title:
-        raise RuleViolation(_l("An exam needs a course code and a title."))
-    if starts_at.tzinfo is None:
-        raise ValueError("starts_at must be timezone-aware")
-    creating = exam is None
-    before = None if exam is None else _exam_snapshot(exam)
-    linking = tool is not None and (exam is None or exam.proctoring_tool_id != tool.id)
-    checklist = None
-    if linking and tool is not None:
-        checklist = checklist_for(tool, extra_use=to_local(starts_at).date())
-        if not checklist.ready:
-            if override is None:
-                missing = ", ".join(str(item.label) for item in checklist.open_items)
-                raise RuleViolation(
-                    _l(
-                        "%(tool)s is not ready: %(missing)s. An exam can use it only with a "
-                        "recorded override by the DPO (who, when and why).",
-                        tool=tool.name,
-                        missing=missing,
-                    )
-                )
-            _check_override(override)
-    if exam is None:
-        exam = Exam(
-            course_code=course_code, title=title, programme_id=programme.id, starts_at=starts_at
-        )
-        db.session.add(exam)
-    exam.course_code = course_code
-    exam.title = title
-    exam.programme_id = programme.id
-    exam.starts_at = starts_at
-    exam.proctoring_tool_id = tool.id if tool is not None else None
-    db.session.flush()
-    record(
-        "exam.created" if creating else "exam.updated",
-        actor=actor,
-        object_type="exam",
-        object_id=exam.id,
-        before=before,
-        after=_exam_snapshot(exam),
-    )
-    if checklist is not None and not checklist.ready and override is not None and tool is not None:
-        _record_override(exam, tool, checklist, override, actor)
-    return exam
-
-
-def _check_override(override: OverrideRequest) -> None:
-    if override.dpo.role is not Role.DPO or not override.dpo.is_active_account:
-        raise RuleViolation(_l("An override must be given by a data protection officer (DPO)."))
-    if not override.reason.strip():
-        raise RuleViolation(_l("Write down the DPO's reason for the override."))
-    if override.decided_on > today_local():
-        raise RuleViolation(_l("The DPO's decision cannot be dated in the future."))
-
-
-def _record_override(
-    exam: Exam, tool: ProctoringTool, checklist: Checklist, override: OverrideRequest, actor: User
-) -> ExamToolOverride:
-    reason = override.reason.strip()
-    row = ExamToolOverride(
-        exam_id=exam.id,
-        tool_id=tool.id,
-        register_version=checklist.version,
-        missing_items=checklist.open_keys,
-        reason=reason,
-        dpo_id=override.dpo.id,
-        decided_on=override.decided_on,
-        recorded_by_id=actor.id,
-    )
-    db.session.add(row)
-    db.session.flush()
-    record(
-        "exam.tool_override",
-        actor=actor,
-        object_type="exam",
-        object_id=exam.id,
-        after={
-            "tool_id": tool.id,
-            "register_version": checklist.version,
-            "missing_items": checklist.open_keys,
-            "dpo_id": override.dpo.id,
-            "decided_on": override.decided_on,
-            "reason": reason,
-        },
-    )
-    if override.dpo.id != actor.id:
-        # Someone else recorded a decision in the DPO's name: the DPO hears of it at once.
-        notify_user(
-            override.dpo, "register_override", exam=exam, tool=tool, override=row, recorded_by=actor
-        )
-    return row
-
-
-def overrides_for(tool: ProctoringTool) -> list[ExamToolOverride]:
-    """The DPO overrides recorded for exams using the tool, newest first."""
-    return list(
-        db.session.scalars(
-            select(ExamToolOverride)
-            .where(ExamToolOverride.tool_id == tool.id)
-            .order_by(ExamToolOverride.id.desc())
-        )
-    )
-
-
-def exams_using(tool: ProctoringTool) -> list[Exam]:
-    """The exams linked to the tool, soonest first."""
-    return list(
-        db.session.scalars(
-            select(Exam).where(Exam.proctoring_tool_id == tool.id).order_by(Exam.starts_at)
-        )
-    )
-
-
-def active_dpos() -> list[User]:
-    """The data protection officers who can receive reminders and give overrides."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == Role.DPO, User.is_active_account.is_(True))
-            .order_by(User.full_name)
-        )
-    )
