@@ -108,6 +108,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .access import package_views as _access_package_views  # noqa: F401  (on the access bp)
     from .access.views import bp as access_bp
     from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
     from .accounts.views import bp as accounts_bp
@@ -224,7 +225,7 @@ def _register_request_hooks(app: Flask) -> None:
     def end_expired_session() -> None:
         # The session must exist on the server (logout deletes it) and be within its idle and
         # absolute timeouts, counted from the server's times, not from the cookie.
-        from .accounts.security import SessionState, check_session
+        from .accounts.sessions import SessionState, check_session
 
         if request.endpoint == "static" or "_user_id" not in session:
             return

@@ -35,7 +35,7 @@ from flask.testing import FlaskClient
 
 from rights_portal.access import services as access_services
 from rights_portal.access.storage import recordings_storage
-from rights_portal.accounts import identity
+from rights_portal.accounts import registration
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role, UserSession
 from rights_portal.breaches import services as breaches
@@ -44,6 +44,7 @@ from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
+from rights_portal.identity import services as identity
 from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.register import services as register
 from tests.access_support import handled_access_case
@@ -468,7 +469,7 @@ def world(app_ctx, tmp_path):
             review_case,
         ):  # the answer page has a form
             identity.raise_doubt(case, actor=handler, reason="The request came from a new device.")
-        invitation = accounts.invite_guardian(
+        invitation = registration.invite_guardian(
             email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
         )
         tool = register.create_entry(
@@ -512,7 +513,7 @@ def world(app_ctx, tmp_path):
                 "number": 1,
                 "link_id": link.id,
                 "case_type": CaseType.OBJECTION.value,
-                "token": accounts.invitation_token(invitation),
+                "token": registration.invitation_token(invitation),
                 "breach_id": breach.id,
                 "key": "open",  # a dashboard figure
                 "session_id": spare_session.id,

@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from ..clock import today_local
 from ..permissions import AUDIT_TRAIL_ROLES, roles_required
-from ..transactions import commit
 from .forms import TrailFilterForm
 from .services import record
 from .trail import conditions, csv_chunks, known_actions, page
@@ -62,7 +61,6 @@ def trail() -> ResponseReturnValue:
         object_type="audit_trail",
         after={"filters": trail_filter.as_dict(), "before": before},
     )
-    commit()
     return render_template(
         "audit/trail.html",
         form=form,
@@ -88,7 +86,6 @@ def export() -> ResponseReturnValue:
         object_type="audit_trail",
         after={"filters": trail_filter.as_dict()},
     )
-    commit()
     clauses = conditions(trail_filter)
     filename = f"audit-trail-{today_local().isoformat()}.csv"
     return Response(

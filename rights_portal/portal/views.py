@@ -17,7 +17,6 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..access import services as access_services
-from ..accounts import identity
 from ..accounts.models import Role, User
 from ..cases import services
 from ..cases.history import case_history
@@ -32,6 +31,7 @@ from ..examboard.forms import (
 from ..examboard.models import AlternativeStatus
 from ..exams.models import Exam
 from ..extensions import db
+from ..identity import services as identity
 from ..permissions import (
     Action,
     Filing,
