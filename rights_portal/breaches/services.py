@@ -23,6 +23,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select, update
 
+from ..accounts.directory import active_users_with_role
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..cases.models import Case
@@ -86,13 +87,7 @@ def _audit(breach: Breach, action: str, actor: User | None, **kw: Any) -> None:
 
 
 def _active_dpos() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == Role.DPO, User.is_active_account.is_(True))
-            .order_by(User.id)
-        )
-    )
+    return active_users_with_role(Role.DPO)
 
 
 def _require_open(breach: Breach) -> None:

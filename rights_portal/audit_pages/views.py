@@ -10,10 +10,10 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ..audit.services import record
 from ..clock import today_local
 from ..permissions import AUDIT_TRAIL_ROLES, roles_required
 from .forms import TrailFilterForm
-from .services import record
 from .trail import conditions, csv_chunks, known_actions, page
 
 bp = Blueprint("audit", __name__, template_folder="templates")
