@@ -615,3 +615,40 @@ def test_the_walk_notices_an_unclassified_route(
     with time_machine.travel(NOW, tick=True):
         problems = walk(other, world, "student", TARGETS[:1])
     assert problems == ["portal.new_page (/my/new-page/<reference>) is not classified in EXPECTED"]
+
+
+# --- the clauses for lists ------------------------------------------------------------------------
+
+
+def test_the_boards_list_clauses_hold_its_own_programmes_and_nothing_for_anyone_else(world):
+    """The exam board's workspace and queue filter are clauses of the permission layer too."""
+    from sqlalchemy import select
+
+    from rights_portal.cases.models import Case
+    from rights_portal.exams.models import Programme
+    from rights_portal.permissions import (
+        board_cases_clause,
+        visible_cases_clause,
+        visible_programmes_clause,
+    )
+
+    people, params = world["people"], world["params"]
+
+    def references(user: Any, clause: Any) -> set[str]:
+        return set(db.session.scalars(select(Case.reference).where(clause(user))))
+
+    def programmes(user: Any) -> set[str]:
+        query = select(Programme.code).where(visible_programmes_clause(user))
+        return set(db.session.scalars(query))
+
+    board, other_board = people["exam_board"], people["exam_board_other"]
+    own = references(board, board_cases_clause)
+    assert {params["student_case"], params["review_case"]} <= own
+    assert own == references(board, visible_cases_clause)  # the workspace is what it may see
+    assert references(other_board, board_cases_clause) == set()
+    # The DPO sees every case, but the board's workspace is no list of theirs.
+    assert references(people["dpo"], board_cases_clause) == set()
+    assert references(people["dpo"], visible_cases_clause) >= own
+    assert programmes(board) == {"PSY"}
+    assert programmes(other_board) == {"CS"}
+    assert {"PSY", "CS"} <= programmes(people["case_handler"])

@@ -32,7 +32,7 @@ from ..permissions import (
     roles_required,
     visible_breaches_clause,
 )
-from . import export, services
+from . import export, services, subjects
 from .forms import (
     ApNotificationForm,
     AssessForm,
@@ -138,7 +138,7 @@ def _render(breach: Breach, status: int = 200, **forms: Any) -> ResponseReturnVa
             risk_labels=RISK_SHORT_LABELS,
             breach_status_labels=BREACH_STATUS_LABELS,
             cases=services.linked_cases(breach),
-            students=services.affected_students(breach),
+            students=subjects.affected_students(breach),
             assess_form=forms.get("assess_form")
             or AssessForm(
                 risk=breach.risk.value if breach.risk else None,
@@ -264,8 +264,8 @@ def add_students(breach_id: int) -> ResponseReturnValue:
     form = StudentsForm()
     numbers: list[str] = []
     if form.validate_on_submit():
-        numbers = services.parse_student_numbers(form.numbers.data or "")
-        _found, unknown = services.students_by_number(numbers)
+        numbers = subjects.parse_student_numbers(form.numbers.data or "")
+        _found, unknown = subjects.students_by_number(numbers)
         if unknown:
             form.numbers.errors = [
                 _("No student has these numbers: %(numbers)s", numbers=", ".join(unknown))
@@ -275,7 +275,7 @@ def add_students(breach_id: int) -> ResponseReturnValue:
             form.numbers.errors = [_("Give at least one student number.")]
     if not numbers:
         return _render(breach, 400, students_form=form)
-    added = services.add_affected_students(breach, actor=current_user, numbers=numbers)
+    added = subjects.add_affected_students(breach, actor=current_user, numbers=numbers)
     return _back(
         breach,
         ngettext(
@@ -293,7 +293,7 @@ def notice(breach_id: int) -> ResponseReturnValue:
     form = NoticeForm()
     if not form.validate_on_submit():
         return _render(breach, 400, notice_form=form)
-    services.write_subject_notice(
+    subjects.write_subject_notice(
         breach, actor=current_user, text_nl=form.text_nl.data or "", text_en=form.text_en.data or ""
     )
     return _back(breach, _("The notice has been saved."), "students")
@@ -307,7 +307,7 @@ def notify_students(breach_id: int) -> ResponseReturnValue:
     form = NotifyStudentsForm()
     if not form.validate_on_submit():
         return _render(breach, 400)
-    sent = services.notify_affected_students(breach, actor=current_user)
+    sent = subjects.notify_affected_students(breach, actor=current_user)
     if sent:
         message = ngettext(
             "The notice has been sent to %(num)s student.",
