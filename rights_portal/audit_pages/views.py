@@ -54,7 +54,8 @@ def trail() -> ResponseReturnValue:
         return _invalid(form)
     trail_filter = form.to_filter()
     rows, next_before = page(conditions(trail_filter), before, PAGE_SIZE)
-    # Recorded after reading, so the chain lock is held only for the append and the commit.
+    # Recorded after reading, so the chain lock is held only from the append to the commit that
+    # ends the request.
     record(
         "audit.trail_viewed",
         actor=current_user,
