@@ -20,7 +20,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
-from ..permissions import works_on_cases
+from ..permissions import asks_second_factor, works_on_cases
 from . import throttle
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
@@ -148,7 +148,7 @@ def login() -> ResponseReturnValue:
             )
             return render_template("accounts/login.html", form=form), 401
         if user is not None:
-            if user.is_staff and user.totp_secret:
+            if asks_second_factor(user):
                 from .security_views import begin_second_factor
 
                 return begin_second_factor(user, safe_next(form.next.data))

@@ -86,6 +86,7 @@ from .guardians import (
     privacy_notice_children,
 )
 from .staff_tools import (
+    asks_second_factor,
     can_edit_register,
     can_manage_exams,
     can_register_requests,
@@ -129,6 +130,7 @@ __all__ = [
     "Filing",
     "LinkAction",
     "access_case_or_404",
+    "asks_second_factor",
     "board_cases_clause",
     "board_programme_ids",
     "breach_or_404",

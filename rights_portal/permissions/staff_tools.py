@@ -26,6 +26,11 @@ def works_on_cases(user: User) -> bool:
     return has_role_in(user, STAFF_CASE_ROLES)
 
 
+def asks_second_factor(user: User) -> bool:
+    """Whether login asks ``user`` for a TOTP code: staff who enrolled one (staff roles only)."""
+    return user.role in STAFF_AREA_ROLES and bool(user.totp_secret)
+
+
 def can_register_requests(user: User) -> bool:
     """R1: case handlers register requests that reached the institution outside the portal."""
     return user.role is Role.CASE_HANDLER
