@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
     _register_request_hooks(app)
+    _register_domain_wiring(app)
     from .web import register_error_handlers, register_template_helpers
 
     register_error_handlers(app)
@@ -107,11 +108,20 @@ def _register_models() -> None:
     from .retention import models as _retention  # noqa: F401
 
 
+def _register_domain_wiring(app: Flask) -> None:
+    # The audit core knows no user: it is told here who receives its checks (the DPO, R24).
+    from .accounts.directory import dpo_recipients
+    from .audit.anchors import register_alert_recipients
+
+    register_alert_recipients(app, dpo_recipients)
+
+
 def _register_blueprints(app: Flask) -> None:
+    from .access import package_views as _access_package_views  # noqa: F401  (on the access bp)
     from .access.views import bp as access_bp
     from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
     from .accounts.views import bp as accounts_bp
-    from .audit.views import bp as audit_bp
+    from .audit_pages.views import bp as audit_bp
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
@@ -224,7 +234,7 @@ def _register_request_hooks(app: Flask) -> None:
     def end_expired_session() -> None:
         # The session must exist on the server (logout deletes it) and be within its idle and
         # absolute timeouts, counted from the server's times, not from the cookie.
-        from .accounts.security import SessionState, check_session
+        from .accounts.sessions import SessionState, check_session
 
         if request.endpoint == "static" or "_user_id" not in session:
             return

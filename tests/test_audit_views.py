@@ -15,10 +15,10 @@ import time_machine
 from sqlalchemy import func, select
 
 from rights_portal.accounts.models import Role
-from rights_portal.audit import views
 from rights_portal.audit.models import AuditEvent
 from rights_portal.audit.services import record
 from rights_portal.audit.verify import verify_chain
+from rights_portal.audit_pages import views
 from rights_portal.cases import services
 from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import Case, CaseType, Outcome

@@ -35,7 +35,7 @@ from flask.testing import FlaskClient
 
 from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access.storage import recordings_storage
-from rights_portal.accounts import identity
+from rights_portal.accounts import registration
 from rights_portal.accounts import services as accounts
 from rights_portal.accounts.models import LinkStatus, Role, UserSession
 from rights_portal.breaches import services as breaches
@@ -44,6 +44,7 @@ from rights_portal.cases.deadlines import AMSTERDAM
 from rights_portal.cases.models import CaseType
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
+from rights_portal.identity import services as identity
 from rights_portal.media.models import Redaction, RedactionStatus
 from rights_portal.register import entries as register_entries
 from tests.access_support import handled_access_case
@@ -474,7 +475,7 @@ def world(app_ctx, tmp_path):
             review_case,
         ):  # the answer page has a form
             identity.raise_doubt(case, actor=handler, reason="The request came from a new device.")
-        invitation = accounts.invite_guardian(
+        invitation = registration.invite_guardian(
             email="invited@home.example", full_name="Invited Parent", locale="en", actor=handler
         )
         tool = register_entries.create_entry(
@@ -518,7 +519,7 @@ def world(app_ctx, tmp_path):
                 "number": 1,
                 "link_id": link.id,
                 "case_type": CaseType.OBJECTION.value,
-                "token": accounts.invitation_token(invitation),
+                "token": registration.invitation_token(invitation),
                 "breach_id": breach.id,
                 "key": "open",  # a dashboard figure
                 "session_id": spare_session.id,
@@ -621,3 +622,40 @@ def test_the_walk_notices_an_unclassified_route(
     with time_machine.travel(NOW, tick=True):
         problems = walk(other, world, "student", TARGETS[:1])
     assert problems == ["portal.new_page (/my/new-page/<reference>) is not classified in EXPECTED"]
+
+
+# --- the clauses for lists ------------------------------------------------------------------------
+
+
+def test_the_boards_list_clauses_hold_its_own_programmes_and_nothing_for_anyone_else(world):
+    """The exam board's workspace and queue filter are clauses of the permission layer too."""
+    from sqlalchemy import select
+
+    from rights_portal.cases.models import Case
+    from rights_portal.exams.models import Programme
+    from rights_portal.permissions import (
+        board_cases_clause,
+        visible_cases_clause,
+        visible_programmes_clause,
+    )
+
+    people, params = world["people"], world["params"]
+
+    def references(user: Any, clause: Any) -> set[str]:
+        return set(db.session.scalars(select(Case.reference).where(clause(user))))
+
+    def programmes(user: Any) -> set[str]:
+        query = select(Programme.code).where(visible_programmes_clause(user))
+        return set(db.session.scalars(query))
+
+    board, other_board = people["exam_board"], people["exam_board_other"]
+    own = references(board, board_cases_clause)
+    assert {params["student_case"], params["review_case"]} <= own
+    assert own == references(board, visible_cases_clause)  # the workspace is what it may see
+    assert references(other_board, board_cases_clause) == set()
+    # The DPO sees every case, but the board's workspace is no list of theirs.
+    assert references(people["dpo"], board_cases_clause) == set()
+    assert references(people["dpo"], visible_cases_clause) >= own
+    assert programmes(board) == {"PSY"}
+    assert programmes(other_board) == {"CS"}
+    assert {"PSY", "CS"} <= programmes(people["case_handler"])

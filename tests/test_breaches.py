@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from rights_portal.accounts.models import Role
 from rights_portal.audit.models import AuditEvent
-from rights_portal.breaches import services
+from rights_portal.breaches import services, subjects
 from rights_portal.breaches.models import (
     Breach,
     BreachAffectedStudent,
@@ -407,11 +407,11 @@ def test_affected_students_are_told_once_each_in_their_own_language(app, people,
 
 def test_an_english_reader_on_the_list_needs_the_english_text(app_ctx, people):
     breach = assessed_breach(people)
-    services.add_affected_students(breach, actor=people["dpo"], numbers=["s1002"])
-    services.write_subject_notice(breach, actor=people["dpo"], text_nl="Er ging iets mis.")
+    subjects.add_affected_students(breach, actor=people["dpo"], numbers=["s1002"])
+    subjects.write_subject_notice(breach, actor=people["dpo"], text_nl="Er ging iets mis.")
     # The message is lazy; read it in English whatever the compiled catalogues say.
     with force_locale("en"), pytest.raises(RuleViolation, match="English"):
-        services.notify_affected_students(breach, actor=people["dpo"])
+        subjects.notify_affected_students(breach, actor=people["dpo"])
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1  # DPO alert
 
@@ -480,9 +480,9 @@ def test_every_change_to_a_breach_is_an_audit_event(app, people):
     services.set_tool(breach, actor=dpo, tool=tool)
     assert services.link_case(breach, actor=dpo, case=case) is True
     assert services.link_case(breach, actor=dpo, case=case) is False
-    services.add_affected_students(breach, actor=dpo, numbers=["s1001"])
-    services.write_subject_notice(breach, actor=dpo, text_nl="Er ging iets mis met je gegevens.")
-    services.notify_affected_students(breach, actor=dpo)
+    subjects.add_affected_students(breach, actor=dpo, numbers=["s1001"])
+    subjects.write_subject_notice(breach, actor=dpo, text_nl="Er ging iets mis met je gegevens.")
+    subjects.notify_affected_students(breach, actor=dpo)
     services.close(breach, actor=dpo)
     commit()
     actions = db.session.scalars(

@@ -16,7 +16,7 @@ from flask import current_app
 from rights_portal.access import lifecycle as access_lifecycle
 from rights_portal.access import package as access_package
 from rights_portal.audit.anchors import anchor_head, verify_and_anchor
-from rights_portal.breaches.services import send_reminders
+from rights_portal.breaches.reminders import send_reminders
 from rights_portal.cases.reminders import sweep
 from rights_portal.media import services as media_services
 from rights_portal.media import worker as media_worker

@@ -9,8 +9,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from ..accounts.services import find_by_email
-from ..extensions import db
-from ..transactions import commit
+from ..transactions import after_commit, unit_of_work
 from . import importer
 from .export import ImportRejected
 
@@ -20,6 +19,7 @@ recordings_cli = AppGroup("recordings", help="Recordings of proctored exams.")
 @recordings_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--actor", "actor_email", default=None, help="E-mail of the staff member importing.")
+@unit_of_work
 def import_command(path: Path, actor_email: str | None) -> None:
     """Import a vendor export: a folder or ZIP with media files and a manifest (CSV or JSON).
 
@@ -33,16 +33,15 @@ def import_command(path: Path, actor_email: str | None) -> None:
             raise click.ClickException(f"no staff account with e-mail {actor_email}")
     try:
         result = importer.import_export(path, actor=actor, source="cli")
-    except ImportRejected as rejected:
-        db.session.rollback()
+    except ImportRejected as rejected:  # the exit rolls the unit of work back
         click.echo(f"Nothing imported: {len(rejected.errors)} error(s) in {path}", err=True)
         # A command line has no request to choose a language from: the report is in English.
         with force_locale("en"):
             for error in rejected.errors:
                 click.echo(f"  {error}", err=True)
         raise SystemExit(1) from None
-    commit()
-    click.echo(
+    summary = (
         f"Imported {result.files} file(s) ({result.bytes} bytes) in {result.recordings} new "
         f"recording(s), with {result.flags} automated flag(s)."
     )
+    after_commit(lambda: click.echo(summary))

@@ -1,54 +1,53 @@
-"""Access-request pages: the handler's workspace, package builds, the import, the download.
+"""Access-request pages: the handler's workspace, its decisions per item, the vendor import.
 
-Thin views: they ask :mod:`rights_portal.permissions`, call the access services (or the importer),
-commit once and stream files through :func:`stream_stored`. Every file a person gets from here —
-a recording or package opened by staff, a package downloaded by the requester — is recorded on
-the audit trail first (R14, R24).
+Thin views: they ask :mod:`rights_portal.permissions`, call :mod:`.services` (or the importer)
+and stream files through :func:`.streaming.stream_stored`; the request's unit of work commits.
+Every file a person gets from here — a recording opened by staff — is recorded on the audit
+trail first (R24). The package pages and the requester's download are in :mod:`.package_views`,
+on the same blueprint.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import IO, cast
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from werkzeug.wrappers import Response
-from werkzeug.wsgi import FileWrapper
 
-from ..accounts.models import Role, User
-from ..cases.models import Case, CaseType
-from ..clock import now_utc
+from ..cases.models import Case
 from ..extensions import csrf, db
 from ..media import views as media_views
-from ..permissions import Action, can, can_open_recording, case_or_404, roles_required
-from ..transactions import commit
+from ..permissions import (
+    ACCESS_HANDLER_ROLES,
+    ACCESS_WORKSPACE_ROLES,
+    Action,
+    access_case_or_404,
+    can,
+    can_open_recording,
+    roles_required,
+)
+from ..transactions import discard
 from . import blobs, decisions, importer, lifecycle, opens
 from . import holdings as access_holdings
-from . import storage as access_storage
+from . import storage as storage_module
 from .export import ImportRejected, LineError
-from .forms import BuildForm, ImportForm, ItemDecisionForm, ReleaseForm
+from .forms import BuildForm, ImportForm, ItemDecisionForm
 from .labels import FILE_KIND_LABELS, PACKAGE_STATUS_LABELS, RELEASE_LABELS, REVIEW_LABELS
-from .models import AccessPackage, ItemDecision, ItemType, PackageStatus, Release
-from .package import enqueue_build
+from .models import ItemDecision, ItemType, Release
+from .streaming import allow_large_upload, request_range, starts_playback, stream_stored
 
 bp = Blueprint("access", __name__, template_folder="templates")
-
-STAFF_ROLES = (Role.CASE_HANDLER, Role.DPO)
 
 
 @bp.app_context_processor
@@ -61,81 +60,17 @@ def _labels() -> dict[str, object]:
     }
 
 
-def _access_case(reference: str, action: Action) -> Case:
-    case = case_or_404(reference, action)
-    if case.case_type is not CaseType.ACCESS:
-        abort(404)
-    return case
-
-
-def _allow_large_upload() -> None:
-    # Recordings are large; raise the limit for this request only, before the body is parsed.
-    # These views are exempt from the global CSRF check (which would parse the body first under
-    # the small default limit); their FlaskForm checks the token itself.
-    request.max_content_length = current_app.config["RECORDINGS_UPLOAD_MAX_BYTES"]
-
-
-def stream_stored(
-    store: blobs.Storage,
-    key: str,
-    *,
-    sha256: str,
-    size: int,
-    mimetype: str,
-    download_name: str,
-    attachment: bool,
-    missing_message: str | None = None,
-) -> Response:
-    """Stream a stored file with HTTP Range support; a full read verifies its sha256.
-
-    A file missing from storage answers 404, with ``missing_message`` if one is given.
-    """
-    try:
-        reader = store.open(key, sha256, size)
-    except blobs.MissingFile:
-        if missing_message is None:
-            abort(404)
-        page = render_template("errors/error.html", code=404, message=missing_message)
-        return current_app.make_response((page, 404))
-    response = current_app.response_class(
-        FileWrapper(cast(IO[bytes], reader), blobs.CHUNK_SIZE),
-        mimetype=mimetype,
-        direct_passthrough=True,
-    )
-    response.content_length = size
-    response.headers.set(
-        "Content-Disposition", "attachment" if attachment else "inline", filename=download_name
-    )
-    response.set_etag(sha256)
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
-
-
-def _range() -> str | None:
-    value = request.headers.get("Range")
-    return value[:100] if value else None
-
-
-def _starts_playback() -> bool:
-    # A video element fetches many ranges while playing; one opening is logged, not every chunk.
-    byte_range = _range()
-    return byte_range is None or byte_range.replace(" ", "").startswith("bytes=0-")
-
-
 # --- the handler's workspace ----------------------------------------------------------------
 
 
 @bp.route("/staff/cases/<reference>/access")
-@roles_required(*STAFF_ROLES)
+@roles_required(*ACCESS_WORKSPACE_ROLES)
 def workspace(reference: str) -> ResponseReturnValue:
     """Everything held about the student, by exam, with a decision per item (R11, R13)."""
-    case = _access_case(reference, Action.WORK_ACCESS)
+    case = access_case_or_404(reference, Action.WORK_ACCESS)
     opens.record_staff_open(
         case, actor=current_user, what="access_workspace", object_id=case.id, details={}
     )
-    commit()
     return _render_workspace(case)
 
 
@@ -182,11 +117,11 @@ def _render_workspace(
 
 @bp.route("/staff/cases/<reference>/access/items/<item_type>/<int:item_id>", methods=["POST"])
 @csrf.exempt
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def decide_item(reference: str, item_type: str, item_id: int) -> ResponseReturnValue:
     """Record released / redacted (with the redacted copy) / withheld for one item (R13)."""
-    _allow_large_upload()
-    case = _access_case(reference, Action.HANDLE_ACCESS)
+    allow_large_upload()
+    case = access_case_or_404(reference, Action.HANDLE_ACCESS)
     try:
         kind = ItemType(item_type)
     except ValueError:
@@ -216,33 +151,31 @@ def decide_item(reference: str, item_type: str, item_id: int) -> ResponseReturnV
         protects=form.protects.data or "",
         redacted=upload,
     )
-    commit()
     flash(_("The decision on this item has been recorded."), "success")
     return redirect(url_for("access.workspace", reference=case.reference) + f"#{held.key}")
 
 
 @bp.route("/staff/cases/<reference>/access/files/<int:file_id>")
-@roles_required(*STAFF_ROLES)
+@roles_required(*ACCESS_WORKSPACE_ROLES)
 def open_file(reference: str, file_id: int) -> ResponseReturnValue:
     """Open or play a recording file of the case's student; logged (R24)."""
-    case = _access_case(reference, Action.WORK_ACCESS)
+    case = access_case_or_404(reference, Action.WORK_ACCESS)
     held = access_holdings.gather(case).find(ItemType.FILE, file_id)
     if held is None or held.file is None or held.file.deleted_at or held.file.storage_key is None:
         abort(404)
     stored = held.file
     if not can_open_recording(current_user, stored.recording, case):
         abort(403)  # R16: restricted while an objection is pending, except to decide it
-    if _starts_playback():
+    if starts_playback():
         opens.record_staff_open(
             case,
             actor=current_user,
             what="recording",
             object_id=stored.id,
-            details={"sha256": stored.sha256, "range": _range()},
+            details={"sha256": stored.sha256, "range": request_range()},
         )
-        commit()
     return stream_stored(
-        access_storage.recordings_storage(),
+        storage_module.recordings_storage(),
         access_holdings.required(stored.storage_key, "the stored file"),
         sha256=stored.sha256,
         size=stored.size_bytes,
@@ -253,13 +186,13 @@ def open_file(reference: str, file_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/redacted/<int:decision_id>")
-@roles_required(*STAFF_ROLES)
+@roles_required(*ACCESS_WORKSPACE_ROLES)
 def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
     """Open or play the redacted copy of a file; logged (R24).
 
     A copy deleted with its recording (R25) answers 410 Gone with the date; the decision stays.
     """
-    case = _access_case(reference, Action.WORK_ACCESS)
+    case = access_case_or_404(reference, Action.WORK_ACCESS)
     decision = db.session.get(ItemDecision, decision_id)
     if decision is None or decision.case_id != case.id:
         abort(404)
@@ -272,17 +205,16 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
         return render_template("errors/error.html", code=410, message=message), 410
     if not decision.redacted_storage_key:
         abort(404)
-    if _starts_playback():
+    if starts_playback():
         opens.record_staff_open(
             case,
             actor=current_user,
             what="redacted_copy",
             object_id=decision.id,
-            details={"sha256": decision.redacted_sha256, "range": _range()},
+            details={"sha256": decision.redacted_sha256, "range": request_range()},
         )
-        commit()
     return stream_stored(
-        access_storage.recordings_storage(),
+        storage_module.recordings_storage(),
         decision.redacted_storage_key,
         missing_message=_("The redacted copy is no longer in storage."),
         sha256=access_holdings.required(decision.redacted_sha256, "the redacted copy's sha256"),
@@ -293,141 +225,15 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
     )
 
 
-# --- packages -------------------------------------------------------------------------------
-
-
-@bp.route("/staff/cases/<reference>/access/packages", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
-def build(reference: str) -> ResponseReturnValue:
-    """Queue a package build; the worker builds it and the page shows its progress (R11, R12)."""
-    case = _access_case(reference, Action.HANDLE_ACCESS)
-    if not BuildForm().validate_on_submit():
-        abort(400)
-    package = lifecycle.request_build(case, actor=current_user)
-    commit()
-    enqueue_build(package.id)
-    return redirect(url_for("access.package_page", reference=case.reference, package_id=package.id))
-
-
-def _package(case: Case, package_id: int) -> AccessPackage:
-    package = db.session.get(AccessPackage, package_id)
-    if package is None or package.case_id != case.id:
-        abort(404)
-    return package
-
-
-@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>")
-@roles_required(*STAFF_ROLES)
-def package_page(reference: str, package_id: int) -> ResponseReturnValue:
-    """A build's progress (the page refreshes itself while building), preview and release.
-
-    Opening a build that is no longer in progress is logged (R24).
-    """
-    case = _access_case(reference, Action.WORK_ACCESS)
-    package = _package(case, package_id)
-    if not package.status.in_progress:
-        # A build lists what it holds and the partial refusals (personal data): an opening is
-        # logged (R24). While building, the page refreshes itself every two seconds and shows
-        # only the progress, so those refreshes are not.
-        opens.record_staff_open(
-            case,
-            actor=current_user,
-            what="package_page",
-            object_id=package.id,
-            details={"status": package.status.value},
-        )
-        commit()
-    newest = lifecycle.packages_of(case)[0]
-    return render_template(
-        "access/package.html",
-        case=case,
-        package=package,
-        is_newest=newest.id == package.id,
-        may_release=can(current_user, Action.HANDLE_ACCESS, case)
-        and package.status is PackageStatus.READY
-        and newest.id == package.id,
-        release_form=ReleaseForm(),
-        refusals=access_holdings.gather(case).partial_refusals()
-        if package.status is PackageStatus.READY
-        else [],
-    )
-
-
-@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/letter")
-@roles_required(*STAFF_ROLES)
-def preview_letter(reference: str, package_id: int) -> ResponseReturnValue:
-    """The cover letter exactly as packaged, for checking before release; logged (R24)."""
-    case = _access_case(reference, Action.WORK_ACCESS)
-    package = _package(case, package_id)
-    if package.letter_html is None:
-        abort(404)
-    opens.record_staff_open(
-        case, actor=current_user, what="package_letter", object_id=package.id, details={}
-    )
-    commit()
-    response = current_app.response_class(package.letter_html, mimetype="text/html")
-    # The letter carries its own <style>; it runs no script and loads nothing.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/zip")
-@roles_required(*STAFF_ROLES)
-def staff_download(reference: str, package_id: int) -> ResponseReturnValue:
-    """Staff open the built ZIP to check it; logged (R24)."""
-    case = _access_case(reference, Action.WORK_ACCESS)
-    package = _package(case, package_id)
-    if package.storage_key is None or package.sha256 is None or package.size_bytes is None:
-        abort(404)
-    if _starts_playback():
-        opens.record_staff_open(
-            case,
-            actor=current_user,
-            what="package",
-            object_id=package.id,
-            details={"sha256": package.sha256, "range": _range()},
-        )
-        commit()
-    return stream_stored(
-        access_storage.packages_storage(),
-        package.storage_key,
-        sha256=package.sha256,
-        size=package.size_bytes,
-        mimetype="application/zip",
-        download_name=f"{case.reference}-package-{package.id}.zip",
-        attachment=True,
-    )
-
-
-@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/release", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
-def release(reference: str, package_id: int) -> ResponseReturnValue:
-    """Release: decide the case, e-mail the requester a link, close the case (R13, R14)."""
-    case = _access_case(reference, Action.HANDLE_ACCESS)
-    package = _package(case, package_id)
-    if not ReleaseForm().validate_on_submit():
-        abort(400)
-    lifecycle.release(package, actor=current_user)
-    commit()
-    flash(
-        _("The package has been released. The requester has been sent a link by e-mail."),
-        "success",
-    )
-    return redirect(url_for("staff.case_detail", reference=case.reference))
-
-
 # --- importing a vendor export --------------------------------------------------------------
 
 
 @bp.route("/staff/recordings/import", methods=["GET", "POST"])
 @csrf.exempt
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def import_export() -> ResponseReturnValue:
     """Upload a vendor export (ZIP); a bad manifest is reported line by line, nothing imported."""
-    _allow_large_upload()
+    allow_large_upload()
     form = ImportForm()
     errors: list[LineError] = []
     if form.validate_on_submit():
@@ -439,10 +245,9 @@ def import_export() -> ResponseReturnValue:
             try:
                 result = importer.import_export(path, actor=current_user, source="upload")
             except ImportRejected as rejected:
-                db.session.rollback()
+                discard()  # nothing of a rejected export is kept
                 errors = rejected.errors
             else:
-                commit()
                 flash(
                     _(
                         "Imported %(files)s files of %(recordings)s new recordings, "
@@ -456,51 +261,3 @@ def import_export() -> ResponseReturnValue:
                 return redirect(url_for("access.import_export"))
     status = 400 if form.is_submitted() else 200
     return render_template("access/import.html", form=form, errors=errors), status
-
-
-# --- the requester's download (R14) ---------------------------------------------------------
-
-
-@bp.route("/my/cases/<reference>/package/<int:package_id>")
-@roles_required(Role.STUDENT, Role.GUARDIAN)
-def download(reference: str, package_id: int) -> ResponseReturnValue:
-    """The requester downloads their package while the link is valid; every download is logged."""
-    case = case_or_404(reference, Action.VIEW)
-    if not can(current_user, Action.DOWNLOAD_PACKAGE, case):
-        abort(404)
-    package = _package(case, package_id)
-    if package.status not in (PackageStatus.RELEASED, PackageStatus.EXPIRED):
-        abort(404)
-    if not package.is_downloadable(now_utc()):
-        message = _(
-            "This download link has expired and the package has been deleted. "
-            "You can make a new access request."
-        )
-        return render_template("errors/error.html", code=410, message=message), 410
-    requester: User = current_user
-    opens.record_download(package, actor=requester, byte_range=_range())
-    commit()
-    return stream_stored(
-        access_storage.packages_storage(),
-        access_holdings.required(package.storage_key, "the package file"),
-        sha256=access_holdings.required(package.sha256, "the package's sha256"),
-        size=access_holdings.required(package.size_bytes, "the package's size"),
-        mimetype="application/zip",
-        download_name=f"{case.reference}.zip",
-        attachment=True,
-    )
-
-
-@bp.route("/staff/cases/<reference>/access/packages/latest")
-@roles_required(*STAFF_ROLES)
-def latest_package(reference: str) -> ResponseReturnValue:
-    """Go to the newest build of the case's package."""
-    case = _access_case(reference, Action.WORK_ACCESS)
-    newest = db.session.scalars(
-        select(AccessPackage.id)
-        .where(AccessPackage.case_id == case.id)
-        .order_by(AccessPackage.id.desc())
-    ).first()
-    if newest is None:
-        abort(404)
-    return redirect(url_for("access.package_page", reference=case.reference, package_id=newest))

@@ -1,4 +1,8 @@
-"""``flask users …``: create accounts and change roles from the command line."""
+"""``flask users …``: create accounts and change roles from the command line.
+
+Each command is one unit of work (committed when it returns, rolled back when it fails); what
+it reports is printed once the change has committed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy import select
 
 from ..exams.models import Programme
 from ..extensions import db
-from ..transactions import commit
+from ..transactions import after_commit, unit_of_work
 from .models import Role
 from .services import AccountError, change_role, create_user, find_by_email
 
@@ -26,6 +30,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.option("--student-number", default=None)
 @click.option("--date-of-birth", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--programme", "programme_code", default=None, help="Programme code (students).")
+@unit_of_work
 def create_command(
     email: str,
     full_name: str,
@@ -58,13 +63,14 @@ def create_command(
         )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    commit()
-    click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+    line = f"created {user.role.value} {user.email} (id {user.id})"
+    after_commit(lambda: click.echo(line))
 
 
 @users_cli.command("set-role")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@unit_of_work
 def set_role_command(email: str, role: str) -> None:
     """Give an account another role; the change is recorded on the audit trail."""
     user = find_by_email(email)
@@ -75,5 +81,5 @@ def set_role_command(email: str, role: str) -> None:
         change_role(user, Role(role), actor=None, via="cli")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    commit()
-    click.echo(f"{user.email}: role {old} -> {user.role.value}")
+    line = f"{user.email}: role {old} -> {user.role.value}"
+    after_commit(lambda: click.echo(line))

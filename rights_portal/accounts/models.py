@@ -3,7 +3,12 @@
 A user has exactly one role. Students carry their student number, date of birth (for the
 under-16 rule, R20) and programme; staff accounts leave those empty. A guardian acts for a
 student only through a verified :class:`GuardianLink` (R21). An :class:`IdentityCheck` records a
-handler's reasonable doubt about a requester's identity and how it was resolved (R22).
+handler's reasonable doubt about a requester's identity and how it was resolved (R22); its
+operations are :mod:`rights_portal.identity.services`.
+
+Why one module of some 430 lines: it is declarations only (tables, their constraints, enums),
+and the tables refer to one another (users, sessions, links, invitations, checks); the account
+forms, labels and services import them from here, and nothing in it is logic to split out.
 """
 
 from __future__ import annotations

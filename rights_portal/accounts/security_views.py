@@ -20,8 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter
-from ..permissions import may_end_session, roles_required
-from ..transactions import commit
+from ..permissions import STAFF_AREA_ROLES, may_end_session, roles_required
 from .forms import (
     EndSessionsForm,
     ForgotPasswordForm,
@@ -31,25 +30,27 @@ from .forms import (
     TotpCodeForm,
     TotpDisableForm,
 )
-from .models import STAFF_ROLES, User, UserSession
+from .models import User, UserSession
 from .security import (
-    current_session,
-    describe_device,
     disable_totp,
-    end_all_sessions,
-    end_one_session,
     enrol_totp,
     new_recovery_codes,
     new_totp_secret,
-    open_sessions,
     provisioning_uri,
     recovery_codes_left,
     request_password_reset,
     reset_password,
-    start_session,
     use_recovery_code,
     user_from_reset_token,
     verify_totp,
+)
+from .sessions import (
+    current_session,
+    describe_device,
+    end_all_sessions,
+    end_one_session,
+    open_sessions,
+    start_session,
 )
 from .views import _login_key, bp, home_for, safe_next
 
@@ -73,7 +74,6 @@ def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         request_password_reset(form.email.data or "")
-        commit()
         flash(
             _(
                 "If an account uses this e-mail address, we have sent it a link to choose a new"
@@ -102,7 +102,6 @@ def reset_password_page(token: str) -> ResponseReturnValue:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         reset_password(user, form.password.data or "")
-        commit()
         flash(_("Your password has been changed. Log in with your new password."), "success")
         return redirect(url_for("accounts.login"))
     status = 400 if form.is_submitted() else 200
@@ -142,7 +141,6 @@ def login_code() -> ResponseReturnValue:
             if recovery_left is not None:
                 after["recovery_code"] = True
             record("user.login", actor=user, object_type="user", object_id=user.id, after=after)
-            commit()
             if recovery_left is not None:
                 flash(
                     _(
@@ -161,7 +159,6 @@ def login_code() -> ResponseReturnValue:
             object_id=user.id,
             after={"second_factor": True},
         )
-        commit()
         form.code.errors = [_("This code is not correct. Enter the current code.")]
         return render_template("accounts/login_code.html", form=form), 401
     status = 400 if form.is_submitted() else 200
@@ -169,7 +166,7 @@ def login_code() -> ResponseReturnValue:
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF_AREA_ROLES)
 def two_factor() -> ResponseReturnValue:
     """Staff turn on the second factor: scan or type the secret, confirm with a code."""
     user = current_user._get_current_object()
@@ -182,7 +179,6 @@ def two_factor() -> ResponseReturnValue:
         if enrol_totp(user, secret, form.code.data or ""):
             session.pop(ENROL_SECRET, None)
             codes = new_recovery_codes(user)
-            commit()
             flash(_("The second factor is on. Login now also asks for a code."), "success")
             return _show_recovery_codes(codes)
         form.code.errors = [_("This code is not correct. Enter the current code.")]
@@ -229,7 +225,7 @@ def _confirmed_by_code(user: User, form: TotpCodeForm) -> bool:
 
 
 @bp.route("/account/two-factor/disable", methods=["POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF_AREA_ROLES)
 @limiter.limit(_limit, methods=["POST"])
 def disable_two_factor() -> ResponseReturnValue:
     """Staff turn the second factor off again, confirmed with a current code."""
@@ -240,13 +236,12 @@ def disable_two_factor() -> ResponseReturnValue:
     if not _confirmed_by_code(user, form):
         return _render_two_factor(user, None, disable_form=form, status=400)
     disable_totp(user)
-    commit()
     flash(_("The second factor is off."), "info")
     return redirect(url_for("accounts.two_factor"))
 
 
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF_AREA_ROLES)
 @limiter.limit(_limit, methods=["POST"])
 def regenerate_recovery_codes() -> ResponseReturnValue:
     """Staff with the second factor make a new set of recovery codes; the old set stops working."""
@@ -257,7 +252,6 @@ def regenerate_recovery_codes() -> ResponseReturnValue:
     if not _confirmed_by_code(user, form):
         return _render_two_factor(user, None, recovery_form=form, status=400)
     codes = new_recovery_codes(user)
-    commit()
     return _show_recovery_codes(codes)
 
 
@@ -295,7 +289,6 @@ def end_one_session_page(session_id: int) -> ResponseReturnValue:
     this = current_session()
     is_this = this is not None and this.id == row.id
     end_one_session(user, row)
-    commit()
     if is_this:
         logout_user()
         flash(_("You have been logged out."), "info")
@@ -312,7 +305,6 @@ def end_sessions() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = current_user._get_current_object()
         end_all_sessions(user)
-        commit()
         # The session keeps its login and last-seen times (the timeouts still count from the
         # login); only the generation it carries in "_user_id" is renewed.
         login_user(user)

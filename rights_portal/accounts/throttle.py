@@ -13,7 +13,7 @@ long to wait.
 
 The address-wide limit (many accounts from one address: a campus behind one public address) is
 the much higher ``LOGIN_ADDRESS_RATE_LIMIT`` of the rate limiter, applied in the login view.
-This module flushes; the view commits.
+This module flushes; the request's unit of work commits.
 """
 
 from __future__ import annotations

@@ -20,21 +20,19 @@ from flask_login import current_user, login_required, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
-from ..transactions import commit
+from ..permissions import asks_second_factor, works_on_cases
 from . import throttle
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .models import User
-from .security import current_session, end_session, start_session
-from .services import (
+from .registration import (
     InvitationState,
     accept_invitation,
-    authenticate,
-    change_locale,
     invitation_from_token,
-    normalise_email,
     register_guardian,
     verify_email,
 )
+from .services import authenticate, change_locale, normalise_email
+from .sessions import current_session, end_session, start_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -76,8 +74,10 @@ def safe_next(target: str | None) -> str | None:
 
 def home_for(user: User) -> str:
     """Where a user lands after login."""
+    if works_on_cases(user):
+        return url_for("staff.queue")
     if user.is_staff:
-        return url_for("staff.queue") if user.role.value != "admin" else url_for("staff.admin_home")
+        return url_for("staff.admin_home")
     return url_for("portal.my_cases")
 
 
@@ -139,7 +139,6 @@ def login() -> ResponseReturnValue:
                 object_id=user.id,
                 after={"email_verified": False},
             )
-            commit()
             flash(
                 _(
                     "Confirm your e-mail address first, with the link we sent you. No e-mail?"
@@ -149,14 +148,12 @@ def login() -> ResponseReturnValue:
             )
             return render_template("accounts/login.html", form=form), 401
         if user is not None:
-            if user.is_staff and user.totp_secret:
+            if asks_second_factor(user):
                 from .security_views import begin_second_factor
 
-                commit()  # a password rehash, if any
                 return begin_second_factor(user, safe_next(form.next.data))
             start_session(user)
             record("user.login", actor=user, object_type="user", object_id=user.id)
-            commit()
             return redirect(safe_next(form.next.data) or home_for(user))
         record(
             "user.login_failed",
@@ -164,7 +161,6 @@ def login() -> ResponseReturnValue:
             object_type="user",
             after={"email": normalise_email(form.email.data or "")},
         )
-        commit()
         flash(_("The e-mail address or password is not correct."), "error")
         return render_template("accounts/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -177,7 +173,6 @@ def logout() -> ResponseReturnValue:
     """Log out (POST only, so a link elsewhere cannot log someone out)."""
     record("user.logout", actor=current_user, object_type="user", object_id=current_user.id)
     end_session()
-    commit()
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -191,8 +186,8 @@ def set_language() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return redirect(target)
     language = form.language.data or "nl"
-    if current_user.is_authenticated and change_locale(current_user, language):
-        commit()
+    if current_user.is_authenticated:
+        change_locale(current_user, language)
     response = redirect(target)
     response.set_cookie(
         "language",
@@ -218,7 +213,6 @@ def unlock_login(token: str) -> ResponseReturnValue:
     if key is None:
         message = _("This link is not valid or has expired. Wait until the lock ends.")
         return render_template("errors/error.html", code=404, message=message), 404
-    commit()
     flash(_("The lock is lifted. You can log in now."), "success")
     response = redirect(url_for("accounts.login"))
     response.set_cookie(
@@ -250,7 +244,6 @@ def register() -> ResponseReturnValue:
             full_name=form.full_name.data or "",
             locale=_current_locale(),
         )
-        commit()
         flash(
             _(
                 "Check your e-mail. We have sent a message to %(email)s with the next step. No"
@@ -269,7 +262,6 @@ def verify_email_page(token: str) -> ResponseReturnValue:
     """The e-mailed link of a registration: the address is verified, the account usable."""
     state, _user = verify_email(token)
     if state is InvitationState.VALID:
-        commit()
         flash(_("Your e-mail address is confirmed. You can log in now."), "success")
         return redirect(url_for("accounts.login"))
     if state is InvitationState.USED:
@@ -309,7 +301,6 @@ def invitation(token: str) -> ResponseReturnValue:
             found, full_name=form.full_name.data or "", password=form.password.data or ""
         )
         start_session(user)
-        commit()
         flash(_("Your account is ready. Now ask to be linked to your child."), "success")
         return redirect(url_for("portal.request_link"))
     status = 400 if form.is_submitted() else 200

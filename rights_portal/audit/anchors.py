@@ -13,7 +13,8 @@ that the last anchored event is still there, unchanged, and that the events sinc
 off the tail (or rewriting it) past an anchor is thereby found within minutes, and the DPO is
 alerted; only events newer than the last anchor can go unnoticed, for one interval at most.
 
-This module owns the file format and the checks; it does not commit.
+This module owns the file format and the checks; it does not commit. It knows no user: who
+receives the e-mails (the DPO) is registered by ``create_app`` (:func:`register_alert_recipients`).
 """
 
 from __future__ import annotations
@@ -21,20 +22,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import select
+from flask import Flask, current_app
 
-from ..accounts.models import Role, User
 from ..clock import now_utc
-from ..extensions import db
 from ..notifications.services import notify_addresses
 from .services import record
 from .verify import Anchor, VerificationResult, verify_chain, verify_from
 
 log = logging.getLogger(__name__)
+#: Who receives the check's e-mails: (address, locale) pairs, asked afresh at every check.
+AlertRecipients = Callable[[], Sequence[tuple[str, str]]]
+ALERT_RECIPIENTS_KEY = "audit_alert_recipients"
 
 
 class AnchorFileError(ValueError):
@@ -121,14 +123,16 @@ def append_anchor(path: Path, result: VerificationResult, at: datetime) -> Ancho
     return anchor
 
 
-def _dpos() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == Role.DPO, User.is_active_account.is_(True))
-            .order_by(User.id)
-        )
-    )
+def register_alert_recipients(app: Flask, recipients: AlertRecipients) -> None:
+    """Say who receives the check's e-mails (the DPO): the core knows no user (create_app)."""
+    app.extensions[ALERT_RECIPIENTS_KEY] = recipients
+
+
+def _recipients() -> tuple[list[str], str]:
+    """The addresses the check's result goes to, and the locale of the first of them."""
+    provider: AlertRecipients | None = current_app.extensions.get(ALERT_RECIPIENTS_KEY)
+    people = list(provider()) if provider is not None else []
+    return [address for address, _locale in people], people[0][1] if people else "nl"
 
 
 def verify_and_anchor(at: datetime | None = None) -> VerificationResult:
@@ -143,9 +147,7 @@ def verify_and_anchor(at: datetime | None = None) -> VerificationResult:
         result = verify_chain(anchors=read_anchors(path))
     except AnchorFileError as exc:
         result = VerificationResult(0, problem=f"the anchor log cannot be read: {exc}")
-    dpos = _dpos()
-    recipients = [user.email for user in dpos]
-    locale = dpos[0].locale if dpos else "nl"
+    recipients, locale = _recipients()
     if not result.ok:
         log.error("audit trail verification failed: %s", result.problem)
         if recipients:
@@ -187,10 +189,9 @@ def verify_and_anchor(at: datetime | None = None) -> VerificationResult:
 
 def _alert(result: VerificationResult, at: datetime) -> None:
     log.error("audit trail check failed: %s", result.problem)
-    dpos = _dpos()
-    if dpos:
-        recipients = [user.email for user in dpos]
-        notify_addresses(recipients, dpos[0].locale, "audit_trail_broken", result=result, at=at)
+    recipients, locale = _recipients()
+    if recipients:
+        notify_addresses(recipients, locale, "audit_trail_broken", result=result, at=at)
     record(
         "audit.verification_failed",
         actor=None,

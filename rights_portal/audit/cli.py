@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ..transactions import commit
+from ..transactions import unit_of_work
 from .anchors import AnchorFileError, anchor_file, read_anchors, verify_and_anchor
 from .verify import VerificationResult, verify_chain
 
@@ -68,8 +68,9 @@ def verify_command(anchors_path: Path | None, with_anchor_log: bool) -> None:
 @audit_cli.command("anchor")
 def anchor_command() -> None:
     """Run the nightly check now: verify, then anchor the head and mail it, or alert the DPO."""
-    result = verify_and_anchor()
-    commit()
+    # Its own unit of work, committed before the exit status: a failed check's event and the
+    # DPO's alert are kept (an exit is raised, and would roll them back).
+    result = unit_of_work(verify_and_anchor)()
     _report(result)
     if result.ok and result.head_id is not None:
         click.echo(f"anchored in {anchor_file()}")

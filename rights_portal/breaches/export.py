@@ -8,7 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from ..clock import to_local
-from ..dpo.csvexport import csv_text
+from ..csvexport import csv_text
 from .labels import BREACH_STATUS_LABELS, RISK_SHORT_LABELS
 from .models import Breach
 

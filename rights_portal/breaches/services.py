@@ -7,22 +7,20 @@ queues the e-mails in the caller's transaction; none commits (see
 
 The 72-hour clock is plain arithmetic on aware UTC datetimes: discovery + 72 real hours, so a
 change to or from summer time moves the wall-clock hour of the deadline, never its length.
-Reminders to the DPO at 24, 48 and 66 hours are unique rows inserted with ON CONFLICT DO NOTHING;
-only the run that inserted a row mails it and records ``breach.reminder_sent``, as in
-:mod:`rights_portal.cases.reminders`.
+Informing the affected students (art. 34) is :mod:`.subjects`; the reminders to the DPO at 24,
+48 and 66 hours are :mod:`.reminders`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import select
 
+from ..accounts.directory import active_users_with_role
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..cases.models import Case
@@ -31,14 +29,11 @@ from ..dbutil import insert_ignoring_conflicts
 from ..errors import RuleViolation
 from ..exams.models import ProctoringTool
 from ..extensions import db
-from ..notifications.services import notify_addresses, notify_user
+from ..notifications.services import notify_user
 from .models import (
     AP_DEADLINE,
-    REMINDER_HOURS,
     Breach,
-    BreachAffectedStudent,
     BreachCase,
-    BreachReminder,
     BreachStatus,
     RiskLevel,
 )
@@ -77,25 +72,18 @@ def period_bounds(start: date | None, end: date | None) -> tuple[datetime | None
     return lower, upper
 
 
-def _snapshot(breach: Breach, *fields: str) -> dict[str, Any]:
+def breach_snapshot(breach: Breach, *fields: str) -> dict[str, Any]:
+    """The named fields of ``breach``, for an audit event's before/after."""
     return {name: getattr(breach, name) for name in fields}
 
 
-def _audit(breach: Breach, action: str, actor: User | None, **kw: Any) -> None:
+def record_breach_event(breach: Breach, action: str, actor: User | None, **kw: Any) -> None:
+    """Append ``breach.<action>`` to the audit trail (R24)."""
     record(f"breach.{action}", actor=actor, object_type="breach", object_id=breach.id, **kw)
 
 
-def _active_dpos() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == Role.DPO, User.is_active_account.is_(True))
-            .order_by(User.id)
-        )
-    )
-
-
-def _require_open(breach: Breach) -> None:
+def require_open(breach: Breach) -> None:
+    """Refuse any change to a closed breach: its record stays as it was closed."""
     if breach.status is BreachStatus.CLOSED:
         raise RuleViolation(_l("This breach is closed; its record can no longer be changed."))
 
@@ -141,11 +129,11 @@ def report_breach(
     )
     db.session.add(breach)
     db.session.flush()
-    _audit(
+    record_breach_event(
         breach,
         "reported",
         reporter,
-        after=_snapshot(
+        after=breach_snapshot(
             breach,
             "description",
             "discovered_at",
@@ -155,18 +143,18 @@ def report_breach(
             "tool_id",
         ),
     )
-    for dpo in _active_dpos():
+    for dpo in active_users_with_role(Role.DPO):
         notify_user(dpo, "breach_reported", breach=breach)
     return breach
 
 
 def assess(breach: Breach, *, actor: User, risk: RiskLevel, assessment: str) -> Breach:
     """The DPO's risk assessment, with reasons; it may be revised until the breach is closed."""
-    _require_open(breach)
+    require_open(breach)
     assessment = assessment.strip()
     if not assessment:
         raise RuleViolation(_l("Write down how you assessed the risk."))
-    before = _snapshot(breach, "status", "risk", "risk_assessment")
+    before = breach_snapshot(breach, "status", "risk", "risk_assessment")
     # Read everything before the first assignment: a lazy load in between would autoflush a
     # half-assessed row, which the CHECK constraint rightly refuses.
     actor_id, moment = actor.id, now_utc()
@@ -176,12 +164,12 @@ def assess(breach: Breach, *, actor: User, risk: RiskLevel, assessment: str) -> 
     breach.assessed_at = moment
     breach.status = BreachStatus.ASSESSED
     db.session.flush()
-    _audit(
+    record_breach_event(
         breach,
         "assessed",
         actor,
         before=before,
-        after=_snapshot(breach, "status", "risk", "risk_assessment"),
+        after=breach_snapshot(breach, "status", "risk", "risk_assessment"),
     )
     return breach
 
@@ -199,7 +187,7 @@ def record_ap_notification(
 
     A notification after the 72-hour deadline needs the reasons for the delay.
     """
-    _require_open(breach)
+    require_open(breach)
     now = now or now_utc()
     notified_at = as_utc(notified_at)
     reference = reference.strip()
@@ -219,32 +207,36 @@ def record_ap_notification(
     breach.ap_notified_at = notified_at
     breach.lateness_reason = lateness_reason if notified_at > breach.ap_deadline else None
     db.session.flush()
-    _audit(
+    record_breach_event(
         breach,
         "ap_notified",
         actor,
-        after=_snapshot(breach, "ap_notified_at", "ap_reference", "lateness_reason"),
+        after=breach_snapshot(breach, "ap_notified_at", "ap_reference", "lateness_reason"),
     )
     return breach
 
 
 def record_remedial_actions(breach: Breach, *, actor: User, text: str) -> Breach:
     """What was done to end the breach and limit its consequences (art. 33(3)(d))."""
-    _require_open(breach)
-    before = _snapshot(breach, "remedial_actions")
+    require_open(breach)
+    before = breach_snapshot(breach, "remedial_actions")
     breach.remedial_actions = text.strip()
     db.session.flush()
-    _audit(breach, "remedial_actions", actor, before=before, after={"remedial_actions": text})
+    record_breach_event(
+        breach, "remedial_actions", actor, before=before, after={"remedial_actions": text}
+    )
     return breach
 
 
 def set_tool(breach: Breach, *, actor: User, tool: ProctoringTool | None) -> Breach:
     """Link the breach to the tool or vendor involved (or remove the link)."""
-    _require_open(breach)
-    before = _snapshot(breach, "tool_id")
+    require_open(breach)
+    before = breach_snapshot(breach, "tool_id")
     breach.tool_id = tool.id if tool else None
     db.session.flush()
-    _audit(breach, "tool_set", actor, before=before, after=_snapshot(breach, "tool_id"))
+    record_breach_event(
+        breach, "tool_set", actor, before=before, after=breach_snapshot(breach, "tool_id")
+    )
     return breach
 
 
@@ -257,7 +249,9 @@ def link_case(breach: Breach, *, actor: User, case: Case) -> bool:
     ).scalar_one_or_none()
     if inserted is None:
         return False
-    _audit(breach, "case_linked", actor, case_id=case.id, after={"case_reference": case.reference})
+    record_breach_event(
+        breach, "case_linked", actor, case_id=case.id, after={"case_reference": case.reference}
+    )
     return True
 
 
@@ -271,162 +265,6 @@ def linked_cases(breach: Breach) -> list[Case]:
             .order_by(Case.reference)
         )
     )
-
-
-# --- Affected students and informing them (art. 34) ---------------------------------------------
-
-_NUMBER_SPLIT = re.compile(r"[\s,;]+")
-
-
-def parse_student_numbers(raw: str) -> list[str]:
-    """Student numbers from a pasted list (one per line, or separated by commas or spaces)."""
-    seen: dict[str, None] = {}
-    for part in _NUMBER_SPLIT.split(raw):
-        if part.strip():
-            seen[part.strip()] = None
-    return list(seen)
-
-
-def students_by_number(numbers: list[str]) -> tuple[list[User], list[str]]:
-    """The students with these numbers, and the numbers that match no student."""
-    if not numbers:
-        return [], []
-    found = list(
-        db.session.scalars(
-            select(User).where(User.role == Role.STUDENT, User.student_number.in_(numbers))
-        )
-    )
-    known = {user.student_number for user in found}
-    return found, [number for number in numbers if number not in known]
-
-
-def add_affected_students(breach: Breach, *, actor: User, numbers: list[str]) -> int:
-    """Add students by student number; return how many were new. Unknown numbers store nothing."""
-    _require_open(breach)
-    students, unknown = students_by_number(numbers)
-    if unknown:
-        raise RuleViolation(_l("Unknown student numbers: %(numbers)s", numbers=", ".join(unknown)))
-    if not students:
-        raise RuleViolation(_l("Give at least one student number."))
-    added = db.session.scalars(
-        insert_ignoring_conflicts(BreachAffectedStudent, ["breach_id", "student_id"])
-        .values(
-            [
-                {
-                    "breach_id": breach.id,
-                    "student_id": student.id,
-                    "added_by_id": actor.id,
-                    "added_at": now_utc(),
-                }
-                for student in students
-            ]
-        )
-        .returning(BreachAffectedStudent.student_id)
-    ).all()
-    if added:
-        _audit(breach, "students_added", actor, after={"student_ids": sorted(added)})
-    return len(added)
-
-
-def affected_students(breach: Breach) -> list[tuple[User, BreachAffectedStudent]]:
-    """The affected students with their notification state, by student number."""
-    return [
-        (user, link)
-        for user, link in db.session.execute(
-            select(User, BreachAffectedStudent)
-            .join(BreachAffectedStudent, BreachAffectedStudent.student_id == User.id)
-            .where(BreachAffectedStudent.breach_id == breach.id)
-            .order_by(User.student_number)
-        )
-    ]
-
-
-def write_subject_notice(breach: Breach, *, actor: User, text_nl: str, text_en: str = "") -> Breach:
-    """The plain-language notice to the people concerned (art. 34(2)), in Dutch and English.
-
-    Once it has been sent it stays as sent: the register shows what people were told.
-    """
-    _require_open(breach)
-    if breach.subjects_informed_at is not None:
-        raise RuleViolation(_l("The notice has been sent already and can no longer be changed."))
-    text_nl, text_en = text_nl.strip(), text_en.strip()
-    if not text_nl:
-        raise RuleViolation(_l("Write the notice in Dutch."))
-    before = _snapshot(breach, "subjects_notice_nl", "subjects_notice_en")
-    breach.subjects_notice_nl = text_nl
-    breach.subjects_notice_en = text_en or None
-    db.session.flush()
-    _audit(
-        breach,
-        "notice_written",
-        actor,
-        before=before,
-        after=_snapshot(breach, "subjects_notice_nl", "subjects_notice_en"),
-    )
-    return breach
-
-
-def notify_affected_students(breach: Breach, *, actor: User, now: datetime | None = None) -> int:
-    """E-mail every affected student not yet told, in their language; return how many were told.
-
-    The UPDATE ... WHERE notified_at IS NULL claims each student's row; a second submission (even
-    a concurrent one, which waits for the first's row locks and then sees them claimed) claims
-    nothing, so each student gets the notice exactly once.
-    """
-    _require_open(breach)
-    now = now or now_utc()
-    if not (breach.subjects_notice_nl or "").strip():
-        raise RuleViolation(_l("Write the notice to the students first."))
-    pending_locales = set(
-        db.session.scalars(
-            select(User.locale)
-            .join(BreachAffectedStudent, BreachAffectedStudent.student_id == User.id)
-            .where(
-                BreachAffectedStudent.breach_id == breach.id,
-                BreachAffectedStudent.notified_at.is_(None),
-            )
-        )
-    )
-    if "en" in pending_locales and not breach.subjects_notice_en:
-        raise RuleViolation(
-            _l("Some of these students read the portal in English: write the English text too.")
-        )
-    claimed = list(
-        db.session.scalars(
-            update(BreachAffectedStudent)
-            .where(
-                BreachAffectedStudent.breach_id == breach.id,
-                BreachAffectedStudent.notified_at.is_(None),
-            )
-            .values(notified_at=now)
-            .returning(BreachAffectedStudent.student_id)
-        )
-    )
-    for student_id in claimed:
-        student = db.session.get(User, student_id)
-        if student is None:  # the row's foreign key makes this impossible; keep mypy honest
-            continue
-        text = breach.subjects_notice_en if student.locale == "en" else breach.subjects_notice_nl
-        message = notify_user(student, "breach_notice", breach=breach, text=text)
-        db.session.execute(
-            update(BreachAffectedStudent)
-            .where(
-                BreachAffectedStudent.breach_id == breach.id,
-                BreachAffectedStudent.student_id == student_id,
-            )
-            .values(outbox_message_id=message.id)
-        )
-    if claimed:
-        if breach.subjects_informed_at is None:
-            breach.subjects_informed_at = now
-        db.session.flush()
-        _audit(
-            breach,
-            "subjects_informed",
-            actor,
-            after={"student_ids": sorted(claimed), "informed_at": breach.subjects_informed_at},
-        )
-    return len(claimed)
 
 
 # --- Closing (art. 33(5)) ------------------------------------------------------------------------
@@ -443,7 +281,7 @@ def close(
 
     A high-risk breach needs the people concerned informed, or the reason why not (art. 34(3)).
     """
-    _require_open(breach)
+    require_open(breach)
     not_notified_reason = not_notified_reason.strip()
     subjects_not_informed_reason = subjects_not_informed_reason.strip()
     if breach.risk is None:
@@ -463,7 +301,7 @@ def close(
                 "that is not needed (GDPR art. 34(3))."
             )
         )
-    before = _snapshot(breach, "status")
+    before = breach_snapshot(breach, "status")
     actor_id, moment, notified = actor.id, now_utc(), breach.ap_notified_at is not None
     if not notified:
         breach.not_notified_reason = not_notified_reason
@@ -473,12 +311,14 @@ def close(
     if subjects_not_informed_reason:
         breach.subjects_not_informed_reason = subjects_not_informed_reason
     db.session.flush()
-    _audit(
+    record_breach_event(
         breach,
         "closed",
         actor,
         before=before,
-        after=_snapshot(breach, "status", "not_notified_reason", "subjects_not_informed_reason"),
+        after=breach_snapshot(
+            breach, "status", "not_notified_reason", "subjects_not_informed_reason"
+        ),
     )
     return breach
 
@@ -496,97 +336,3 @@ def register(
     if end is not None:
         query = query.where(Breach.discovered_at < end)
     return list(db.session.scalars(query.order_by(Breach.discovered_at.desc(), Breach.id.desc())))
-
-
-# --- Reminders to the DPO at 24, 48 and 66 hours ------------------------------------------------
-
-
-@dataclass
-class ReminderReport:
-    """What one reminder run did, for the task log and the tests."""
-
-    now: datetime
-    sent: list[tuple[int, int]] = field(default_factory=list)  # (breach id, hours)
-    superseded: int = 0
-
-    def lines(self) -> list[str]:
-        """Human-readable summary lines."""
-        out = [f"breach reminders at {self.now.isoformat()}: {len(self.sent)} sent"]
-        out += [f"  DL-{breach_id:05d}: {hours} hours" for breach_id, hours in self.sent]
-        return out
-
-
-def send_reminders(now: datetime | None = None) -> ReminderReport:
-    """Remind the DPO of breaches awaiting the AP notification; each milestone exactly once.
-
-    Reads only open, unnotified breaches (not assessed as "no risk") that passed 24 hours and do
-    not have their last reminder yet. A run after a gap records every missed milestone and mails
-    only the latest (as R10). The caller commits.
-    """
-    now = as_utc(now or now_utc())
-    report = ReminderReport(now=now)
-    last = REMINDER_HOURS[-1]
-    breaches = db.session.scalars(
-        select(Breach)
-        .where(
-            Breach.ap_notified_at.is_(None),
-            Breach.status != BreachStatus.CLOSED,
-            or_(Breach.risk.is_(None), Breach.risk != RiskLevel.NO_RISK),
-            Breach.discovered_at <= now - timedelta(hours=REMINDER_HOURS[0]),
-            ~exists().where(BreachReminder.breach_id == Breach.id, BreachReminder.hours == last),
-        )
-        .order_by(Breach.discovered_at, Breach.id)
-    ).all()
-    dpos = _active_dpos() if breaches else []
-    for breach in breaches:
-        inserted: list[tuple[int, int]] = []
-        for hours in REMINDER_HOURS:
-            if breach.discovered_at + timedelta(hours=hours) > now:
-                break
-            reminder_id = db.session.execute(
-                insert_ignoring_conflicts(BreachReminder, ["breach_id", "hours"])
-                .values(breach_id=breach.id, hours=hours, superseded=False, created_at=now)
-                .returning(BreachReminder.id)
-            ).scalar_one_or_none()
-            if reminder_id is not None:
-                inserted.append((reminder_id, hours))
-        if not inserted:
-            continue
-        for reminder_id, _hours in inserted[:-1]:
-            db.session.execute(
-                update(BreachReminder)
-                .where(BreachReminder.id == reminder_id)
-                .values(superseded=True)
-            )
-            report.superseded += 1
-        latest_id, latest_hours = inserted[-1]
-        report.sent.append((breach.id, latest_hours))
-        if not dpos:
-            log.warning("no active DPO to remind of breach %s", breach.id)
-            continue
-        message = notify_addresses(
-            [dpo.email for dpo in dpos],
-            dpos[0].locale,
-            "breach_reminder",
-            breach=breach,
-            hours=latest_hours,
-            hours_left=int(breach.hours_left(now)),
-        )
-        db.session.execute(
-            update(BreachReminder)
-            .where(BreachReminder.id == latest_id)
-            .values(outbox_message_id=message.id)
-        )
-        # R24: the reminder is on the trail with the milestones a late run passed over.
-        _audit(
-            breach,
-            "reminder_sent",
-            None,
-            after={
-                "hours": latest_hours,
-                "missed": [hours for _id, hours in inserted[:-1]],
-                "to": [dpo.email for dpo in dpos],
-            },
-        )
-    db.session.flush()
-    return report

@@ -1,7 +1,7 @@
 """Pages of the data-breach register at /staff/breaches (R26).
 
 Thin: each view asks :mod:`rights_portal.permissions`, validates its form (errors re-render with
-400 and store nothing), calls one service and commits once.
+400 and store nothing) and calls one service; the request's unit of work commits.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from ..permissions import (
     BreachAction,
     breach_or_404,
     can_breach,
+    can_read_report,
     roles_required,
     visible_breaches_clause,
 )
-from ..transactions import commit
-from . import export, services
+from . import export, services, subjects
 from .forms import (
     ApNotificationForm,
     AssessForm,
@@ -73,7 +73,7 @@ def register() -> ResponseReturnValue:
         now=now_utc(),
         risk_labels=RISK_SHORT_LABELS,
         breach_status_labels=BREACH_STATUS_LABELS,
-        may_export=current_user.role in REPORT_ROLES,
+        may_export=can_read_report(current_user),
         today=today_local(),
     )
 
@@ -109,7 +109,6 @@ def report() -> ResponseReturnValue:
         data_subjects=form.data_subjects.data or "",
         tool=_tool(form.tool_id.data),
     )
-    commit()
     flash(_("Thank you. The breach has been reported to the data protection officer."), "success")
     return redirect(url_for("breaches.detail", breach_id=breach.id))
 
@@ -120,7 +119,6 @@ def detail(breach_id: int) -> ResponseReturnValue:
     """The breach record; opening it is logged because it lists affected students (R24)."""
     breach = breach_or_404(breach_id)
     record("breach.viewed", actor=current_user, object_type="breach", object_id=breach.id)
-    commit()
     return _render(breach)
 
 
@@ -140,7 +138,7 @@ def _render(breach: Breach, status: int = 200, **forms: Any) -> ResponseReturnVa
             risk_labels=RISK_SHORT_LABELS,
             breach_status_labels=BREACH_STATUS_LABELS,
             cases=services.linked_cases(breach),
-            students=services.affected_students(breach),
+            students=subjects.affected_students(breach),
             assess_form=forms.get("assess_form")
             or AssessForm(
                 risk=breach.risk.value if breach.risk else None,
@@ -179,7 +177,6 @@ def assess(breach_id: int) -> ResponseReturnValue:
         risk=RiskLevel(form.risk.data),
         assessment=form.assessment.data or "",
     )
-    commit()
     return _back(breach, _("The assessment has been recorded."))
 
 
@@ -212,7 +209,6 @@ def ap_notification(breach_id: int) -> ResponseReturnValue:
         reference=form.ap_reference.data or "",
         lateness_reason=form.lateness_reason.data or "",
     )
-    commit()
     return _back(breach, _("The notification to the AP has been recorded."))
 
 
@@ -227,7 +223,6 @@ def remedial(breach_id: int) -> ResponseReturnValue:
     services.record_remedial_actions(
         breach, actor=current_user, text=form.remedial_actions.data or ""
     )
-    commit()
     return _back(breach, _("The measures have been recorded."))
 
 
@@ -241,7 +236,6 @@ def tool(breach_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render(breach, 400, tool_form=form)
     services.set_tool(breach, actor=current_user, tool=_tool(form.tool_id.data))
-    commit()
     return _back(breach, _("The tool has been recorded."))
 
 
@@ -259,7 +253,6 @@ def link_case(breach_id: int) -> ResponseReturnValue:
     if case is None:
         return _render(breach, 400, case_form=form)
     services.link_case(breach, actor=current_user, case=case)
-    commit()
     return _back(breach, _("The case has been linked."), "cases")
 
 
@@ -271,8 +264,8 @@ def add_students(breach_id: int) -> ResponseReturnValue:
     form = StudentsForm()
     numbers: list[str] = []
     if form.validate_on_submit():
-        numbers = services.parse_student_numbers(form.numbers.data or "")
-        _found, unknown = services.students_by_number(numbers)
+        numbers = subjects.parse_student_numbers(form.numbers.data or "")
+        _found, unknown = subjects.students_by_number(numbers)
         if unknown:
             form.numbers.errors = [
                 _("No student has these numbers: %(numbers)s", numbers=", ".join(unknown))
@@ -282,8 +275,7 @@ def add_students(breach_id: int) -> ResponseReturnValue:
             form.numbers.errors = [_("Give at least one student number.")]
     if not numbers:
         return _render(breach, 400, students_form=form)
-    added = services.add_affected_students(breach, actor=current_user, numbers=numbers)
-    commit()
+    added = subjects.add_affected_students(breach, actor=current_user, numbers=numbers)
     return _back(
         breach,
         ngettext(
@@ -301,10 +293,9 @@ def notice(breach_id: int) -> ResponseReturnValue:
     form = NoticeForm()
     if not form.validate_on_submit():
         return _render(breach, 400, notice_form=form)
-    services.write_subject_notice(
+    subjects.write_subject_notice(
         breach, actor=current_user, text_nl=form.text_nl.data or "", text_en=form.text_en.data or ""
     )
-    commit()
     return _back(breach, _("The notice has been saved."), "students")
 
 
@@ -316,8 +307,7 @@ def notify_students(breach_id: int) -> ResponseReturnValue:
     form = NotifyStudentsForm()
     if not form.validate_on_submit():
         return _render(breach, 400)
-    sent = services.notify_affected_students(breach, actor=current_user)
-    commit()
+    sent = subjects.notify_affected_students(breach, actor=current_user)
     if sent:
         message = ngettext(
             "The notice has been sent to %(num)s student.",
@@ -353,7 +343,6 @@ def close(breach_id: int) -> ResponseReturnValue:
         not_notified_reason=form.not_notified_reason.data or "",
         subjects_not_informed_reason=form.subjects_not_informed_reason.data or "",
     )
-    commit()
     return _back(breach, _("The breach has been closed. It stays in the register."))
 
 
@@ -375,7 +364,6 @@ def export_csv() -> ResponseReturnValue:
             "breach_ids": [breach.id for breach in breaches],
         },
     )
-    commit()
     return Response(
         body,
         mimetype="text/csv",

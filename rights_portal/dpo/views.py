@@ -19,10 +19,9 @@ from flask_login import current_user
 
 from ..audit.services import record
 from ..clock import today_local
-from ..permissions import DASHBOARD_ROLES, REPORT_ROLES, roles_required
-from ..transactions import commit
+from ..csvexport import csv_text
+from ..permissions import DASHBOARD_ROLES, REPORT_ROLES, can_read_report, roles_required
 from . import figures, queries, report
-from .csvexport import csv_text
 from .queries import Filters
 
 bp = Blueprint("dpo", __name__, template_folder="templates")
@@ -91,7 +90,7 @@ def dashboard() -> ResponseReturnValue:
 
 
 def _may_report() -> bool:
-    return current_user.role in REPORT_ROLES
+    return can_read_report(current_user)
 
 
 @bp.route("/export/<key>.csv")
@@ -132,7 +131,6 @@ def report_pdf() -> ResponseReturnValue:
             "programme_id": filters.programme_id,
         },
     )
-    commit()
     filename = f"accountability_{filters.start.isoformat()}_{filters.end.isoformat()}.pdf"
     return Response(
         report.to_pdf(html),

@@ -38,7 +38,7 @@ from ..exams.models import AutomatedFlag, Exam
 from ..extensions import db
 from ..permissions import has_verified_link
 from ..retention.models import ErasureItem
-from ..retention.services import recordings_to_choose
+from ..retention.erasure import recordings_to_choose
 from . import letters
 from .documents import ACCEPTED, sniff
 from .models import AcknowledgeBy, CaseIntake, ExternalRequester, RequesterRelation

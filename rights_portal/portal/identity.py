@@ -11,9 +11,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts import identity
 from ..accounts.forms import IdentityAnswerForm
 from ..accounts.models import IdentityAnswer, Role
+from ..identity import services as identity
 from ..permissions import Action, case_or_404, roles_required
 from ..transactions import commit
 from .views import bp

@@ -18,7 +18,6 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import filing as access_filing
 from ..access import lifecycle as access_lifecycle
-from ..accounts import identity
 from ..accounts.models import Role, User
 from ..cases import services
 from ..cases.history import case_history
@@ -33,6 +32,7 @@ from ..examboard.forms import (
 from ..examboard.models import AlternativeStatus
 from ..exams.models import Exam
 from ..extensions import db
+from ..identity import services as identity
 from ..permissions import (
     Action,
     Filing,

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..accounts import registration
 from ..accounts import services as accounts
 from ..accounts.forms import InviteGuardianForm, RejectLinkForm, RevokeLinkForm, VerifyLinkForm
 from ..accounts.guardianship import age_on
@@ -142,13 +143,13 @@ def invite_guardian() -> ResponseReturnValue:
     form = InviteGuardianForm()
     if form.validate_on_submit():
         try:
-            accounts.invite_guardian(
+            registration.invite_guardian(
                 email=form.email.data or "",
                 full_name=form.full_name.data or "",
                 locale=form.locale.data or "nl",
                 actor=current_user,
             )
-        except accounts.EmailTaken as exc:
+        except registration.EmailTaken as exc:
             form.email.errors = [str(exc.message)]
         else:
             commit()

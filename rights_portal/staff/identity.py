@@ -13,9 +13,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts import identity
 from ..accounts.forms import IdentityCheckForm, IdentityDoubtForm
 from ..accounts.models import IdentityCheckStatus, IdentityDocument
+from ..identity import services as identity
 from ..permissions import STAFF_CASE_ROLES, Action, case_or_404, roles_required
 from ..transactions import commit
 from .views import bp

@@ -11,7 +11,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts import identity
 from ..accounts.models import Role, User
 from ..audit.services import record_case_event
 from ..cases import services
@@ -29,6 +28,7 @@ from ..cases.models import (
 from ..examboard.models import DecisionProposal
 from ..examboard.services import decide_for_board, record_material_viewed
 from ..extensions import db
+from ..identity import services as identity
 from ..permissions import (
     STAFF_CASE_ROLES,
     Action,

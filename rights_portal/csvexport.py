@@ -1,4 +1,7 @@
-"""CSV for the DPO's exports.
+"""CSV for the exports of the DPO's desk: the dashboard's figures and the breach register.
+
+A neutral helper both the ``dpo`` and ``breaches`` packages use, so neither imports the other
+for it.
 
 UTF-8 with a byte-order mark (so spreadsheets read accents), and text cells that a spreadsheet
 would run as a formula are defused (CSV injection).

@@ -10,11 +10,10 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ..audit.services import record
 from ..clock import today_local
 from ..permissions import AUDIT_TRAIL_ROLES, roles_required
-from ..transactions import commit
 from .forms import TrailFilterForm
-from .services import record
 from .trail import conditions, csv_chunks, known_actions, page
 
 bp = Blueprint("audit", __name__, template_folder="templates")
@@ -55,14 +54,14 @@ def trail() -> ResponseReturnValue:
         return _invalid(form)
     trail_filter = form.to_filter()
     rows, next_before = page(conditions(trail_filter), before, PAGE_SIZE)
-    # Recorded after reading, so the chain lock is held only for the append and the commit.
+    # Recorded after reading, so the chain lock is held only from the append to the commit that
+    # ends the request.
     record(
         "audit.trail_viewed",
         actor=current_user,
         object_type="audit_trail",
         after={"filters": trail_filter.as_dict(), "before": before},
     )
-    commit()
     return render_template(
         "audit/trail.html",
         form=form,
@@ -88,7 +87,6 @@ def export() -> ResponseReturnValue:
         object_type="audit_trail",
         after={"filters": trail_filter.as_dict()},
     )
-    commit()
     clauses = conditions(trail_filter)
     filename = f"audit-trail-{today_local().isoformat()}.csv"
     return Response(

@@ -22,11 +22,11 @@ from sqlalchemy.orm import aliased
 
 from ..accounts.models import User
 from ..accounts.services import normalise_email
+from ..audit.models import AuditEvent
 from ..cases.deadlines import AMSTERDAM
 from ..cases.models import Case
 from ..clock import as_utc
 from ..extensions import db
-from .models import AuditEvent
 
 
 @dataclass(frozen=True)

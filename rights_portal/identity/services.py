@@ -6,9 +6,11 @@ the case in ``awaiting_requester``. The requester answers that they will show, o
 document at the desk; the handler records the check (document type and the day it was seen, never
 a copy or a number) and the case returns to ``in_review``.
 
-This module owns the :class:`~rights_portal.accounts.models.IdentityCheck` operations only. It
-does not own the case's clock: pausing it is the Deadlines domain's job, see
-:func:`_await_requester_for_identity`. None of these functions commits.
+This module owns the :class:`~rights_portal.accounts.models.IdentityCheck` operations only. They
+are operations on a case, so they live beside the cases, not in ``accounts`` (which the cases
+import): the table and its forms stay with the accounts. It does not own the case's clock:
+pausing it is the Deadlines domain's job, see :func:`_await_requester_for_identity`. None of
+these functions commits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..accounts.models import (
+    IdentityAnswer,
+    IdentityCheck,
+    IdentityCheckStatus,
+    IdentityDocument,
+    User,
+)
 from ..audit.services import record
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, MessageKind
@@ -27,7 +36,6 @@ from ..clock import now_utc, today_local
 from ..errors import RuleViolation
 from ..extensions import db
 from ..notifications.services import notify_user
-from .models import IdentityAnswer, IdentityCheck, IdentityCheckStatus, IdentityDocument, User
 
 
 def _await_requester_for_identity(case: Case, actor: User) -> None:

@@ -1,0 +1,1 @@
+"""Identity on reasonable doubt (R22): the case operations of :mod:`.services`."""
