@@ -114,6 +114,11 @@ def _register_domain_wiring(app: Flask) -> None:
     from .audit.anchors import register_alert_recipients
 
     register_alert_recipients(app, dpo_recipients)
+    # The purge deletes the letters kept with registered requests, without knowing intake (R25).
+    from .intake.services import purge_due_documents
+    from .retention.runner import register_document_purger
+
+    register_document_purger(app, purge_due_documents)
 
 
 def _register_blueprints(app: Flask) -> None:

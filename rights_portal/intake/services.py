@@ -37,8 +37,8 @@ from ..errors import RuleViolation
 from ..exams.models import AutomatedFlag, Exam
 from ..extensions import db
 from ..permissions import has_verified_link
-from ..retention.models import ErasureItem
 from ..retention.erasure import recordings_to_choose
+from ..retention.models import ErasureItem
 from . import letters
 from .documents import ACCEPTED, sniff
 from .models import AcknowledgeBy, CaseIntake, ExternalRequester, RequesterRelation
@@ -495,6 +495,18 @@ def documents_to_purge(today: date) -> list[CaseIntake]:
             .order_by(CaseIntake.id)
         )
     )
+
+
+def purge_due_documents(today: date, store: Storage) -> list[int]:
+    """The retention purge's part for intake (R1, R25): delete due documents, one commit each."""
+    from ..transactions import commit
+
+    purged = []
+    for intake in documents_to_purge(today):
+        purge_document(intake, store=store)
+        commit()
+        purged.append(intake.id)
+    return purged
 
 
 def purge_document(intake: CaseIntake, *, store: Storage) -> None:

@@ -20,17 +20,30 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from ..access.blobs import Storage
 from ..access.storage import recordings_storage
 from ..accounts.models import User
 from ..extensions import db
-from ..intake import services as intake_services
 from ..transactions import commit
 from . import intents, leftovers
 from .models import DeletionOutcome, DeletionRecord, DeletionRule
 from .plan import PurgePlan, plan_purge, record_purge_run
+
+#: Where the purge finds the other documents kept under the recordings' retention (the letters
+#: and e-mails of registered requests): functions registered by ``create_app`` that delete those
+#: due by a day, committing each, and return their ids. So retention imports no domain that
+#: keeps documents.
+DOCUMENT_PURGERS = "retention_document_purgers"
+DocumentPurger = Callable[[date, Storage], list[int]]
+
+
+def register_document_purger(app: Flask, purger: DocumentPurger) -> None:
+    """Let the purge delete another domain's documents that are due (R25)."""
+    app.extensions.setdefault(DOCUMENT_PURGERS, []).append(purger)
+
 
 #: ``intent_committed``: an intent is durable and nothing is deleted yet;
 #: ``files_removed``: the intent's copies and file left storage, the intent is not marked done.
@@ -107,10 +120,8 @@ def purge(today: date | None = None, *, store: Storage | None = None) -> PurgeRe
         commit()
         result.leftover_copies.append(decision.id)
     # Letters and e-mails kept with registered requests: the same retention (R1, R25).
-    for intake in intake_services.documents_to_purge(purge_plan.today):
-        intake_services.purge_document(intake, store=store)
-        commit()
-        result.intake_documents.append(intake.id)
+    for purge_documents in current_app.extensions.get(DOCUMENT_PURGERS, []):
+        result.intake_documents.extend(purge_documents(purge_plan.today, store))
     record_purge_run(
         purge_plan,
         deleted=result.deleted,
