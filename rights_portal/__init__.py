@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from .portal.views import bp as portal_bp
     from .register.views import bp as register_bp
     from .retention.views import bp as retention_bp
+    from .staff import board as _staff_board  # noqa: F401
     from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
     from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp

@@ -164,10 +164,8 @@ def _can_view(user: User, case: Case) -> bool:
 
 
 def _decides(user: User, case: Case) -> bool:
-    """Exam boards decide objections and alternatives of their programmes; handlers the rest."""
-    if case.case_type.decided_by_exam_board:
-        return user.role is Role.EXAM_BOARD and case.programme_id in board_programme_ids(user)
-    return user.role is Role.CASE_HANDLER
+    """Who decides is the case type's rule (its kind's ``decides``, one of the predicates below)."""
+    return case.case_type.kind.decides(user, case)
 
 
 def possible_assignees(case: Case) -> list[User]:
@@ -514,3 +512,33 @@ def privacy_exam_or_404(exam_id: int) -> Exam:
 def may_end_session(user: User, user_session: UserSession) -> bool:
     """A person ends only their own sessions (anyone else's is answered as not found)."""
     return user_session.user_id == user.id
+
+
+# --- Who decides a case type; named role groups of the case pages -----------------------------
+# (issue 21, case-type registry: each kind in rights_portal/cases/registry.py names one of these
+# predicates as ``decides``; the page modules name these groups instead of roles.)
+
+
+def decides_as_case_handler(user: User, case: Case) -> bool:
+    """Case handlers decide access, erasure and restriction (docs/rules.md#roles)."""
+    return user.role is Role.CASE_HANDLER
+
+
+def decides_as_exam_board(user: User, case: Case) -> bool:
+    """The exam board of the case's programme decides objections, alternatives, flag reviews."""
+    return user.role is Role.EXAM_BOARD and case.programme_id in board_programme_ids(user)
+
+
+STUDENT_ROLES = (Role.STUDENT,)
+GUARDIAN_ROLES = (Role.GUARDIAN,)
+BOARD_ROLES = (Role.EXAM_BOARD,)
+ADMIN_ROLES = (Role.ADMIN,)
+# The invigilation list of alternatives: the board, and the handlers who arrange the rooms.
+INVIGILATION_ROLES = (Role.EXAM_BOARD, Role.CASE_HANDLER)
+# Alternatives later than the no-delay limit (R17): the DPO, and the board for its programmes.
+LATE_ALTERNATIVE_ROLES = (Role.DPO, Role.EXAM_BOARD)
+
+
+def files_for_themselves(user: User) -> bool:
+    """Whether ``user`` files requests for themselves (a student; a guardian files for a child)."""
+    return user.role is Role.STUDENT

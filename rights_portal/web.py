@@ -169,7 +169,11 @@ class TranslatedLabels(Mapping[Any, str]):
         return table
 
     def __getitem__(self, key: Any) -> str:
-        return self._table()[key]
+        table = self._table()
+        if key in table:
+            return table[key]
+        # A case type registered after the table was made (rights_portal.cases.registry).
+        return str(self._labels[key])
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._labels)
@@ -242,8 +246,10 @@ def register_template_helpers(app: Flask) -> None:
     def delivery_alert_() -> dict[str, Any]:
         # Pages only (mails are rendered by tasks, without a request): staff are told when
         # e-mail and reminders have stopped going out, so nobody trusts a notice that never left.
-        if not has_request_context() or request.blueprint == "web" or not (
-            current_user.is_authenticated and can_see_delivery_status(current_user)
+        if (
+            not has_request_context()
+            or request.blueprint == "web"
+            or not (current_user.is_authenticated and can_see_delivery_status(current_user))
         ):
             return {}
         return {"delivery_alert": delivery_alert(delivery_status(app.config))}

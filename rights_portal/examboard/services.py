@@ -11,13 +11,14 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from ..accounts.models import User
 from ..audit.services import record, record_case_event
-from ..cases import deadlines
+from ..cases import deadlines, workflow
 from ..cases import services as case_services
-from ..cases.models import Case, CaseStatus, CaseType, Outcome
+from ..cases.models import Case, CaseType, Outcome
+from ..cases.workflow import Step
 from ..clock import now_utc, today_local
 from ..errors import RuleViolation
 from ..exams.models import (
@@ -98,11 +99,10 @@ def decide_for_board(
     grounds = (compelling_grounds or "").strip() or None
     if case.case_type is CaseType.HUMAN_REVIEW:
         raise RuleViolation(_l("A request for human review is decided by reviewing the flag."))
-    if case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
+    workflow.require(case, Step.DECIDE)
     if not reasons.strip():
         raise RuleViolation(_l("A decision needs written reasons."))
-    if case.case_type is CaseType.OBJECTION and outcome is Outcome.REJECTED and not grounds:
+    if case.case_type.kind.asks_compelling_grounds and outcome is Outcome.REJECTED and not grounds:
         raise RuleViolation(
             _l("Rejecting an objection needs the compelling legitimate grounds, in writing.")
         )
@@ -238,8 +238,7 @@ def assign_alternative(
         Outcome.PARTLY_GRANTED,
     ):
         raise RuleViolation(_l("An alternative follows an upheld objection or granted request."))
-    if case.status is not CaseStatus.DECIDED:
-        raise RuleViolation(_l("This case has no alternative to arrange any more."))
+    workflow.require(case, Step.ARRANGE_ALTERNATIVE)
     if deadlines.local_date(starts_at) < today_local():
         raise RuleViolation(_l("The alternative cannot be in the past."))
     if not place.strip() and not instructions.strip():
@@ -315,7 +314,7 @@ def respond_to_alternative(
     alternative.response_reason = reason or None
     alternative.responded_at = now_utc()
     if accept:
-        case.status = CaseStatus.CLOSED
+        workflow.move(case, Step.ACCEPT_ALTERNATIVE)
     db.session.flush()
     record(
         "alternative.accepted" if accept else "alternative.other_slot_requested",
@@ -334,12 +333,21 @@ def respond_to_alternative(
     return alternative
 
 
-def late_alternatives() -> list[AlternativeExam]:
-    """Alternatives scheduled beyond the no-delay limit, for the DPO (R17)."""
+def late_alternatives(visible: ColumnElement[bool]) -> list[AlternativeExam]:
+    """Alternatives scheduled beyond the no-delay limit (R17), of the cases ``visible`` selects.
+
+    ``visible`` is :func:`rights_portal.permissions.visible_cases_clause` of the reader: the DPO
+    sees all, a board member those of the board's programmes.
+    """
     return list(
         db.session.scalars(
             select(AlternativeExam)
-            .where(AlternativeExam.beyond_limit.is_(True), AlternativeExam.superseded_at.is_(None))
+            .join(Case, Case.id == AlternativeExam.case_id)
+            .where(
+                AlternativeExam.beyond_limit.is_(True),
+                AlternativeExam.superseded_at.is_(None),
+                visible,
+            )
             .order_by(AlternativeExam.starts_at)
         )
     )
@@ -390,8 +398,8 @@ def review_flag(
         raise RuleViolation(_l("Choose the outcome of your review."))
     if not reasons:
         raise RuleViolation(_l("A review needs written reasons."))
-    if case is not None and case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
+    if case is not None:
+        workflow.require(case, Step.REVIEW_FLAG)
     before = {"review_status": flag.review_status, "reviewed_by_id": flag.reviewed_by_id}
     flag.review_status = outcome
     flag.reviewed_by_id = actor.id

@@ -29,7 +29,6 @@ from ..permissions import (
     roles_required,
 )
 from ..register import services as register
-from ..transactions import commit
 from .views import bp
 
 # Plain words for the data categories the register commonly names; others are shown as written.
@@ -126,7 +125,7 @@ def exam_privacy(exam_id: int) -> ResponseReturnValue:
     exam = privacy_exam_or_404(exam_id)
     assert exam.proctoring_tool_id is not None  # noqa: S101  (privacy_exam_or_404 checked it)
     facts = register.current_facts(exam.proctoring_tool_id)
-    commit()  # a tool that predates the register is adopted as version 1 (recorded)
+    # A tool that predates the register is adopted as version 1 (recorded; the request commits).
     return render_template(
         "portal/exam_privacy.html",
         exam=exam,

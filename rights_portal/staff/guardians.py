@@ -35,7 +35,7 @@ from ..permissions import (
     link_or_404,
     roles_required,
 )
-from ..transactions import commit
+from ..transactions import discard
 from .views import bp
 
 
@@ -83,7 +83,6 @@ def guardian_link(link_id: int) -> ResponseReturnValue:
     record(
         "guardian_link.viewed", actor=current_user, object_type="guardian_link", object_id=link.id
     )
-    commit()
     return _render_link(link)
 
 
@@ -102,7 +101,6 @@ def verify_link(link_id: int) -> ResponseReturnValue:
         document_type=AuthorityDocument(form.document_type.data),
         document_seen_on=form.document_seen_on.data,
     )
-    commit()
     flash(_("The link has been verified and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -116,7 +114,6 @@ def reject_link(link_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_link(link, 400, reject_form=form)
     accounts.reject_link(link, actor=current_user, reason=form.rejection_reason.data or "")
-    commit()
     flash(_("The request has been rejected and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -130,7 +127,6 @@ def revoke_link(link_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_link(link, 400, revoke_form=form)
     accounts.revoke_link(link, actor=current_user, reason=form.revocation_reason.data or "")
-    commit()
     flash(_("The link has been ended and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -149,9 +145,9 @@ def invite_guardian() -> ResponseReturnValue:
                 actor=current_user,
             )
         except accounts.EmailTaken as exc:
+            discard()  # nothing of the refused invitation is kept
             form.email.errors = [str(exc.message)]
         else:
-            commit()
             flash(_("The invitation has been sent."), "success")
             return redirect(url_for("staff.guardian_links"))
     status = 400 if form.is_submitted() else 200
