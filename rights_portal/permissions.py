@@ -539,6 +539,26 @@ INVIGILATION_ROLES = (Role.EXAM_BOARD, Role.CASE_HANDLER)
 LATE_ALTERNATIVE_ROLES = (Role.DPO, Role.EXAM_BOARD)
 
 
+EVERY_ROLE = tuple(Role)
+
+
 def files_for_themselves(user: User) -> bool:
     """Whether ``user`` files requests for themselves (a student; a guardian files for a child)."""
     return user.role is Role.STUDENT
+
+
+def files_for_children(user: User) -> bool:
+    """Whether ``user`` files requests for children under 16 through verified links (R20)."""
+    return user.role is Role.GUARDIAN
+
+
+def queue_programmes_clause(user: User) -> ColumnElement[bool]:
+    """The programmes the staff queue offers as a filter: a board member's own, or all."""
+    if user.role is Role.EXAM_BOARD:
+        return Programme.id.in_(board_programme_ids(user))
+    return true()
+
+
+def can_check_guardian_links(user: User) -> bool:
+    """Whether ``user`` verifies guardian links and invites guardians (R21)."""
+    return user.role in GUARDIAN_CHECK_ROLES

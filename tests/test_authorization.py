@@ -211,9 +211,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # The exam board's own pages (R16-R18): only the board of the case's or flag's programme.
     "examboard.workspace": expect(FORBIDDEN, exam_board=OK, exam_board_other=OK),
     "staff.sign_off": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
-    "staff.assign_alternative": expect(
-        FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND
-    ),
+    "staff.assign_alternative": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
     "staff.review_flag_for_case": expect(
         FORBIDDEN, exam_board=REVIEWER, exam_board_other=NOT_FOUND
     ),

@@ -111,6 +111,7 @@ ACCESS = register(
         decision_form=DecideForm,
         decide=decide_with_reasons,
         # services.deliver closes the case with this fulfilment once the package was delivered.
+        right_in_plain_words=_l("See your data. You may ask for the recordings and what we know."),
         fulfilment="access package delivered",
         staff_panel=("access/_staff_case_panel.html", _staff_panel),
         requester_panel=_requester_panel,

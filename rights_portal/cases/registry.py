@@ -107,6 +107,8 @@ class CaseKind:
     decided_by_exam_board: bool = False
     #: R15: rejecting it needs compelling legitimate grounds, asked for on the decision form.
     asks_compelling_grounds: bool = False
+    #: The right this type exercises in plain words, as an exam's privacy notice offers it.
+    right_in_plain_words: Any = None
     #: Parts of the staff case page this type adds: a template and its context.
     staff_panel: tuple[str, Panel] | None = None
     #: What this type adds to the requester's case page's context (its template shows it).

@@ -30,6 +30,7 @@ from .models import (
     CaseType,
     Channel,
     DueDateChange,
+    ExtensionReason,
     MessageKind,
     Outcome,
     ReferenceCounter,
@@ -56,6 +57,7 @@ from .workflow import Step
 # The terms' operations are named here too: callers know one module of case operations.
 __all__ = [
     "RECOMPUTE_REASON",
+    "ExtensionReason",
     "RecomputedCase",
     "answer_question",
     "ask_requester",

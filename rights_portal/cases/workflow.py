@@ -137,3 +137,15 @@ def require(case: Case, step: Step) -> None:
 def is_open(status: CaseStatus) -> bool:
     """Open cases run against a deadline."""
     return status in _OPEN
+
+
+# Read-only groupings of states, for lists, badges and the deadline sweep.
+#: States in which the statutory clock runs (a pause stops it: R6).
+CLOCK_RUNS = (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW)
+#: The state in which the case waits for the requester's answer, the clock paused.
+WAITING = CaseStatus.AWAITING_REQUESTER
+
+
+def waits_for_requester(status: CaseStatus) -> bool:
+    """Whether a case in ``status`` waits for the requester (its clock paused, R6)."""
+    return status is WAITING

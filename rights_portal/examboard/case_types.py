@@ -218,6 +218,9 @@ OBJECTION = register(
         decision_form=DecideForm,
         decide=_decide_for_board,
         asks_compelling_grounds=True,
+        right_in_plain_words=_l(
+            "Object. You may say you do not want to be recorded. The exam board must answer."
+        ),
         fulfilment="alternative accepted",
         # R25, art. 17(1)(c): an upheld objection erased the exam's recordings; the files go.
         after_decision=(_delete_decided_files,),
@@ -241,6 +244,9 @@ ALTERNATIVE_EXAM = register(
         file=_file_alternative,
         decision_form=DecideForm,
         decide=_decide_for_board,
+        right_in_plain_words=_l(
+            "Take the exam another way. For example on campus, without recordings."
+        ),
         fulfilment="alternative accepted",
         exam_bound=True,
         leads_to_alternative=True,
@@ -262,6 +268,9 @@ HUMAN_REVIEW = register(
         prepare=_prepare_flag_choice,
         file=_file_human_review,
         # Decided by reviewing the flag on the board's panel (R18), not with the decision form.
+        right_in_plain_words=_l(
+            "Ask a person to look again at a warning the software made about you."
+        ),
         fulfilment="review recorded",
         **_BOARD,  # type: ignore[arg-type]
     )

@@ -103,6 +103,9 @@ ERASURE = register(
         decides=decides_as_case_handler,
         decision_form=DecideForm,
         decide=_decide,
+        right_in_plain_words=_l(
+            "Have your recordings deleted. We also tell the supplier to delete them."
+        ),
         fulfilment="erasure done",
         after_decision=(delete_decided_files,),
     )

@@ -31,6 +31,7 @@ from ..permissions import (
     GUARDIAN_CHECK_ROLES,
     GUARDIAN_LINK_ROLES,
     LinkAction,
+    can_check_guardian_links,
     can_link,
     link_or_404,
     roles_required,
@@ -50,7 +51,7 @@ def guardian_links() -> ResponseReturnValue:
         links=accounts.links_for_staff(status),
         status=status.value if status else "all",
         statuses=list(LinkStatus),
-        may_invite=current_user.role in GUARDIAN_CHECK_ROLES,
+        may_invite=can_check_guardian_links(current_user),
     )
 
 

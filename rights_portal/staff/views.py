@@ -144,6 +144,8 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
             **panel_context,
             identity_checks=identity.checks_for(case),
             may_verify_identity=can(current_user, Action.VERIFY_IDENTITY, case),
+            # Raising doubt asks the requester for proof: a question, asked while in review.
+            identity_doubt_possible=workflow.can_move(case, Step.ASK),
         ),
         status,
     )
