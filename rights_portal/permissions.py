@@ -36,7 +36,9 @@ from sqlalchemy import ColumnElement, false, select, true
 from .accounts.guardianship import is_minor_on
 from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User, UserSession
 from .breaches.models import Breach
+from .cases import workflow
 from .cases.models import Case, CaseType
+from .cases.workflow import Step
 from .exams.models import (
     AutomatedFlag,
     Exam,
@@ -562,3 +564,26 @@ def queue_programmes_clause(user: User) -> ColumnElement[bool]:
 def can_check_guardian_links(user: User) -> bool:
     """Whether ``user`` verifies guardian links and invites guardians (R21)."""
     return user.role in GUARDIAN_CHECK_ROLES
+
+
+# What each action needs of the case's state (rights_portal.cases.workflow); the others need
+# nothing of it, or ask the workflow themselves.
+_ACTION_STEPS = {
+    Action.ASSIGN: Step.ASSIGN,
+    Action.DECIDE: Step.DECIDE,
+    Action.ASK: Step.ASK,
+    Action.EXTEND: Step.EXTEND,
+    Action.MARK_DUPLICATE: Step.MARK_DUPLICATE,
+    Action.MESSAGE: Step.MESSAGE,
+    Action.WITHDRAW: Step.WITHDRAW,
+    Action.ASSIGN_ALTERNATIVE: Step.ARRANGE_ALTERNATIVE,
+}
+
+
+def may(user: User, action: Action, case: Case) -> bool:
+    """Whether ``user`` may ``action`` the case now: :func:`can`, and its state allows it.
+
+    The pages ask this before they show a button; the service refuses the move all the same.
+    """
+    step = _ACTION_STEPS.get(action)
+    return can(user, action, case) and (step is None or workflow.can_move(case, step))

@@ -63,6 +63,7 @@ __all__ = [
     "ask_requester",
     "assign",
     "case_by_reference",
+    "check_decision",
     "decide",
     "decide_as_its_type",
     "extend",
@@ -205,6 +206,17 @@ def assign(case: Case, assignee: User, *, actor: User) -> Case:
     return case
 
 
+def check_decision(
+    case: Case, *, outcome: Outcome, reasons: str, justification: str | None = None
+) -> None:
+    """Refuse a decision the rules do not allow now (R5, R8); also before a board's proposal."""
+    workflow.require(case, Step.DECIDE)
+    if not reasons.strip():
+        raise RuleViolation(_l("A decision needs written reasons."))
+    if justification and outcome is not Outcome.REJECTED:
+        raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
+
+
 def decide(
     case: Case,
     *,
@@ -219,11 +231,7 @@ def decide(
     """
     reasons = reasons.strip()
     justification = (manifestly_unfounded_justification or "").strip() or None
-    workflow.require(case, Step.DECIDE)
-    if not reasons:
-        raise RuleViolation(_l("A decision needs written reasons."))
-    if justification and outcome is not Outcome.REJECTED:
-        raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
+    check_decision(case, outcome=outcome, reasons=reasons, justification=justification)
     before = snapshot(case, "status", "outcome")
     # Read the actor's id before changing the case: loading an expired actor autoflushes, and a
     # half-decided case would violate the decision_complete CHECK.

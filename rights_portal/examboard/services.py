@@ -126,11 +126,10 @@ def decide_for_board(
     student's interest, in writing.
     """
     grounds = (compelling_grounds or "").strip() or None
-    if case.case_type is CaseType.HUMAN_REVIEW:
+    if case.case_type.kind.decide is None:
         raise RuleViolation(_l("A request for human review is decided by reviewing the flag."))
-    workflow.require(case, Step.DECIDE)
-    if not reasons.strip():
-        raise RuleViolation(_l("A decision needs written reasons."))
+    # The same rules as every decision, checked before a proposal is written too.
+    case_services.check_decision(case, outcome=outcome, reasons=reasons)
     if case.case_type.kind.asks_compelling_grounds and outcome is Outcome.REJECTED and not grounds:
         raise RuleViolation(
             _l("Rejecting an objection needs the compelling legitimate grounds, in writing.")

@@ -29,10 +29,10 @@ from ..permissions import (
     STUDENT_ROLES,
     Action,
     Filing,
-    can,
     case_or_404,
     files_for_themselves,
     filing_decision,
+    may,
     roles_required,
     visible_cases_clause,
 )
@@ -134,10 +134,8 @@ def _render_case(case: Case, status: int = 200, **forms: object) -> ResponseRetu
             history=case_history(case.id, for_staff=False),
             messages=messages,
             awaiting_answer=workflow.can_move(case, Step.ANSWER),
-            may_message=can(current_user, Action.MESSAGE, case)
-            and workflow.can_move(case, Step.MESSAGE),
-            may_withdraw=can(current_user, Action.WITHDRAW, case)
-            and workflow.can_move(case, Step.WITHDRAW),
+            may_message=may(current_user, Action.MESSAGE, case),
+            may_withdraw=may(current_user, Action.WITHDRAW, case),
             message_form=forms.get("message_form") or MessageForm(),
             withdraw_form=WithdrawForm(),
             identity_check=identity.open_check(case),

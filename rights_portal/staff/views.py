@@ -36,6 +36,7 @@ from ..permissions import (
     can,
     can_review_flag,
     case_or_404,
+    may,
     possible_assignees,
     roles_required,
 )
@@ -98,7 +99,6 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
     if kind.staff_panel is not None:
         panel_template, build_panel = kind.staff_panel
         panel_context = build_panel(case, current_user, forms)
-    may_decide = can(current_user, Action.DECIDE, case)
     decision_form = kind.decision_form or DecideForm
     return (
         render_template(
@@ -116,23 +116,17 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
             ).all(),
             pause=services.open_pause(case),
             first_due=services.first_due_date(case),
-            may_assign=bool(assignees) and workflow.can_move(case, Step.ASSIGN),
-            may_decide=may_decide
-            and kind.decision_form is not None
-            and workflow.can_move(case, Step.DECIDE),
-            may_fulfil=may_decide
-            and kind.fulfilled_by_staff
+            may_assign=bool(assignees) and may(current_user, Action.ASSIGN, case),
+            may_decide=kind.decision_form is not None and may(current_user, Action.DECIDE, case),
+            may_fulfil=kind.fulfilled_by_staff
+            and can(current_user, Action.DECIDE, case)
             and workflow.can_move(case, Step.FULFIL),
-            may_message=can(current_user, Action.MESSAGE, case)
-            and workflow.can_move(case, Step.MESSAGE),
-            may_ask=can(current_user, Action.ASK, case) and workflow.can_move(case, Step.ASK),
+            may_message=may(current_user, Action.MESSAGE, case),
+            may_ask=may(current_user, Action.ASK, case),
             question_would_pause=services.question_would_pause(case),
-            may_extend=can(current_user, Action.EXTEND, case)
-            and workflow.can_move(case, Step.EXTEND)
-            and case.extension_months < 2,
+            may_extend=may(current_user, Action.EXTEND, case) and case.extension_months < 2,
             extension_still_allowed=services.extension_still_allowed(case),
-            may_mark_duplicate=can(current_user, Action.MARK_DUPLICATE, case)
-            and workflow.can_move(case, Step.MARK_DUPLICATE),
+            may_mark_duplicate=may(current_user, Action.MARK_DUPLICATE, case),
             assign_form=assign_form,
             decide_form=forms.get("decide_form") or decision_form(),
             fulfil_form=FulfilForm(),
