@@ -13,7 +13,7 @@ from ..accounts.models import User
 from ..cases import workflow
 from ..cases.models import Case, Outcome
 from ..cases.workflow import Step
-from ..permissions import Action, can, can_review_flag
+from ..permissions import Action, can, can_review_flag, may
 from . import services
 from .forms import (
     ALTERNATIVE_FORM_LABELS,
@@ -37,10 +37,9 @@ def staff_panel(case: Case, user: User, forms: Mapping[str, Any]) -> dict[str, A
     )
     proposal = services.open_proposal(case)
     may_assign_alternative = (
-        can(user, Action.ASSIGN_ALTERNATIVE, case)
+        may(user, Action.ASSIGN_ALTERNATIVE, case)
         and case.case_type.leads_to_alternative
         and case.outcome in GRANTING
-        and workflow.can_move(case, Step.ARRANGE_ALTERNATIVE)
         and (alternative is None or alternative.status is AlternativeStatus.OTHER_SLOT_REQUESTED)
     )
     flag = case.flag
