@@ -246,10 +246,8 @@ def register_template_helpers(app: Flask) -> None:
     def delivery_alert_() -> dict[str, Any]:
         # Pages only (mails are rendered by tasks, without a request): staff are told when
         # e-mail and reminders have stopped going out, so nobody trusts a notice that never left.
-        if (
-            not has_request_context()
-            or request.blueprint == "web"
-            or not (current_user.is_authenticated and can_see_delivery_status(current_user))
+        if not has_request_context() or request.blueprint == "web" or not (
+            current_user.is_authenticated and can_see_delivery_status(current_user)
         ):
             return {}
         return {"delivery_alert": delivery_alert(delivery_status(app.config))}

@@ -280,21 +280,8 @@ def analyse(
     timeline = Path(name)
     chosen = rf"select=not(mod(n\,{every})),scale={w_in}:{h_in}:flags=area"
     frames = _Frames(
-        [
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            "-vf",
-            chosen,
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ],
+        ["-i", str(source), "-map", "0:v:0", "-vf", chosen, "-fps_mode", "passthrough",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         w_in,
         h_in,
     )
@@ -308,12 +295,8 @@ def analyse(
                 for track_id, box, found in tracker.update(index, boxes):
                     out.write(
                         _RECORD.pack(
-                            index,
-                            track_id if found else -track_id,
-                            box.x1 * sx,
-                            box.y1 * sy,
-                            box.x2 * sx,
-                            box.y2 * sy,
+                            index, track_id if found else -track_id,
+                            box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy,
                         )
                     )
                 analysed += 1
@@ -365,7 +348,9 @@ def cover(frame: np.ndarray, box: tuple[float, ...], margin: float) -> None:
         frame[y1:y2, x1:x2] = COVER_VALUE
 
 
-def _audio_args(info: MediaInfo, muted: tuple[tuple[float, float], ...], output: Path) -> list[str]:
+def _audio_args(
+    info: MediaInfo, muted: tuple[tuple[float, float], ...], output: Path
+) -> list[str]:
     if not info.has_audio:
         return []
     copyable = output.suffix.lower() not in {".mp4", ".mov"} or info.audio_codec in MP4_AUDIO
@@ -383,17 +368,8 @@ def _video_args(output: Path, info: MediaInfo) -> list[str]:
         codec = ["-c:v", "mjpeg", "-q:v", "2"] if suffix in {".jpg", ".jpeg"} else ["-c:v", "png"]
         return ["-frames:v", "1", *codec, "-update", "1"]
     return [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "18",
-        "-pix_fmt",
-        "yuv420p",
-        "-threads",
-        "1",
-        *(["-movflags", "+faststart"] if suffix in {".mp4", ".mov"} else []),
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+        "-threads", "1", *(["-movflags", "+faststart"] if suffix in {".mp4", ".mov"} else []),
     ]
 
 
@@ -409,43 +385,15 @@ def render(
     covered = covered_tracks(analysis.tracks, requester, settings.cover_all)
     output = Path(output)
     frames = _Frames(
-        [
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ],
+        ["-i", str(source), "-map", "0:v:0", "-fps_mode", "passthrough",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         info.width,
         info.height,
     )
     encoder = _Ffmpeg(
-        [
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{info.width}x{info.height}",
-            "-r",
-            info.fps_text,
-            "-i",
-            "pipe:0",
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            *_audio_args(info, settings.muted, output),
-            *_video_args(output, info),
-            str(output),
-        ],
+        ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
+         "-r", info.fps_text, "-i", "pipe:0", "-i", str(source), "-map", "0:v:0",
+         *_audio_args(info, settings.muted, output), *_video_args(output, info), str(output)],
         stdin=subprocess.PIPE,
     )
     stdin: IO[bytes] | None = encoder.process.stdin
@@ -514,21 +462,8 @@ THUMB = 112
 def _frame_at(source: str | os.PathLike[str], info: MediaInfo, index: int) -> np.ndarray:
     seconds = 0.0 if info.is_image else index / info.fps
     frames = _Frames(
-        [
-            "-ss",
-            f"{seconds:.3f}",
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ],
+        ["-ss", f"{seconds:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         info.width,
         info.height,
     )
@@ -567,25 +502,8 @@ def contact_sheet(source: str | os.PathLike[str], tracks: list[dict[str, Any]]) 
     sheet = np.concatenate(tiles[:-1] or [np.full((THUMB, THUMB, 3), 200, np.uint8)], axis=1)
     height, width = sheet.shape[:2]
     encoder = _Ffmpeg(
-        [
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{width}x{height}",
-            "-i",
-            "pipe:0",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "mjpeg",
-            "-q:v",
-            "3",
-            "-f",
-            "image2pipe",
-            "pipe:1",
-        ],
+        ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
+         "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )

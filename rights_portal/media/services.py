@@ -418,13 +418,8 @@ def run(run_id: int, progress: pipeline.Progress | None = None) -> RedactionStat
             **{
                 key: result.record[key]
                 for key in (
-                    "model",
-                    "model_version",
-                    "threshold",
-                    "frames_processed",
-                    "tracks_found",
-                    "requester_track",
-                    "tracks_covered",
+                    "model", "model_version", "threshold", "frames_processed", "tracks_found",
+                    "requester_track", "tracks_covered",
                 )
             },
         },

@@ -133,3 +133,4 @@ def proposed_requester(tracks: list[Track]) -> int | None:
     if not tracks:
         return None
     return max(tracks, key=lambda t: (t.prominence, -t.id)).id
+

@@ -192,4 +192,6 @@ def faces(reference: str, run_id: int) -> ResponseReturnValue:
         picture = contact_sheet(source, run.record["tracks"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return Response(picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store, private"})
+    return Response(
+        picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store, private"}
+    )
