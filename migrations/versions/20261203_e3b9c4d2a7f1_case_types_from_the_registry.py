@@ -12,6 +12,7 @@ Create Date: 2026-12-03 09:00:00.000000
 """
 
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -35,8 +36,13 @@ def upgrade():
 
 
 def downgrade():
-    # Cases of types that are not built in cannot be kept under the old CHECK.
-    op.execute(f"DELETE FROM cases WHERE case_type NOT IN {BUILT_IN}")
+    # Cases of a type that is not built in cannot be kept under the old CHECK: refuse, rather
+    # than delete cases (and their history) silently.
+    leftover = op.get_bind().execute(
+        sa.text(f"SELECT count(*) FROM cases WHERE case_type NOT IN {BUILT_IN}")
+    ).scalar()
+    if leftover:
+        raise RuntimeError(f"{leftover} case(s) of types that are not built in; remove them first")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_cases_exam_cases_name_an_exam"), type_="check")
         batch_op.create_check_constraint(
