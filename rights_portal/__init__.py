@@ -119,6 +119,11 @@ def _register_domain_wiring(app: Flask) -> None:
     from .retention.runner import register_document_purger
 
     register_document_purger(app, purge_due_documents)
+    # Access asks media about automatic redactions without importing it (media builds on access).
+    from .access import redaction
+    from .media.services import record_for_decision, unreviewed
+
+    redaction.register(app, record_for_decision=record_for_decision, unreviewed=unreviewed)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -139,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from .portal.views import bp as portal_bp
     from .register.views import bp as register_bp
     from .retention.views import bp as retention_bp
+    from .staff import board as _staff_board  # noqa: F401
     from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
     from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp

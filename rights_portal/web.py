@@ -169,7 +169,11 @@ class TranslatedLabels(Mapping[Any, str]):
         return table
 
     def __getitem__(self, key: Any) -> str:
-        return self._table()[key]
+        table = self._table()
+        if key in table:
+            return table[key]
+        # A case type registered after the table was made (rights_portal.cases.registry).
+        return str(self._labels[key])
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._labels)

@@ -17,7 +17,8 @@ from rights_portal.accounts.models import (
     User,
     VerificationMethod,
 )
-from rights_portal.exams.models import Exam, ExamBoard, ExamBoardMember, ProctoringTool, Programme
+from rights_portal.examboard.models import ExamBoard
+from rights_portal.exams.models import Exam, ExamBoardMember, ProctoringTool, Programme
 from rights_portal.extensions import db
 
 PASSWORD = "correct-horse-battery"

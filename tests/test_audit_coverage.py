@@ -182,11 +182,15 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "case.extended",
         "tests/test_deadline_workflow.py::test_extension_by_two_months_moves_the_due_date_and_tells_the_requester_why",
     ),
+    "staff.fulfil": (
+        "case.fulfilled",
+        "tests/test_case_registry.py::test_a_throwaway_type_registered_alone_is_filed_decided_and_fulfilled_over_http",
+    ),
     "staff.mark_duplicate": (
         "case.marked_duplicate",
         "tests/test_deadline_workflow.py::test_a_duplicate_is_closed_with_a_notice_and_linked_to_the_original",
     ),
-    "examboard.assign_alternative": (
+    "staff.assign_alternative": (
         "alternative.assigned",
         "tests/test_exam_board.py::test_the_student_accepts_the_alternative_or_asks_for_another_slot_with_a_reason",
     ),
@@ -194,7 +198,7 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "alternative.accepted",
         "tests/test_exam_board.py::test_the_student_accepts_the_alternative_or_asks_for_another_slot_with_a_reason",
     ),
-    "examboard.sign_off": (
+    "staff.sign_off": (
         "case.decision_signed_off",
         "tests/test_exam_board.py::test_a_board_that_requires_sign_off_needs_a_second_member",
     ),
@@ -202,7 +206,7 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "flag.reviewed",
         "tests/test_exam_board.py::test_a_flag_cannot_become_a_fraud_finding_without_a_named_review",
     ),
-    "examboard.review_flag_for_case": (
+    "staff.review_flag_for_case": (
         "flag.reviewed",
         "tests/test_exam_board.py::test_the_students_view_is_in_the_file_before_the_human_review_decides",
     ),

@@ -188,6 +188,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "staff.case_detail": STAFF_CASE_VIEW,
     "staff.assign": STAFF_CASE_DECIDE,
     "staff.decide": STAFF_CASE_DECIDE,
+    # Confirming fulfilment is for who decides the case (a type fulfilled by hand, registry).
+    "staff.fulfil": STAFF_CASE_DECIDE,
     "staff.identity_doubt": STAFF_IDENTITY,
     "staff.identity_check": STAFF_IDENTITY,
     "staff.guardian_links": expect(FORBIDDEN, case_handler=OK, dpo=OK),
@@ -209,11 +211,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "portal.respond_alternative": OWN_CASE,  # R17: the requester answers the offer
     # The exam board's own pages (R16-R18): only the board of the case's or flag's programme.
     "examboard.workspace": expect(FORBIDDEN, exam_board=OK, exam_board_other=OK),
-    "examboard.sign_off": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
-    "examboard.assign_alternative": expect(
-        FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND
-    ),
-    "examboard.review_flag_for_case": expect(
+    "staff.sign_off": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
+    "staff.assign_alternative": expect(FORBIDDEN, exam_board=DECIDER, exam_board_other=NOT_FOUND),
+    "staff.review_flag_for_case": expect(
         FORBIDDEN, exam_board=REVIEWER, exam_board_other=NOT_FOUND
     ),
     "examboard.review_flag": expect(FORBIDDEN, exam_board=OK, exam_board_other=NOT_FOUND),

@@ -18,6 +18,7 @@ from ..cases.labels import CASE_TYPE_LABELS, OUTCOME_LABELS
 from ..cases.models import Outcome
 from ..clock import now_utc
 from ..exams.models import ProctoringTool
+from . import redaction
 from .decisions import refusal_text
 from .filing import scope_summary
 from .holdings import HeldItem, Holdings, required
@@ -261,12 +262,10 @@ def _csv_safe(value: Any) -> str:
 
 def automatic_redaction(item: HeldItem) -> dict[str, Any] | None:
     """The record of the automatic redaction behind ``item``'s redacted copy (R13, R27), if any."""
-    from ..media.services import record_for_decision  # media builds on access: imported late
-
     decision = item.decision
     if decision is None or decision.decision is not Release.REDACTED:
         return None
-    found = record_for_decision(decision)
+    found = redaction.record_for_decision(decision)
     if found is not None and found.get("reviewed_at"):
         found["reviewed_at"] = datetime.fromisoformat(found["reviewed_at"])
     return found

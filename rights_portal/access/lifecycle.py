@@ -26,6 +26,7 @@ from ..clock import now_utc
 from ..errors import RuleViolation
 from ..extensions import db
 from ..notifications.services import notify_user
+from . import redaction
 from . import storage as access_storage
 from .cleanup import delete_after_commit
 from .decisions import decision_reasons, ensure_workable
@@ -111,9 +112,7 @@ def release(package: AccessPackage, *, actor: User) -> AccessPackage:
     newest = packages_of(case)[0]
     if newest.id != package.id:
         raise RuleViolation(_l("A newer build of this package exists; release that one."))
-    from ..media.services import unreviewed  # media builds on access: imported late
-
-    if unreviewed(case):  # R27: automatic redaction proposes, a person decides
+    if redaction.unreviewed(case):  # R27: automatic redaction proposes, a person decides
         raise RuleViolation(
             _l("An automatic redaction has not been checked yet: confirm the requester's face.")
         )

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ..extensions import db
-from ..transactions import commit
+from ..transactions import unit_of_work
 from .reminders import sweep
 from .services import recompute_open_due_dates
 
@@ -32,6 +32,7 @@ def sweep_command(today: object) -> None:
 
 @deadlines_cli.command("recompute")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@unit_of_work
 def recompute_command(dry_run: bool) -> None:
     """Recompute the due dates of open cases under the current calendar and pause rules (R3, R6).
 
@@ -40,9 +41,7 @@ def recompute_command(dry_run: bool) -> None:
     """
     changes = recompute_open_due_dates(dry_run=dry_run)
     if dry_run:
-        db.session.rollback()
-    else:
-        commit()
+        db.session.rollback()  # the unit of work then commits nothing
     for change in changes:
         click.echo(
             f"{change.reference}: statutory {change.old_statutory_due} -> "

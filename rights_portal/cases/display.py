@@ -16,7 +16,7 @@ from flask_babel import format_date, get_locale, gettext, ngettext
 from markupsafe import Markup
 
 from ..clock import today_local
-from . import deadlines
+from . import deadlines, workflow
 from .models import Case, CaseStatus
 
 
@@ -102,7 +102,7 @@ def badges_html(case: HasDeadline) -> Markup:
     """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
     is_open = case.is_open
     flags = (
-        case.status is CaseStatus.AWAITING_REQUESTER,
+        workflow.waits_for_requester(case.status),
         bool(case.extension_months),
         bool(case.urgent) and is_open,
         is_open and case.effective_due < today_local(),

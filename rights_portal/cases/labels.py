@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import CaseStatus, CaseType, Channel, ExtensionReason, MessageKind, Outcome
+from .models import CaseStatus, Channel, ExtensionReason, MessageKind, Outcome
+from .registry import KindAttribute
 
 CHANNEL_LABELS = {
     Channel.PORTAL: _l("portal"),
@@ -14,36 +15,9 @@ CHANNEL_LABELS = {
     Channel.DESK: _l("at a desk"),
 }
 
-CASE_TYPE_LABELS = {
-    CaseType.ACCESS: _l("Access to recordings and data"),
-    CaseType.OBJECTION: _l("Objection to online proctoring"),
-    CaseType.ALTERNATIVE_EXAM: _l("Request for an alternative exam"),
-    CaseType.HUMAN_REVIEW: _l("Human review of an automated flag"),
-    CaseType.ERASURE: _l("Erasure of recordings"),
-}
-
-CASE_TYPE_INTROS = {
-    CaseType.ACCESS: _l(
-        "You may see which data we hold about you, such as recordings, screenshots, logs and "
-        "automated flags. You get a copy. This is free."
-    ),
-    CaseType.OBJECTION: _l(
-        "You may object to online proctoring because of your personal situation. The exam board "
-        "decides. If it agrees, you get another way to take the exam without delay in your studies."
-    ),
-    CaseType.ALTERNATIVE_EXAM: _l(
-        "You may ask to take the exam in another way, for example on campus or orally. "
-        "The exam board decides before the exam."
-    ),
-    CaseType.HUMAN_REVIEW: _l(
-        "Did the proctoring software flag something during your exam? A member of the exam board "
-        "looks at it and decides. A computer never decides alone. You can tell us your view first."
-    ),
-    CaseType.ERASURE: _l(
-        "You may ask us to delete recordings of your exams, for example after your objection "
-        "was upheld. We then also tell the supplier of the proctoring software to delete them."
-    ),
-}
+# Each case type declares its name and introduction with its kind (rights_portal.cases.registry).
+CASE_TYPE_LABELS = KindAttribute("label")
+CASE_TYPE_INTROS = KindAttribute("intro")
 
 STATUS_LABELS = {
     CaseStatus.RECEIVED: _l("Received"),

@@ -33,8 +33,8 @@ from ..dbutil import insert_ignoring_conflicts
 from ..exams.models import ExamBoardMember, Programme
 from ..extensions import db
 from ..notifications.services import notify_addresses
-from . import deadlines
-from .models import Case, CaseStatus, EscalationDigest, Reminder
+from . import deadlines, workflow
+from .models import Case, EscalationDigest, Reminder
 
 ESCALATION_KEY = "escalation"
 _SWEEP_LOCK_KEY = 727_002  # any constant; names the advisory lock that serialises sweep batches
@@ -78,9 +78,9 @@ class SweepReport:
 def clock_running() -> ColumnElement[bool]:
     """Open cases whose clock runs: a pause stops the statutory clock, not the exam's (R6, R7)."""
     return or_(
-        Case.status.in_((CaseStatus.RECEIVED, CaseStatus.IN_REVIEW)),
+        Case.status.in_(workflow.CLOCK_RUNS),
         and_(
-            Case.status == CaseStatus.AWAITING_REQUESTER,
+            Case.status == workflow.WAITING,
             Case.exam_bound_due.is_not(None),
             Case.effective_due == Case.exam_bound_due,
         ),

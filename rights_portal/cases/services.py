@@ -8,8 +8,7 @@ live in :mod:`rights_portal.permissions`; these functions assume the caller aske
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -17,20 +16,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..accounts.models import User
-from ..audit.services import record, record_case_event
-from ..clock import now_utc, today_local
+from ..audit.services import record_case_event
+from ..clock import now_utc
 from ..dbutil import insert_ignoring_conflicts
 from ..errors import RuleViolation
 from ..exams.models import Exam
 from ..extensions import db
 from ..notifications.services import notify_user
-from . import deadlines
+from . import deadlines, workflow
 from .models import (
-    OPEN_STATUSES,
     Case,
     CaseMessage,
-    CasePause,
-    CaseStatus,
     CaseType,
     Channel,
     DueDateChange,
@@ -38,11 +34,54 @@ from .models import (
     MessageKind,
     Outcome,
     ReferenceCounter,
+    case_type_name,
 )
+from .registry import Decision
+from .terms import (
+    RECOMPUTE_REASON,
+    RecomputedCase,
+    answer_question,
+    ask_requester,
+    end_pause_on_close,
+    extend,
+    extension_still_allowed,
+    first_due_date,
+    open_pause,
+    question_would_pause,
+    recompute_open_due_dates,
+    resume_clock,
+)
+from .thread import add_message, snapshot
+from .workflow import Step
 
-
-def _snapshot(case: Case, *fields: str) -> dict[str, Any]:
-    return {name: getattr(case, name) for name in fields}
+# The terms' operations are named here too: callers know one module of case operations.
+__all__ = [
+    "RECOMPUTE_REASON",
+    "ExtensionReason",
+    "RecomputedCase",
+    "answer_question",
+    "ask_requester",
+    "assign",
+    "case_by_reference",
+    "check_decision",
+    "decide",
+    "decide_as_its_type",
+    "extend",
+    "extension_still_allowed",
+    "file_case",
+    "first_due_date",
+    "fulfil",
+    "fulfil_by_staff",
+    "mark_duplicate",
+    "next_reference",
+    "open_pause",
+    "post_message",
+    "question_would_pause",
+    "recompute_open_due_dates",
+    "resume_clock",
+    "run_after_decision",
+    "withdraw",
+]
 
 
 def next_reference(year: int) -> str:
@@ -62,7 +101,7 @@ def next_reference(year: int) -> str:
 
 def file_case(
     *,
-    case_type: CaseType,
+    case_type: CaseType | str,
     subject: User,
     filed_by: User,
     description: str,
@@ -81,15 +120,17 @@ def file_case(
     without ``acknowledge`` no acknowledgement e-mail is queued (it goes out by post instead).
     """
     description = description.strip()
-    if case_type.needs_exam and exam is None:
+    case_type = case_type_name(str(case_type))
+    kind = case_type.kind
+    if kind.needs_exam and exam is None:
         raise RuleViolation(_l("Choose the exam this request is about."))
-    if case_type is CaseType.OBJECTION and not description:
-        raise RuleViolation(_l("Describe the grounds of your objection."))
+    if kind.description_required is not None and not description:
+        raise RuleViolation(kind.description_required)
     received_at = received_at or now_utc()
     received_on = deadlines.local_date(received_at)
     statutory = deadlines.statutory_due(received_on)
     exam_bound = None
-    if exam is not None and case_type.exam_bound:
+    if exam is not None and kind.exam_bound:
         exam_bound = deadlines.exam_bound_due(
             exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
         )
@@ -97,7 +138,7 @@ def file_case(
     case = Case(
         reference=next_reference(received_on.year),
         case_type=case_type,
-        status=CaseStatus.RECEIVED,
+        status=workflow.INITIAL,
         channel=channel,
         subject_id=subject.id,
         filed_by_id=filed_by.id,
@@ -130,7 +171,7 @@ def file_case(
         "case.received",
         case,
         actor=actor or filed_by,
-        after=_snapshot(
+        after=snapshot(
             case,
             "reference",
             "case_type",
@@ -150,20 +191,30 @@ def file_case(
 
 def assign(case: Case, assignee: User, *, actor: User) -> Case:
     """Assign (or reassign) an open case; a received case moves to in review."""
-    if case.status not in (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW):
-        raise RuleViolation(_l("Only a received case or a case in review can be assigned."))
-    before = _snapshot(case, "status", "assignee_id")
+    workflow.require(case, Step.ASSIGN)
+    before = snapshot(case, "status", "assignee_id")
     case.assignee_id = assignee.id
-    case.status = CaseStatus.IN_REVIEW
+    workflow.move(case, Step.ASSIGN)
     db.session.flush()
     record_case_event(
         "case.assigned",
         case,
         actor=actor,
         before=before,
-        after=_snapshot(case, "status", "assignee_id"),
+        after=snapshot(case, "status", "assignee_id"),
     )
     return case
+
+
+def check_decision(
+    case: Case, *, outcome: Outcome, reasons: str, justification: str | None = None
+) -> None:
+    """Refuse a decision the rules do not allow now (R5, R8); also before a board's proposal."""
+    workflow.require(case, Step.DECIDE)
+    if not reasons.strip():
+        raise RuleViolation(_l("A decision needs written reasons."))
+    if justification and outcome is not Outcome.REJECTED:
+        raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
 
 
 def decide(
@@ -180,18 +231,13 @@ def decide(
     """
     reasons = reasons.strip()
     justification = (manifestly_unfounded_justification or "").strip() or None
-    if case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
-    if not reasons:
-        raise RuleViolation(_l("A decision needs written reasons."))
-    if justification and outcome is not Outcome.REJECTED:
-        raise RuleViolation(_l("Only a rejection can rest on a manifestly unfounded request."))
-    before = _snapshot(case, "status", "outcome")
+    check_decision(case, outcome=outcome, reasons=reasons, justification=justification)
+    before = snapshot(case, "status", "outcome")
     # Read the actor's id before changing the case: loading an expired actor autoflushes, and a
     # half-decided case would violate the decision_complete CHECK.
     decided_by_id = actor.id
     case.manifestly_unfounded_justification = justification
-    case.status = CaseStatus.DECIDED
+    workflow.move(case, Step.DECIDE)
     case.outcome = outcome
     case.decision_reasons = reasons
     case.legal_basis = case.case_type.legal_basis
@@ -203,7 +249,7 @@ def decide(
         case,
         actor=actor,
         before=before,
-        after=_snapshot(
+        after=snapshot(
             case,
             "status",
             "outcome",
@@ -223,35 +269,31 @@ def fulfil(case: Case, *, actor: User, fulfilment: str) -> Case:
     ``fulfilment`` says what was done, e.g. "access package delivered" (untranslated, for the
     audit trail).
     """
-    if case.status is not CaseStatus.DECIDED:
-        raise RuleViolation(_l("Only a decided case can be closed as fulfilled."))
-    before = _snapshot(case, "status")
-    case.status = CaseStatus.CLOSED
+    before = snapshot(case, "status")
+    workflow.move(case, Step.FULFIL)
     db.session.flush()
     record_case_event(
         "case.fulfilled",
         case,
         actor=actor,
         before=before,
-        after={**_snapshot(case, "status"), "fulfilment": fulfilment},
+        after={**snapshot(case, "status"), "fulfilment": fulfilment},
     )
     return case
 
 
 def withdraw(case: Case, *, actor: User) -> Case:
     """The requester withdraws an open case; it closes without a decision."""
-    if case.status not in OPEN_STATUSES:
-        raise RuleViolation(_l("This case is no longer open."))
-    before = _snapshot(case, "status")
-    case.status = CaseStatus.CLOSED
-    _end_pause_on_close(case)
+    before = snapshot(case, "status")
+    workflow.move(case, Step.WITHDRAW)
+    end_pause_on_close(case)
     db.session.flush()
     record_case_event(
         "case.withdrawn",
         case,
         actor=actor,
         before=before,
-        after=_snapshot(case, "status"),
+        after=snapshot(case, "status"),
     )
     return case
 
@@ -261,230 +303,14 @@ def case_by_reference(reference: str) -> Case | None:
     return db.session.scalars(select(Case).where(Case.reference == reference)).one_or_none()
 
 
-# --- Deadlines: extension (R4) and pause (R6) -------------------------------------------------
-
-
-def _completed_pause_days(case: Case) -> int:
-    pauses = db.session.scalars(
-        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_not(None))
-    )
-    return sum(pause.days or 0 for pause in pauses)
-
-
-def _end_pause_on_close(case: Case) -> None:
-    """A case that closes while waiting for the requester stops waiting (no due-date change)."""
-    pause = open_pause(case)
-    if pause is not None:
-        pause.ended_at = now_utc()
-        pause.ended_on = today_local()
-
-
-def open_pause(case: Case) -> CasePause | None:
-    """The pause that is running now, if the case waits for the requester."""
-    return db.session.scalars(
-        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_at.is_(None))
-    ).one_or_none()
-
-
-def first_due_date(case: Case) -> date:
-    """The statutory due date without extension (but moved by completed pauses), R4's limit."""
-    return deadlines.current_statutory_due(case.received_on, 0, _completed_pause_days(case))
-
-
-def extension_still_allowed(case: Case, today: date | None = None) -> bool:
-    """Whether R4 still allows an extension today (shown to the handler before trying)."""
-    return deadlines.extension_allowed(first_due_date(case), today or today_local())
-
-
-def _recompute_due_dates(
-    case: Case, *, cause: str, reason: str, actor: User | None, exam_bound: bool = False
-) -> bool:
-    """Derive the due dates from receipt, extension and pauses; log a change with its reason.
-
-    With ``exam_bound`` the exam-bound date is derived again from the exam's start as well (R7).
-    Returns whether anything changed. ``actor`` is None for a system change (a CLI command).
-    """
-    old_statutory, old_effective = case.statutory_due, case.effective_due
-    old_exam_bound = case.exam_bound_due
-    case.statutory_due = deadlines.current_statutory_due(
-        case.received_on, case.extension_months, _completed_pause_days(case)
-    )
-    if exam_bound and case.exam is not None and case.case_type.exam_bound:
-        case.exam_bound_due = deadlines.exam_bound_due(
-            case.exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
-        )
-    case.effective_due = deadlines.effective_due(case.statutory_due, case.exam_bound_due)
-    before = {
-        "statutory_due": old_statutory,
-        "exam_bound_due": old_exam_bound,
-        "effective_due": old_effective,
-    }
-    after = {
-        "statutory_due": case.statutory_due,
-        "exam_bound_due": case.exam_bound_due,
-        "effective_due": case.effective_due,
-    }
-    if before == after:
-        return False
-    if old_exam_bound == case.exam_bound_due:  # the usual case: keep the event as it was
-        del before["exam_bound_due"], after["exam_bound_due"]
-    db.session.add(
-        DueDateChange(
-            case_id=case.id,
-            cause=cause,
-            reason=reason,
-            actor_id=actor.id if actor is not None else None,
-            old_statutory_due=old_statutory,
-            new_statutory_due=case.statutory_due,
-            old_effective_due=old_effective,
-            new_effective_due=case.effective_due,
-        )
-    )
-    db.session.flush()
-    record_case_event(
-        "case.due_date_changed",
-        case,
-        actor=actor,
-        before=before,
-        after={**after, "cause": cause, "reason": reason},
-    )
-    return True
-
-
-#: Why ``flask deadlines recompute`` changed a due date (untranslated, for the audit trail).
-RECOMPUTE_REASON = (
-    "Recomputed under the corrected rules: the Dutch calendar of the Algemene termijnenwet "
-    "art. 3 (5 May every year, plus configured days, R3) and paused days added before the "
-    "weekend/holiday roll (R6)"
-)
-
-
-@dataclass(frozen=True)
-class RecomputedCase:
-    """One open case whose due dates the new rules give differently."""
-
-    reference: str
-    old_statutory_due: date
-    new_statutory_due: date
-    old_effective_due: date
-    new_effective_due: date
-
-
-def recompute_open_due_dates(*, dry_run: bool = False) -> list[RecomputedCase]:
-    """Derive the due dates of every open case again under the current rules (R3, R6, R7).
-
-    Each change is recorded on the case's due-date history and on the audit trail with
-    :data:`RECOMPUTE_REASON`; a case whose dates stay the same gets no entry. With ``dry_run``
-    nothing is written (the caller rolls back). The caller commits.
-    """
-    changed: list[RecomputedCase] = []
-    cases = db.session.scalars(
-        select(Case).where(Case.status.in_(OPEN_STATUSES)).order_by(Case.id)
-    ).all()
-    for case in cases:
-        old_statutory, old_effective = case.statutory_due, case.effective_due
-        if dry_run:
-            with db.session.no_autoflush:
-                pause_days = _completed_pause_days(case)
-            statutory = deadlines.current_statutory_due(
-                case.received_on, case.extension_months, pause_days
-            )
-            exam_bound = case.exam_bound_due
-            if case.exam is not None and case.case_type.exam_bound:
-                exam_bound = deadlines.exam_bound_due(
-                    case.exam.starts_at, current_app.config["EXAM_BOUND_WORKING_DAYS"]
-                )
-            effective = deadlines.effective_due(statutory, exam_bound)
-            if (statutory, effective, exam_bound) == (
-                old_statutory,
-                old_effective,
-                case.exam_bound_due,
-            ):
-                continue
-        elif _recompute_due_dates(
-            case, cause="recomputed", reason=RECOMPUTE_REASON, actor=None, exam_bound=True
-        ):
-            statutory, effective = case.statutory_due, case.effective_due
-        else:
-            continue
-        changed.append(
-            RecomputedCase(case.reference, old_statutory, statutory, old_effective, effective)
-        )
-    return changed
-
-
-def extend(
-    case: Case,
-    *,
-    actor: User,
-    months: int,
-    reason: ExtensionReason,
-    explanation: str,
-    today: date | None = None,
-) -> Case:
-    """Extend the term by one or two months in total (R4).
-
-    Allowed only with a reason of complexity or number of requests, and only while the notice can
-    still reach the requester by the first due date; the notice with the reason goes out by e-mail
-    and is stored on the case thread.
-    """
-    explanation = explanation.strip()
-    today = today or today_local()
-    if not case.is_open:
-        raise RuleViolation(_l("This case is no longer open."))
-    if months not in (1, 2) or months <= case.extension_months:
-        raise RuleViolation(
-            _l("An extension is one or two months in total, and longer than an earlier extension.")
-        )
-    if not explanation:
-        raise RuleViolation(_l("Explain why the extension is needed."))
-    if not extension_still_allowed(case, today):
-        raise RuleViolation(
-            _l("The first due date has passed: the term can no longer be extended.")
-        )
-    before = _snapshot(case, "extension_months", "extension_reason", "statutory_due")
-    case.extension_months = months
-    case.extension_reason = reason
-    case.extension_explanation = explanation
-    db.session.flush()
-    _recompute_due_dates(case, cause="extended", reason=explanation, actor=actor)
-    record_case_event(
-        "case.extended",
-        case,
-        actor=actor,
-        before=before,
-        after=_snapshot(case, "extension_months", "extension_reason", "statutory_due"),
-    )
-    notice = _add_message(case, author=actor, kind=MessageKind.EXTENSION_NOTICE, body=explanation)
-    notify_user(case.filed_by, "case_extended", case=case, notice=notice)
-    return case
-
-
-def _add_message(case: Case, *, author: User, kind: MessageKind, body: str) -> CaseMessage:
-    message = CaseMessage(
-        case_id=case.id, author_id=author.id, from_staff=author.is_staff, kind=kind, body=body
-    )
-    db.session.add(message)
-    db.session.flush()
-    record(
-        "case.message_posted",
-        actor=author,
-        object_type="case_message",
-        object_id=message.id,
-        case_id=case.id,
-        after={"kind": kind.value, "from_staff": message.from_staff},
-    )
-    return message
-
-
 def post_message(case: Case, *, author: User, body: str) -> CaseMessage:
     """Add a message to the thread and announce it to the other side (a link, never the content)."""
     body = body.strip()
     if not body:
         raise RuleViolation(_l("Write a message first."))
-    if case.status is CaseStatus.AWAITING_REQUESTER and not author.is_staff:
+    if not author.is_staff and workflow.can_move(case, Step.ANSWER):
         return answer_question(case, author=author, body=body)
-    message = _add_message(case, author=author, kind=MessageKind.MESSAGE, body=body)
+    message = add_message(case, author=author, kind=MessageKind.MESSAGE, body=body)
     if author.is_staff:
         notify_user(case.filed_by, "case_message", case=case)
     elif case.assignee is not None:
@@ -492,121 +318,66 @@ def post_message(case: Case, *, author: User, body: str) -> CaseMessage:
     return message
 
 
-def question_would_pause(case: Case, today: date | None = None) -> bool:
-    """Whether a question asked now would pause the clock (shown to the handler before sending)."""
-    limit = current_app.config["PAUSE_QUESTION_WORKING_DAYS"]
-    return deadlines.question_pauses_clock(case.received_on, today or today_local(), limit)
-
-
-def ask_requester(
-    case: Case,
-    *,
-    actor: User,
-    kind: MessageKind,
-    question: str,
-    now: datetime | None = None,
-    notify: bool = True,
-) -> tuple[CaseMessage, CasePause | None]:
-    """Ask for identity information or a clarification (R6, R22).
-
-    A question asked within the configured number of working days after receipt pauses the
-    clock until the requester answers; a later one is sent but the clock keeps running.
-    """
-    question = question.strip()
-    now = now or now_utc()
-    if not kind.is_question:
-        raise ValueError(f"{kind} is not a question")
-    if case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Questions can only be asked while the case is in review."))
-    if not question:
-        raise RuleViolation(_l("Write the question first."))
-    message = _add_message(case, author=actor, kind=kind, body=question)
-    pause = None
-    if question_would_pause(case, deadlines.local_date(now)):
-        pause = CasePause(
-            case_id=case.id,
-            reason=kind,
-            question_id=message.id,
-            started_at=now,
-            started_on=deadlines.local_date(now),
-        )
-        db.session.add(pause)
-        case.status = CaseStatus.AWAITING_REQUESTER
-        db.session.flush()
-        record_case_event(
-            "case.paused",
-            case,
-            actor=actor,
-            before={"status": CaseStatus.IN_REVIEW},
-            after={"status": case.status, "reason": kind, "pause_id": pause.id},
-        )
-    if notify:
-        notify_user(case.filed_by, "case_question", case=case)
-    return message, pause
-
-
-def answer_question(
-    case: Case, *, author: User, body: str, now: datetime | None = None
-) -> CaseMessage:
-    """The requester answers; a running pause ends and the due date moves by its days (R6)."""
-    body = body.strip()
-    now = now or now_utc()
-    if not body:
-        raise RuleViolation(_l("Write your answer first."))
-    message = _add_message(case, author=author, kind=MessageKind.ANSWER, body=body)
-    resume_clock(case, actor=author, answer=message, now=now)
-    if case.assignee is not None:
-        notify_user(case.assignee, "case_message_staff", case=case)
-    return message
-
-
-def resume_clock(
-    case: Case, *, actor: User, answer: CaseMessage | None = None, now: datetime | None = None
-) -> CasePause | None:
-    """End a running pause: back in review, and the due date moves by the paused days (R6).
-
-    The requester's answer ends it, or a handler who got what was asked by another way (an
-    identity document shown at the desk, R22).
-    """
-    pause = open_pause(case)
-    if pause is None:
-        return None
-    now = now or now_utc()
-    pause.ended_at = now
-    pause.ended_on = deadlines.local_date(now)
-    pause.answer_id = answer.id if answer is not None else None
-    case.status = CaseStatus.IN_REVIEW
-    db.session.flush()
-    record_case_event(
-        "case.resumed",
-        case,
-        actor=actor,
-        before={"status": CaseStatus.AWAITING_REQUESTER},
-        after={"status": case.status, "paused_days": pause.days, "pause_id": pause.id},
-    )
-    _recompute_due_dates(case, cause="resumed", reason=f"paused {pause.days} day(s)", actor=actor)
-    return pause
-
-
 def mark_duplicate(case: Case, *, of: Case, actor: User, note: str = "") -> Case:
     """Close a case as a duplicate of another request about the same student, with a notice."""
-    if not case.is_open:
-        raise RuleViolation(_l("This case is no longer open."))
+    workflow.require(case, Step.MARK_DUPLICATE)
     if of.id == case.id or of.subject_id != case.subject_id:
         raise RuleViolation(_l("A duplicate must be another request about the same student."))
-    before = _snapshot(case, "status", "duplicate_of_id")
-    case.status = CaseStatus.CLOSED
+    before = snapshot(case, "status", "duplicate_of_id")
+    workflow.move(case, Step.MARK_DUPLICATE)
     case.duplicate_of_id = of.id
-    _end_pause_on_close(case)
+    end_pause_on_close(case)
     db.session.flush()
     record_case_event(
         "case.marked_duplicate",
         case,
         actor=actor,
         before=before,
-        after={**_snapshot(case, "status", "duplicate_of_id"), "duplicate_of": of.reference},
+        after={**snapshot(case, "status", "duplicate_of_id"), "duplicate_of": of.reference},
     )
     body = note.strip() or f"{of.reference}"
-    _add_message(case, author=actor, kind=MessageKind.DUPLICATE_NOTICE, body=body)
+    add_message(case, author=actor, kind=MessageKind.DUPLICATE_NOTICE, body=body)
     notify_user(case.filed_by, "case_duplicate", case=case, original=of)
     return case
+
+
+# --- Deciding and fulfilling as the case's type declares (rights_portal.cases.registry) ---------
+
+
+def decide_as_its_type(case: Case, *, actor: User, form: Any) -> Decision:
+    """Decide ``case`` with its type's decision form; the type's hooks run once it took effect."""
+    kind = case.case_type.kind
+    if kind.decide is None:
+        raise RuleViolation(_l("This case is not decided with the decision form."))
+    decision = kind.decide(case, actor, form)
+    if not decision.awaiting_sign_off:
+        run_after_decision(case, actor)
+    return decision
+
+
+def run_after_decision(case: Case, actor: User) -> None:
+    """Run the hooks the case's type declares for after a decision (file deletion, notices)."""
+    for hook in case.case_type.kind.after_decision:
+        hook(case, actor)
+
+
+def decide_with_reasons(case: Case, actor: User, form: Any) -> Decision:
+    """The common decision (:class:`~rights_portal.cases.forms.DecideForm`): outcome and reasons."""
+    decide(
+        case,
+        actor=actor,
+        outcome=Outcome(form.outcome.data),
+        reasons=form.reasons.data or "",
+        manifestly_unfounded_justification=(
+            form.unfounded_justification.data if form.manifestly_unfounded.data else None
+        ),
+    )
+    return Decision(case)
+
+
+def fulfil_by_staff(case: Case, *, actor: User) -> Case:
+    """A handler confirms what was decided has been done, for a type fulfilled that way."""
+    kind = case.case_type.kind
+    if not kind.fulfilled_by_staff:
+        raise RuleViolation(_l("This case is closed by what fulfils it, not by hand."))
+    return fulfil(case, actor=actor, fulfilment=kind.fulfilment)

@@ -2,7 +2,7 @@
 
 What the demo holds is described where it is made: people and guardian links in
 :mod:`.people`, the register of tools in :mod:`.tools`, exams and recordings in :mod:`.exams`,
-cases in :mod:`.cases`. This command only calls them in order and makes the one commit.
+cases in :mod:`.cases`. This command only calls them in order, as one unit of work (one commit).
 
 Safe to run twice: everything is looked up by its natural key first and only created if missing.
 """
@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import today_local
-from ..transactions import commit
+from ..transactions import unit_of_work
 from .cases import seed_cases
 from .exams import seed_exams, seed_recordings
 from .people import (
@@ -30,6 +30,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 
 
 @demo_cli.command("seed")
+@unit_of_work
 def seed_command() -> None:
     """Create (or complete) the demo data and print the logins."""
     today = today_local()
@@ -40,7 +41,6 @@ def seed_command() -> None:
     flags = seed_recordings(users, exams)
     seed_guardian_links(users, today)
     seed_cases(users, exams, flags)
-    commit()
     click.echo("Demo data ready. Log in at the portal with these accounts:")
     for demo in demo_users(today):
         note = f" ({demo.note})" if demo.note else ""

@@ -28,7 +28,8 @@ from ..accounts.models import (
     User,
     VerificationMethod,
 )
-from ..exams.models import ExamBoard, ExamBoardMember, Programme
+from ..examboard.models import ExamBoard
+from ..exams.models import ExamBoardMember, Programme
 from ..extensions import db
 from .lookup import get_or_create
 

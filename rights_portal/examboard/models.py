@@ -1,4 +1,4 @@
-"""Alternative exams (R17) and decisions awaiting a second board member's sign-off.
+"""Exam boards, alternative exams (R17) and decisions awaiting a second member's sign-off.
 
 An alternative exam belongs to the case that led to it; a date beyond the programme's no-delay
 limit exists only with a recorded justification, which the DPO sees. A proposal is an exam-board
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,29 @@ from ..cases.models import Case, Outcome
 from ..clock import now_utc
 from ..db_types import UTCDateTime, str_enum
 from ..extensions import Base
+
+if TYPE_CHECKING:
+    from ..exams.models import ExamBoardMember, Programme
+
+
+class ExamBoard(Base):
+    """An examencommissie; decides objections and alternatives for its programmes.
+
+    Its members and programmes live in :mod:`rights_portal.exams.models`.
+    """
+
+    __tablename__ = "exam_boards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    requires_second_signoff: Mapped[bool] = mapped_column(default=False)
+
+    # The backrefs give ExamBoardMember.board and Programme.exam_board, so the exams domain
+    # (lower than the board's) does not import this one.
+    members: Mapped[list[ExamBoardMember]] = relationship(
+        backref="board", cascade="all, delete-orphan"
+    )
+    programmes: Mapped[list[Programme]] = relationship(backref="exam_board")
 
 
 class AlternativeForm(enum.StrEnum):

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..accounts.models import User
 from ..audit.services import record, record_case_event
-from ..cases import deadlines
+from ..cases import deadlines, workflow
 from ..cases import services as case_services
-from ..cases.models import Case, CaseStatus, CaseType, Outcome
-from ..clock import now_utc, today_local
+from ..cases.models import Case, CaseType, Outcome
+from ..cases.workflow import Step
+from ..clock import now_utc
 from ..errors import RuleViolation
 from ..exams.models import (
     AutomatedFlag,
@@ -28,8 +28,38 @@ from ..exams.models import (
     RecordingRestriction,
 )
 from ..extensions import db
-from ..notifications.services import notify_user
-from .models import AlternativeExam, AlternativeForm, AlternativeStatus, DecisionProposal
+from .alternatives import (
+    alternative_limit,
+    assign_alternative,
+    current_alternative,
+    late_alternatives,
+    respond_to_alternative,
+    scheduled_for_exam,
+    working_days_after_exam,
+)
+from .models import DecisionProposal
+
+# The alternatives' operations (R17) are named here too: one module of the board's operations.
+__all__ = [
+    "alternative_limit",
+    "assign_alternative",
+    "current_alternative",
+    "decide_for_board",
+    "exam_schedule",
+    "file_human_review",
+    "file_objection",
+    "is_restricted_for",
+    "late_alternatives",
+    "lift_restrictions",
+    "open_proposal",
+    "record_material_viewed",
+    "respond_to_alternative",
+    "review_flag",
+    "reviewable_flags",
+    "scheduled_for_exam",
+    "sign_off",
+    "working_days_after_exam",
+]
 
 # --- Filing ----------------------------------------------------------------------------------
 
@@ -96,13 +126,11 @@ def decide_for_board(
     student's interest, in writing.
     """
     grounds = (compelling_grounds or "").strip() or None
-    if case.case_type is CaseType.HUMAN_REVIEW:
+    if case.case_type.kind.decide is None:
         raise RuleViolation(_l("A request for human review is decided by reviewing the flag."))
-    if case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
-    if not reasons.strip():
-        raise RuleViolation(_l("A decision needs written reasons."))
-    if case.case_type is CaseType.OBJECTION and outcome is Outcome.REJECTED and not grounds:
+    # The same rules as every decision, checked before a proposal is written too.
+    case_services.check_decision(case, outcome=outcome, reasons=reasons)
+    if case.case_type.kind.asks_compelling_grounds and outcome is Outcome.REJECTED and not grounds:
         raise RuleViolation(
             _l("Rejecting an objection needs the compelling legitimate grounds, in writing.")
         )
@@ -199,164 +227,6 @@ def lift_restrictions(case: Case, *, actor: User) -> None:
         )
 
 
-# --- Alternative exams (R17) -------------------------------------------------------------------
-
-
-def current_alternative(case: Case) -> AlternativeExam | None:
-    """The alternative on offer or accepted now."""
-    return db.session.scalars(
-        select(AlternativeExam).where(
-            AlternativeExam.case_id == case.id, AlternativeExam.superseded_at.is_(None)
-        )
-    ).one_or_none()
-
-
-def working_days_after_exam(exam: Exam, starts_at: datetime) -> int:
-    """Working days from the original exam's date to the alternative's date (Amsterdam)."""
-    return deadlines.working_days_between(
-        deadlines.local_date(exam.starts_at), deadlines.local_date(starts_at)
-    )
-
-
-def assign_alternative(
-    case: Case,
-    *,
-    actor: User,
-    form: AlternativeForm,
-    starts_at: datetime,
-    place: str,
-    instructions: str,
-    late_justification: str | None = None,
-) -> AlternativeExam:
-    """Offer an alternative exam without disproportionate study delay (R17).
-
-    No later than the programme's limit of working days after the original exam, unless a
-    justification is recorded; such an alternative is listed for the DPO.
-    """
-    if not case.case_type.leads_to_alternative or case.outcome not in (
-        Outcome.GRANTED,
-        Outcome.PARTLY_GRANTED,
-    ):
-        raise RuleViolation(_l("An alternative follows an upheld objection or granted request."))
-    if case.status is not CaseStatus.DECIDED:
-        raise RuleViolation(_l("This case has no alternative to arrange any more."))
-    if deadlines.local_date(starts_at) < today_local():
-        raise RuleViolation(_l("The alternative cannot be in the past."))
-    if not place.strip() and not instructions.strip():
-        raise RuleViolation(_l("Give the place, or the instructions for handing in."))
-    exam = case.exam
-    assert exam is not None  # noqa: S101 - guaranteed by the exam_cases_name_an_exam constraint
-    after = working_days_after_exam(exam, starts_at)
-    limit = exam.programme.alternative_max_working_days
-    justification = (late_justification or "").strip() or None
-    beyond = after > limit
-    if beyond and not justification:
-        raise RuleViolation(
-            _l(
-                "This date is %(days)s working days after the exam; the limit is %(limit)s. "
-                "Record why a later date is needed.",
-                days=after,
-                limit=limit,
-            )
-        )
-    previous = current_alternative(case)
-    if previous is not None:
-        if previous.status is AlternativeStatus.ACCEPTED:
-            raise RuleViolation(_l("The student has already accepted an alternative."))
-        previous.superseded_at = now_utc()
-        db.session.flush()
-    alternative = AlternativeExam(
-        case_id=case.id,
-        form=form,
-        starts_at=starts_at,
-        place=place.strip(),
-        instructions=instructions.strip(),
-        working_days_after_exam=after,
-        beyond_limit=beyond,
-        late_justification=justification if beyond else None,
-        assigned_by_id=actor.id,
-    )
-    db.session.add(alternative)
-    db.session.flush()
-    record(
-        "alternative.assigned",
-        actor=actor,
-        object_type="alternative_exam",
-        object_id=alternative.id,
-        case_id=case.id,
-        after={
-            "form": form,
-            "starts_at": starts_at,
-            "place": alternative.place,
-            "working_days_after_exam": after,
-            "limit": limit,
-            "beyond_limit": beyond,
-            "late_justification": alternative.late_justification,
-            "replaces": previous.id if previous else None,
-        },
-    )
-    notify_user(case.filed_by, "alternative_offered", case=case, alternative=alternative)
-    return alternative
-
-
-def respond_to_alternative(
-    case: Case, *, actor: User, accept: bool, reason: str = ""
-) -> AlternativeExam:
-    """The student accepts the alternative (the case is fulfilled) or asks for another slot."""
-    alternative = current_alternative(case)
-    if alternative is None or alternative.status is not AlternativeStatus.OFFERED:
-        raise RuleViolation(_l("There is no alternative waiting for your answer."))
-    reason = reason.strip()
-    if not accept and not reason:
-        raise RuleViolation(_l("Tell us why you need another time."))
-    alternative.status = (
-        AlternativeStatus.ACCEPTED if accept else AlternativeStatus.OTHER_SLOT_REQUESTED
-    )
-    alternative.response_reason = reason or None
-    alternative.responded_at = now_utc()
-    if accept:
-        case.status = CaseStatus.CLOSED
-    db.session.flush()
-    record(
-        "alternative.accepted" if accept else "alternative.other_slot_requested",
-        actor=actor,
-        object_type="alternative_exam",
-        object_id=alternative.id,
-        case_id=case.id,
-        after={
-            "status": alternative.status,
-            "reason": alternative.response_reason,
-            "case_status": case.status,
-        },
-    )
-    if case.decided_by is not None:
-        notify_user(case.decided_by, "alternative_answered", case=case, alternative=alternative)
-    return alternative
-
-
-def late_alternatives() -> list[AlternativeExam]:
-    """Alternatives scheduled beyond the no-delay limit, for the DPO (R17)."""
-    return list(
-        db.session.scalars(
-            select(AlternativeExam)
-            .where(AlternativeExam.beyond_limit.is_(True), AlternativeExam.superseded_at.is_(None))
-            .order_by(AlternativeExam.starts_at)
-        )
-    )
-
-
-def scheduled_for_exam(exam: Exam) -> list[AlternativeExam]:
-    """Students with an alternative for ``exam``, for the invigilation staff."""
-    return list(
-        db.session.scalars(
-            select(AlternativeExam)
-            .join(Case, Case.id == AlternativeExam.case_id)
-            .where(Case.exam_id == exam.id, AlternativeExam.superseded_at.is_(None))
-            .order_by(AlternativeExam.starts_at)
-        )
-    )
-
-
 # --- Human review of automated flags (R18) --------------------------------------------------
 
 
@@ -390,8 +260,8 @@ def review_flag(
         raise RuleViolation(_l("Choose the outcome of your review."))
     if not reasons:
         raise RuleViolation(_l("A review needs written reasons."))
-    if case is not None and case.status is not CaseStatus.IN_REVIEW:
-        raise RuleViolation(_l("Only a case in review can be decided. Assign it first."))
+    if case is not None:
+        workflow.require(case, Step.REVIEW_FLAG)
     before = {"review_status": flag.review_status, "reviewed_by_id": flag.reviewed_by_id}
     flag.review_status = outcome
     flag.reviewed_by_id = actor.id
@@ -448,10 +318,3 @@ def exam_schedule(programme_ids: set[int], since: date) -> list[Exam]:
             .limit(50)
         )
     )
-
-
-def alternative_limit(case: Case) -> int:
-    """The programme's no-delay limit in working days (R17)."""
-    if case.exam is None:
-        return int(current_app.config.get("ALTERNATIVE_MAX_WORKING_DAYS", 10))
-    return case.exam.programme.alternative_max_working_days

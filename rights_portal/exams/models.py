@@ -1,7 +1,8 @@
-"""Programmes and their exam boards, exams, proctoring tools, recordings and automated flags.
+"""Programmes, board memberships, exams, proctoring tools, recordings and automated flags.
 
-A programme belongs to one exam board; an objection or alternative-exam request about an exam is
-decided by the board of the exam's programme (docs/rules.md#roles). Recordings keep their files'
+A programme belongs to one exam board (:class:`rights_portal.examboard.models.ExamBoard`); an
+objection or alternative-exam request about an exam is decided by the board of the exam's
+programme (docs/rules.md#roles). Recordings keep their files'
 size and sha256 so a deletion can be proven later (R25) and a package can be checked (R12).
 """
 
@@ -28,21 +29,6 @@ from ..db_types import UTCDateTime, str_enum
 from ..extensions import Base
 
 
-class ExamBoard(Base):
-    """An examencommissie; decides objections and alternatives for its programmes."""
-
-    __tablename__ = "exam_boards"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    requires_second_signoff: Mapped[bool] = mapped_column(default=False)
-
-    members: Mapped[list[ExamBoardMember]] = relationship(
-        back_populates="board", cascade="all, delete-orphan"
-    )
-    programmes: Mapped[list[Programme]] = relationship(back_populates="exam_board")
-
-
 class ExamBoardMember(Base):
     """Membership of a user (role exam_board) in a board."""
 
@@ -51,7 +37,7 @@ class ExamBoardMember(Base):
     board_id: Mapped[int] = mapped_column(ForeignKey("exam_boards.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
 
-    board: Mapped[ExamBoard] = relationship(back_populates="members")
+    # ``board``: the ExamBoard (a backref of ExamBoard.members, rights_portal.examboard.models).
     user = relationship("User")
 
 
@@ -70,7 +56,8 @@ class Programme(Base):
     # R17: an alternative exam no later than this many working days after the original.
     alternative_max_working_days: Mapped[int] = mapped_column(default=10)
 
-    exam_board: Mapped[ExamBoard] = relationship(back_populates="programmes")
+    # ``exam_board``: the ExamBoard (a backref of ExamBoard.programmes), declared with the board
+    # so this module need not import the board's package.
 
 
 class ToolKind(enum.StrEnum):

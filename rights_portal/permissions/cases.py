@@ -29,7 +29,9 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
 from ..accounts.models import GuardianLink, LinkStatus, Role, User
+from ..cases import workflow
 from ..cases.models import Case, CaseType
+from ..cases.workflow import Step
 from ..exams.models import (
     AutomatedFlag,
     Exam,
@@ -175,10 +177,18 @@ def _can_view(user: User, case: Case) -> bool:
 
 
 def _decides(user: User, case: Case) -> bool:
-    """Exam boards decide objections and alternatives of their programmes; handlers the rest."""
-    if case.case_type.decided_by_exam_board:
-        return user.role is Role.EXAM_BOARD and case.programme_id in board_programme_ids(user)
+    """Who decides is the case type's rule (its kind's ``decides``, one of the predicates below)."""
+    return case.case_type.kind.decides(user, case)
+
+
+def decides_as_case_handler(user: User, case: Case) -> bool:
+    """Case handlers decide access, erasure and restriction (docs/rules.md#roles)."""
     return user.role is Role.CASE_HANDLER
+
+
+def decides_as_exam_board(user: User, case: Case) -> bool:
+    """The exam board of the case's programme decides objections, alternatives, flag reviews."""
+    return user.role is Role.EXAM_BOARD and case.programme_id in board_programme_ids(user)
 
 
 def possible_assignees(case: Case) -> list[User]:
@@ -268,3 +278,26 @@ def can_see_invigilation_list(user: User, exam: Exam) -> bool:
     if user.role is Role.CASE_HANDLER:
         return True
     return user.role is Role.EXAM_BOARD and exam.programme_id in board_programme_ids(user)
+
+
+# What each action needs of the case's state (rights_portal.cases.workflow); the others need
+# nothing of it, or ask the workflow themselves.
+_ACTION_STEPS = {
+    Action.ASSIGN: Step.ASSIGN,
+    Action.DECIDE: Step.DECIDE,
+    Action.ASK: Step.ASK,
+    Action.EXTEND: Step.EXTEND,
+    Action.MARK_DUPLICATE: Step.MARK_DUPLICATE,
+    Action.MESSAGE: Step.MESSAGE,
+    Action.WITHDRAW: Step.WITHDRAW,
+    Action.ASSIGN_ALTERNATIVE: Step.ARRANGE_ALTERNATIVE,
+}
+
+
+def may(user: User, action: Action, case: Case) -> bool:
+    """Whether ``user`` may ``action`` the case now: :func:`can`, and its state allows it.
+
+    The pages ask this before they show a button; the service refuses the move all the same.
+    """
+    step = _ACTION_STEPS.get(action)
+    return can(user, action, case) and (step is None or workflow.can_move(case, step))

@@ -17,17 +17,16 @@ from flask_login import current_user
 from ..accounts import services as accounts
 from ..accounts.forms import LinkRequestForm
 from ..accounts.guardianship import acts_alone_from
-from ..accounts.models import GuardianBasis, Role
-from ..cases.models import CaseType
+from ..accounts.models import GuardianBasis
+from ..cases import registry
 from ..clock import today_local
 from ..extensions import limiter
-from ..permissions import Filing, child_or_404, filing_decision, roles_required
-from ..transactions import commit
+from ..permissions import GUARDIAN_ROLES, Filing, child_or_404, filing_decision, roles_required
 from .views import bp, case_type_or_404, file_request_page
 
 
 @bp.route("/children")
-@roles_required(Role.GUARDIAN)
+@roles_required(*GUARDIAN_ROLES)
 def children() -> ResponseReturnValue:
     """The guardian's links: verified children to act for, and requests still being checked."""
     today = today_local()
@@ -41,14 +40,14 @@ def children() -> ResponseReturnValue:
     return render_template(
         "portal/children.html",
         rows=rows,
-        case_types=list(CaseType),
+        case_types=registry.type_names(),
         acts_alone_from=acts_alone_from,
         allowed=Filing.ALLOWED.value,
     )
 
 
 @bp.route("/children/new", methods=["GET", "POST"])
-@roles_required(Role.GUARDIAN)
+@roles_required(*GUARDIAN_ROLES)
 @limiter.limit("20 per hour", methods=["POST"])
 def request_link() -> ResponseReturnValue:
     """Ask to act for a child; the answer is the same whether or not the number exists (R21)."""
@@ -60,7 +59,6 @@ def request_link() -> ResponseReturnValue:
             date_of_birth=form.date_of_birth.data,
             basis=GuardianBasis(form.basis.data),
         )
-        commit()
         flash(
             _(
                 "Thank you. Your request will be checked. We will contact you to see a document "
@@ -74,7 +72,7 @@ def request_link() -> ResponseReturnValue:
 
 
 @bp.route("/children/<int:link_id>/cases/new/<case_type>", methods=["GET", "POST"])
-@roles_required(Role.GUARDIAN)
+@roles_required(*GUARDIAN_ROLES)
 def file_for_child(link_id: int, case_type: str) -> ResponseReturnValue:
     """A verified guardian files a request for their child under 16 (R20)."""
     child = child_or_404(link_id)

@@ -12,15 +12,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts.forms import IdentityAnswerForm
-from ..accounts.models import IdentityAnswer, Role
+from ..accounts.models import IdentityAnswer
 from ..identity import services as identity
-from ..permissions import Action, case_or_404, roles_required
-from ..transactions import commit
+from ..permissions import REQUESTER_ROLES, Action, case_or_404, roles_required
 from .views import bp
 
 
 @bp.route("/cases/<reference>/identity", methods=["GET", "POST"])
-@roles_required(Role.STUDENT, Role.GUARDIAN)
+@roles_required(*REQUESTER_ROLES)
 def answer_identity(reference: str) -> ResponseReturnValue:
     """Answer a request for proof of identity: I will show / have shown a document at the desk."""
     case = case_or_404(reference, Action.ANSWER_IDENTITY)
@@ -33,7 +32,6 @@ def answer_identity(reference: str) -> ResponseReturnValue:
         form.answer.data = check.answer.value
     if form.validate_on_submit():
         identity.answer_request(check, actor=current_user, answer=IdentityAnswer(form.answer.data))
-        commit()
         flash(_("Thank you. We have noted your answer."), "success")
         return redirect(url_for("portal.case_detail", reference=case.reference))
     status = 400 if form.is_submitted() else 200

@@ -17,19 +17,21 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.models import Role
-from ..cases.models import CaseType
+from ..cases import registry
+from ..cases.models import CaseType, case_type_name
 from ..clock import today_local
 from ..exams.models import Exam
 from ..permissions import (
+    ANY_ROLE,
     Filing,
+    files_for_children,
+    files_for_themselves,
     filing_decision,
     privacy_exam_or_404,
     privacy_notice_children,
     roles_required,
 )
 from ..register import facts as register_facts
-from ..transactions import commit
 from .views import bp
 
 # Plain words for the data categories the register commonly names; others are shown as written.
@@ -45,26 +47,14 @@ CATEGORY_WORDS = {
     "chat messages": _l("Chat messages you send."),
 }
 
-# The rights with a button each: the request type the button files.
-RIGHTS = (
-    (CaseType.ACCESS, _l("See your data. You may ask for the recordings and what we know.")),
-    (
-        CaseType.OBJECTION,
-        _l("Object. You may say you do not want to be recorded. The exam board must answer."),
-    ),
-    (
-        CaseType.ALTERNATIVE_EXAM,
-        _l("Take the exam another way. For example on campus, without recordings."),
-    ),
-    (
-        CaseType.HUMAN_REVIEW,
-        _l("Ask a person to look again at a warning the software made about you."),
-    ),
-    (
-        CaseType.ERASURE,
-        _l("Have your recordings deleted. We also tell the supplier to delete them."),
-    ),
-)
+
+def _rights() -> list[tuple[CaseType, str]]:
+    """The rights with a button each: every type that says in plain words what it exercises."""
+    return [
+        (case_type_name(kind.name), str(kind.right_in_plain_words))
+        for kind in registry.kinds()
+        if kind.right_in_plain_words is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,17 +76,18 @@ def category_words(category: str) -> str:
 def _buttons(exam: Exam) -> list[RightButton]:
     """The filing buttons the current user has: for themselves, or for each child under 16."""
     buttons: list[RightButton] = []
-    if current_user.role is Role.STUDENT:
+    rights = _rights()
+    if files_for_themselves(current_user):
         allowed = filing_decision(current_user, current_user, today_local()) is Filing.ALLOWED
-        for kind, explanation in RIGHTS:
+        for kind, explanation in rights:
             url = (
                 url_for("portal.file_request", case_type=kind.value, exam=exam.id)
                 if allowed
                 else None
             )
-            buttons.append(RightButton(kind, str(explanation), url))
+            buttons.append(RightButton(kind, explanation, url))
         return buttons
-    if current_user.role is Role.GUARDIAN:
+    if files_for_children(current_user):
         children = [
             (link.id, link.student)
             for link in privacy_notice_children(current_user, exam)
@@ -107,26 +98,26 @@ def _buttons(exam: Exam) -> list[RightButton]:
             for link_id, child in children
             if filing_decision(current_user, child, today_local()) is Filing.ALLOWED
         ]
-        for kind, explanation in RIGHTS:
+        for kind, explanation in rights:
             if not links:
-                buttons.append(RightButton(kind, str(explanation), None))
+                buttons.append(RightButton(kind, explanation, None))
             for link_id, child in links:
                 url = url_for(
                     "portal.file_for_child", link_id=link_id, case_type=kind.value, exam=exam.id
                 )
-                buttons.append(RightButton(kind, str(explanation), url, child.full_name))
+                buttons.append(RightButton(kind, explanation, url, child.full_name))
         return buttons
-    return [RightButton(kind, str(explanation), None) for kind, explanation in RIGHTS]
+    return [RightButton(kind, explanation, None) for kind, explanation in rights]
 
 
 @bp.route("/exams/<int:exam_id>/privacy")
-@roles_required(*Role)
+@roles_required(*ANY_ROLE)
 def exam_privacy(exam_id: int) -> ResponseReturnValue:
     """What the exam's proctoring tool records and which rights the student has."""
     exam = privacy_exam_or_404(exam_id)
     assert exam.proctoring_tool_id is not None  # noqa: S101  (privacy_exam_or_404 checked it)
     facts = register_facts.current_facts(exam.proctoring_tool_id)
-    commit()  # a tool that predates the register is adopted as version 1 (recorded)
+    # A tool that predates the register is adopted as version 1 (recorded; the request commits).
     return render_template(
         "portal/exam_privacy.html",
         exam=exam,

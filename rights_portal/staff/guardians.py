@@ -32,11 +32,12 @@ from ..permissions import (
     GUARDIAN_CHECK_ROLES,
     GUARDIAN_LINK_ROLES,
     LinkAction,
+    can_invite_guardians,
     can_link,
     link_or_404,
     roles_required,
 )
-from ..transactions import commit
+from ..transactions import discard
 from .views import bp
 
 
@@ -51,7 +52,7 @@ def guardian_links() -> ResponseReturnValue:
         links=accounts.links_for_staff(status),
         status=status.value if status else "all",
         statuses=list(LinkStatus),
-        may_invite=current_user.role in GUARDIAN_CHECK_ROLES,
+        may_invite=can_invite_guardians(current_user),
     )
 
 
@@ -84,7 +85,6 @@ def guardian_link(link_id: int) -> ResponseReturnValue:
     record(
         "guardian_link.viewed", actor=current_user, object_type="guardian_link", object_id=link.id
     )
-    commit()
     return _render_link(link)
 
 
@@ -103,7 +103,6 @@ def verify_link(link_id: int) -> ResponseReturnValue:
         document_type=AuthorityDocument(form.document_type.data),
         document_seen_on=form.document_seen_on.data,
     )
-    commit()
     flash(_("The link has been verified and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -117,7 +116,6 @@ def reject_link(link_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_link(link, 400, reject_form=form)
     accounts.reject_link(link, actor=current_user, reason=form.rejection_reason.data or "")
-    commit()
     flash(_("The request has been rejected and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -131,7 +129,6 @@ def revoke_link(link_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _render_link(link, 400, revoke_form=form)
     accounts.revoke_link(link, actor=current_user, reason=form.revocation_reason.data or "")
-    commit()
     flash(_("The link has been ended and the guardian informed."), "success")
     return redirect(url_for("staff.guardian_link", link_id=link.id))
 
@@ -150,9 +147,9 @@ def invite_guardian() -> ResponseReturnValue:
                 actor=current_user,
             )
         except registration.EmailTaken as exc:
+            discard()  # nothing of the refused invitation is kept
             form.email.errors = [str(exc.message)]
         else:
-            commit()
             flash(_("The invitation has been sent."), "success")
             return redirect(url_for("staff.guardian_links"))
     status = 400 if form.is_submitted() else 200

@@ -17,7 +17,6 @@ from ..accounts.forms import IdentityCheckForm, IdentityDoubtForm
 from ..accounts.models import IdentityCheckStatus, IdentityDocument
 from ..identity import services as identity
 from ..permissions import STAFF_CASE_ROLES, Action, case_or_404, roles_required
-from ..transactions import commit
 from .views import bp
 
 
@@ -29,7 +28,6 @@ def identity_doubt(reference: str) -> ResponseReturnValue:
     form = IdentityDoubtForm()
     if form.validate_on_submit():
         identity.raise_doubt(case, actor=current_user, reason=form.reason.data or "")
-        commit()
         flash(_("The requester has been asked for proof of identity."), "success")
         return redirect(url_for("staff.case_detail", reference=case.reference))
     status = 400 if form.is_submitted() else 200
@@ -57,7 +55,6 @@ def identity_check(reference: str) -> ResponseReturnValue:
             document_seen_on=form.document_seen_on.data,
             note=form.note.data or "",
         )
-        commit()
         flash(_("The identity check has been recorded. The case is back in review."), "success")
         return redirect(url_for("staff.case_detail", reference=case.reference))
     status = 400 if form.is_submitted() else 200

@@ -15,12 +15,13 @@ from datetime import date
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import aliased
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..cases import registry
 from ..cases.models import OPEN_STATUSES, Case, CaseStatus, CaseType
 from ..clock import today_local
 from ..exams.models import Exam, Programme
 from ..extensions import db
-from ..permissions import board_programme_ids, visible_cases_clause
+from ..permissions import visible_cases_clause, visible_programmes_clause
 
 PAGE_SIZE = 50
 # The queue counts matching cases up to this many and says "more than" beyond: an exact count
@@ -82,9 +83,11 @@ class ProgrammeChoice:
 
 def programmes_for(user: User) -> list[ProgrammeChoice]:
     """The programmes the queue can be filtered by: an exam board member's own, or all."""
-    query = select(Programme.id, Programme.name).order_by(Programme.name)
-    if user.role is Role.EXAM_BOARD:
-        query = query.where(Programme.id.in_(board_programme_ids(user)))
+    query = (
+        select(Programme.id, Programme.name)
+        .where(visible_programmes_clause(user))
+        .order_by(Programme.name)
+    )
     return [ProgrammeChoice(id=row.id, name=row.name) for row in db.session.execute(query)]
 
 
@@ -96,8 +99,8 @@ def filtered_cases(user: User, args: dict[str, str]) -> Select[Case]:
         query = query.where(Case.status.in_(OPEN_STATUSES))
     elif status in {s.value for s in CaseStatus}:
         query = query.where(Case.status == CaseStatus(status))
-    if args.get("type") in {t.value for t in CaseType}:
-        query = query.where(Case.case_type == CaseType(args["type"]))
+    if registry.is_registered(args.get("type", "")):
+        query = query.where(Case.case_type == args["type"])
     assignee = args.get("assignee", "")
     if assignee == "me":
         query = query.where(Case.assignee_id == user.id)

@@ -11,37 +11,37 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..audit.services import record_case_event
-from ..cases import services
+from ..cases import registry, services, workflow
+from ..cases.forms import DecideForm, FulfilForm
 from ..cases.history import case_history
 from ..cases.models import (
     Case,
     CaseMessage,
     CaseStatus,
-    CaseType,
     DueDateChange,
     ExtensionReason,
     MessageKind,
-    Outcome,
 )
-from ..examboard.models import DecisionProposal
-from ..examboard.services import decide_for_board, record_material_viewed
+from ..cases.workflow import Step
+from ..examboard.services import record_material_viewed
 from ..extensions import db
 from ..identity import services as identity
+from ..intake.services import intake_for
 from ..permissions import (
     STAFF_CASE_ROLES,
+    USER_LIST_ROLES,
     Action,
     can,
     can_review_flag,
     case_or_404,
+    may,
     possible_assignees,
     roles_required,
 )
-from ..retention import erasure as retention_erasure
-from ..transactions import commit, queue_task
 from . import queue as staff_queue
-from .forms import AskForm, AssignForm, DecideForm, DuplicateForm, ExtendForm, StaffMessageForm
+from .forms import AskForm, AssignForm, DuplicateForm, ExtendForm, StaffMessageForm
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
@@ -67,7 +67,7 @@ def queue() -> ResponseReturnValue:
         total=page.total,
         count_cap=staff_queue.COUNT_CAP,
         programmes=programmes,
-        case_types=list(CaseType),
+        case_types=registry.type_names(),
         statuses=list(CaseStatus),
     )
 
@@ -80,27 +80,31 @@ def case_detail(reference: str) -> ResponseReturnValue:
     record_case_event("case.viewed", case, actor=current_user)
     if case.flag is not None and can_review_flag(current_user, case.flag):
         record_material_viewed(case.flag, actor=current_user, case=case)
-    commit()
     return render_case(case)
 
 
 def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnValue:
-    """Render the staff case page with any forms that failed validation."""
-    from ..examboard.views import case_panel_context
+    """Render the staff case page with any forms that failed validation.
 
-    may_decide = can(current_user, Action.DECIDE, case)
+    What the page offers is asked of the permissions (who) and the workflow (now); the parts a
+    case type adds come from its kind's ``staff_panel`` (rights_portal.cases.registry).
+    """
+    kind = case.case_type.kind
     assignees = possible_assignees(case) if can(current_user, Action.ASSIGN, case) else []
     assign_form = forms.get("assign_form") or AssignForm(
         assignee_id=case.assignee_id or current_user.id
     )
     assign_form.assignee_id.choices = [SelectChoice(str(u.id), u.full_name) for u in assignees]
-    in_review = case.status is CaseStatus.IN_REVIEW
-    from ..intake.services import intake_for
-
+    panel_template, panel_context = None, {}
+    if kind.staff_panel is not None:
+        panel_template, build_panel = kind.staff_panel
+        panel_context = build_panel(case, current_user, forms)
+    decision_form = kind.decision_form or DecideForm
     return (
         render_template(
             "staff/case_detail.html",
             case=case,
+            kind=kind,
             intake=intake_for(case),
             history=case_history(case.id, for_staff=True),
             actors=_actor_names(case),
@@ -112,26 +116,30 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
             ).all(),
             pause=services.open_pause(case),
             first_due=services.first_due_date(case),
-            may_assign=bool(assignees)
-            and case.status in (CaseStatus.RECEIVED, CaseStatus.IN_REVIEW),
-            may_decide=may_decide and in_review and case.case_type is not CaseType.HUMAN_REVIEW,
-            may_message=can(current_user, Action.MESSAGE, case) and case.is_open,
-            may_ask=can(current_user, Action.ASK, case) and in_review,
+            may_assign=bool(assignees) and may(current_user, Action.ASSIGN, case),
+            may_decide=kind.decision_form is not None and may(current_user, Action.DECIDE, case),
+            may_fulfil=kind.fulfilled_by_staff
+            and can(current_user, Action.DECIDE, case)
+            and workflow.can_move(case, Step.FULFIL),
+            may_message=may(current_user, Action.MESSAGE, case),
+            may_ask=may(current_user, Action.ASK, case),
             question_would_pause=services.question_would_pause(case),
-            may_extend=can(current_user, Action.EXTEND, case)
-            and case.is_open
-            and case.extension_months < 2,
+            may_extend=may(current_user, Action.EXTEND, case) and case.extension_months < 2,
             extension_still_allowed=services.extension_still_allowed(case),
-            may_mark_duplicate=can(current_user, Action.MARK_DUPLICATE, case) and case.is_open,
+            may_mark_duplicate=may(current_user, Action.MARK_DUPLICATE, case),
             assign_form=assign_form,
-            decide_form=forms.get("decide_form") or DecideForm(),
+            decide_form=forms.get("decide_form") or decision_form(),
+            fulfil_form=FulfilForm(),
             message_form=forms.get("message_form") or StaffMessageForm(),
             ask_form=forms.get("ask_form") or AskForm(),
             extend_form=forms.get("extend_form") or ExtendForm(),
             duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
-            **case_panel_context(case, **forms),
+            panel_template=panel_template,
+            **panel_context,
             identity_checks=identity.checks_for(case),
             may_verify_identity=can(current_user, Action.VERIFY_IDENTITY, case),
+            # Raising doubt asks the requester for proof: a question, asked while in review.
+            identity_doubt_possible=workflow.can_move(case, Step.ASK),
         ),
         status,
     )
@@ -146,7 +154,7 @@ def _messages(case: Case) -> list[CaseMessage]:
 
 
 def _actor_names(case: Case) -> dict[int, str]:
-    from ..audit.models import AuditEvent
+    from ..audit.models import AuditEvent  # the trail's table, read for names only
 
     actor_ids = select(AuditEvent.actor_id).where(AuditEvent.case_id == case.id)
     rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(actor_ids)))
@@ -166,7 +174,6 @@ def assign(reference: str) -> ResponseReturnValue:
             form.assignee_id.errors = [_("Choose a colleague who can handle this case.")]
         return render_case(case, 400, assign_form=form)
     services.assign(case, candidates[form.assignee_id.data], actor=current_user)
-    commit()
     flash(_("The case has been assigned."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
@@ -174,42 +181,28 @@ def assign(reference: str) -> ResponseReturnValue:
 @bp.route("/cases/<reference>/decide", methods=["POST"])
 @roles_required(*STAFF_CASE_ROLES)
 def decide(reference: str) -> ResponseReturnValue:
-    """Decide with a required written reason; the requester is told by e-mail."""
+    """Decide as the case's type declares, with written reasons; the requester is told."""
     case = case_or_404(reference, Action.DECIDE)
-    form = DecideForm()
+    form = (case.case_type.kind.decision_form or DecideForm)()
     if not form.validate_on_submit():
         return render_case(case, 400, decide_form=form)
-    if case.case_type.decided_by_exam_board:
-        result = decide_for_board(
-            case,
-            actor=current_user,
-            outcome=Outcome(form.outcome.data),
-            reasons=form.reasons.data or "",
-            compelling_grounds=form.compelling_grounds.data,
-        )
-        commit()
-        if isinstance(result, DecisionProposal):
-            flash(_("Your decision waits for a second board member's sign-off."), "info")
-            return redirect(url_for("staff.case_detail", reference=case.reference))
+    decision = services.decide_as_its_type(case, actor=current_user, form=form)
+    if decision.awaiting_sign_off:
+        flash(_("Your decision waits for a second board member's sign-off."), "info")
     else:
-        decide = (
-            retention_erasure.decide_erasure
-            if case.case_type is CaseType.ERASURE
-            else services.decide
-        )
-        decide(
-            case,
-            actor=current_user,
-            outcome=Outcome(form.outcome.data),
-            reasons=form.reasons.data or "",
-            manifestly_unfounded_justification=(
-                form.unfounded_justification.data if form.manifestly_unfounded.data else None
-            ),
-        )
-        commit()
-    # R25: erasure intents commit with the decision; a task deletes the files after the commit.
-    queue_task(retention_erasure.DELETE_DECIDED_FILES_TASK, case.id)
-    flash(_("The decision has been recorded and the requester informed."), "success")
+        flash(_("The decision has been recorded and the requester informed."), "success")
+    return redirect(url_for("staff.case_detail", reference=case.reference))
+
+
+@bp.route("/cases/<reference>/fulfil", methods=["POST"])
+@roles_required(*STAFF_CASE_ROLES)
+def fulfil(reference: str) -> ResponseReturnValue:
+    """Confirm that what was decided has been done, for a type its handler fulfils."""
+    case = case_or_404(reference, Action.DECIDE)
+    if not FulfilForm().validate_on_submit():
+        abort(400)
+    services.fulfil_by_staff(case, actor=current_user)
+    flash(_("The case has been closed as fulfilled."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
 
@@ -222,7 +215,6 @@ def post_message(reference: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_case(case, 400, message_form=form)
     services.post_message(case, author=current_user, body=form.body.data or "")
-    commit()
     flash(_("Your message has been sent."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference, _anchor="messages"))
 
@@ -241,7 +233,6 @@ def ask(reference: str) -> ResponseReturnValue:
         kind=MessageKind(form.kind.data),
         question=form.question.data or "",
     )
-    commit()
     if pause is not None:
         flash(
             _("Your question has been sent. The clock is paused until the requester answers."),
@@ -270,7 +261,6 @@ def extend(reference: str) -> ResponseReturnValue:
         reason=ExtensionReason(form.reason.data),
         explanation=form.explanation.data or "",
     )
-    commit()
     flash(_("The term has been extended and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
@@ -290,13 +280,12 @@ def mark_duplicate(reference: str) -> ResponseReturnValue:
     if original is None:
         return render_case(case, 400, duplicate_form=form)
     services.mark_duplicate(case, of=original, actor=current_user, note=form.note.data or "")
-    commit()
     flash(_("The case has been closed as a duplicate and the requester informed."), "success")
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
 
 @bp.route("/admin")
-@roles_required(Role.ADMIN)
+@roles_required(*USER_LIST_ROLES)
 def admin_home() -> ResponseReturnValue:
     """The admin's landing page: configuration, no case contents."""
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
