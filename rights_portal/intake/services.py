@@ -78,6 +78,11 @@ class Upload:
     filename: str
 
 
+def needs_flag(case_type: CaseType) -> bool:
+    """Whether a request of this type is about one automated flag (human review, R18)."""
+    return case_type is CaseType.HUMAN_REVIEW
+
+
 def find_student(student_number: str, date_of_birth: date | None) -> User | None:
     """The student with this student number and date of birth (both must match)."""
     if not student_number.strip() or date_of_birth is None:

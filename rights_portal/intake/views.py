@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..access.storage import recordings_storage
-from ..accounts.models import AuthorityDocument, IdentityDocument, Role
+from ..accounts.models import AuthorityDocument, IdentityDocument
 from ..accounts.services import find_by_email
 from ..audit.services import record_case_event
 from ..cases.models import Case, CaseType, Channel
@@ -26,7 +26,14 @@ from ..errors import RuleViolation
 from ..examboard.services import reviewable_flags
 from ..exams.models import Exam
 from ..extensions import db
-from ..permissions import Action, can_register_requests, case_or_404, roles_required
+from ..permissions import (
+    INTAKE_READER_ROLES,
+    INTAKE_ROLES,
+    Action,
+    can_register_requests,
+    case_or_404,
+    roles_required,
+)
 from ..transactions import discard
 from ..web import TranslatedLabels
 from . import letters, services
@@ -64,7 +71,7 @@ def _upcoming_exams() -> list[Exam]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def register() -> ResponseReturnValue:
     """Register a request that reached us by letter, e-mail, phone or at a desk (R1)."""
     _require_intake_role()
@@ -92,7 +99,7 @@ def register() -> ResponseReturnValue:
             form.student_number.errors = [
                 _("No student has this student number and date of birth.")
             ]
-        elif case_type is CaseType.HUMAN_REVIEW and flag is None:
+        elif services.needs_flag(case_type) and flag is None:
             form.flag_id.errors = [
                 _("Choose the automated flag of this student the review is about.")
                 if flags
@@ -161,7 +168,7 @@ def _external_or_404(reference: str) -> tuple[Case, ExternalRequester]:
 
 
 @bp.route("/<reference>/requester/identity", methods=["GET", "POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def requester_identity(reference: str) -> ResponseReturnValue:
     """Record that the requester's identity (and a parent's authority) was checked (R21, R22)."""
     _require_intake_role()
@@ -193,7 +200,7 @@ def requester_identity(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/<reference>/requester/link", methods=["GET", "POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def requester_link(reference: str) -> ResponseReturnValue:
     """Hand the case to the requester's own verified account (then it is an ordinary case)."""
     _require_intake_role()
@@ -216,7 +223,7 @@ def requester_link(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/<reference>/requester/answer", methods=["GET", "POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def requester_answer(reference: str) -> ResponseReturnValue:
     """Enter the answer a requester without an account gave by letter, e-mail or at the desk."""
     _require_intake_role()
@@ -243,7 +250,7 @@ def requester_answer(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/<reference>/letters/<int:letter_id>.pdf")
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def letter(reference: str, letter_id: int) -> ResponseReturnValue:
     """A letter to a requester without an account, as PDF for post; printing is audited."""
     _require_intake_role()
@@ -272,7 +279,7 @@ def requester_letters_of(case: Case) -> list[RequesterLetter]:
 
 
 @bp.route("/<reference>/document")
-@roles_required(Role.CASE_HANDLER, Role.DPO)
+@roles_required(*INTAKE_READER_ROLES)
 def document(reference: str) -> ResponseReturnValue:
     """The letter or e-mail as received; each opening is on the audit trail (R24)."""
     case = case_or_404(reference, Action.VIEW)
@@ -290,7 +297,7 @@ def document(reference: str) -> ResponseReturnValue:
 
 
 @bp.route("/<reference>/acknowledgement.pdf")
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*INTAKE_ROLES)
 def acknowledgement(reference: str) -> ResponseReturnValue:
     """The acknowledgement as a PDF letter for post; printing it is on the audit trail."""
     _require_intake_role()

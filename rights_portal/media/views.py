@@ -24,12 +24,18 @@ from ..access import holdings as access_holdings
 from ..access import opens as access_opens
 from ..access import storage as access_storage
 from ..access.models import ItemType
-from ..accounts.models import Role
-from ..cases.models import Case, CaseType
+from ..cases.models import Case
 from ..errors import RuleViolation
 from ..exams.models import RecordingFile
 from ..extensions import db
-from ..permissions import Action, can_open_recording, case_or_404, roles_required
+from ..permissions import (
+    ACCESS_HANDLER_ROLES,
+    ACCESS_WORKSPACE_ROLES,
+    Action,
+    access_case_or_404,
+    can_open_recording,
+    roles_required,
+)
 from ..transactions import after_commit
 from . import services
 from .contact import contact_sheet
@@ -37,7 +43,6 @@ from .forms import ConfirmForm, RedactForm, RunForm, parse_muted
 from .models import Redaction, RedactionStatus
 
 bp = Blueprint("media", __name__, template_folder="templates")
-STAFF_ROLES = (Role.CASE_HANDLER, Role.DPO)
 
 
 REDACTION_STATUS_LABELS = {
@@ -63,10 +68,7 @@ def workspace_context(case: Case) -> dict[str, Any]:
 
 
 def _case(reference: str, action: Action) -> Case:
-    case = case_or_404(reference, action)
-    if case.case_type is not CaseType.ACCESS:
-        abort(404)
-    return case
+    return access_case_or_404(reference, action)
 
 
 def _run(case: Case, run_id: int) -> Redaction:
@@ -81,7 +83,7 @@ def _back(case: Case, file_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/files/<int:file_id>/redact", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
     """Queue the automatic redaction of one video or screenshot."""
     case = _case(reference, Action.HANDLE_ACCESS)
@@ -111,7 +113,7 @@ def request_redaction(reference: str, file_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/redactions/<int:run_id>/cancel", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def cancel(reference: str, run_id: int) -> ResponseReturnValue:
     """Stop a queued or running redaction."""
     case = _case(reference, Action.HANDLE_ACCESS)
@@ -126,7 +128,7 @@ def cancel(reference: str, run_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/redactions/<int:run_id>/retry", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def retry(reference: str, run_id: int) -> ResponseReturnValue:
     """Run a failed, cancelled or finished redaction again with the same settings."""
     case = _case(reference, Action.HANDLE_ACCESS)
@@ -143,7 +145,7 @@ def retry(reference: str, run_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/redactions/<int:run_id>/confirm", methods=["POST"])
-@roles_required(Role.CASE_HANDLER)
+@roles_required(*ACCESS_HANDLER_ROLES)
 def confirm(reference: str, run_id: int) -> ResponseReturnValue:
     """The handler says which face is the requester's (R27: a person decides)."""
     case = _case(reference, Action.HANDLE_ACCESS)
@@ -166,7 +168,7 @@ def confirm(reference: str, run_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/access/redactions/<int:run_id>/faces.jpg")
-@roles_required(*STAFF_ROLES)
+@roles_required(*ACCESS_WORKSPACE_ROLES)
 def faces(reference: str, run_id: int) -> ResponseReturnValue:
     """The contact sheet: each face found, where the detector saw it best (audited, R24)."""
     case = _case(reference, Action.WORK_ACCESS)
