@@ -93,6 +93,7 @@ def _register_models() -> None:
     # Importing the models registers their tables on the shared metadata (Alembic reads it).
     from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
+    from .accounts.institution import models as _institution  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
@@ -109,6 +110,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .access.views import bp as access_bp
+    from .accounts import institution as institution_login
     from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
@@ -131,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(accounts_bp)
+    institution_login.init_app(app)  # /login/institution, when OIDC_ISSUER is set
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
@@ -156,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .access.cli import recordings_cli
     from .accounts.cli import users_cli
+    from .accounts.institution.cli import institution_cli
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
@@ -166,6 +170,7 @@ def _register_cli(app: Flask) -> None:
 
     for group in (
         users_cli,
+        institution_cli,
         audit_cli,
         deadlines_cli,
         demo_cli,

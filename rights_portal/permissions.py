@@ -34,6 +34,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, select, true
 
 from .accounts.guardianship import is_minor_on
+from .accounts.institution.services import awaits_age_confirmation
 from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User, UserSession
 from .breaches.models import Breach
 from .cases.models import Case, CaseType
@@ -360,6 +361,9 @@ class Filing(enum.StrEnum):
     ALLOWED = "allowed"
     NEEDS_GUARDIAN = "needs_guardian"  # a student under 16 files through a guardian (R20)
     CHILD_ACTS_ALONE = "child_acts_alone"  # the child is 16: the guardian files no more (R20)
+    # The institutional login made the account and no date of birth is known: staff confirm the
+    # student's age before the student is treated as an adult (R20).
+    AGE_UNCONFIRMED = "age_unconfirmed"
     NOT_ALLOWED = "not_allowed"
 
 
@@ -370,6 +374,8 @@ def filing_decision(user: User, subject: User, day: date) -> Filing:
     if user.role is Role.STUDENT:
         if subject.id != user.id:
             return Filing.NOT_ALLOWED
+        if user.date_of_birth is None and awaits_age_confirmation(user):
+            return Filing.AGE_UNCONFIRMED
         return Filing.NEEDS_GUARDIAN if is_minor_on(user.date_of_birth, day) else Filing.ALLOWED
     if user.role is Role.GUARDIAN and has_verified_link(user, subject.id):
         return (
@@ -514,3 +520,13 @@ def privacy_exam_or_404(exam_id: int) -> Exam:
 def may_end_session(user: User, user_session: UserSession) -> bool:
     """A person ends only their own sessions (anyone else's is answered as not found)."""
     return user_session.user_id == user.id
+
+
+def can_confirm_student_age(user: User) -> bool:
+    """R20: case handlers confirm the age of a student the institutional login made."""
+    return bool(user.is_authenticated) and user.role in (Role.CASE_HANDLER, Role.ADMIN)
+
+
+def can_link_staff_accounts(user: User) -> bool:
+    """Only admins link staff accounts to an institutional login (never a claim alone)."""
+    return bool(user.is_authenticated) and user.role is Role.ADMIN
