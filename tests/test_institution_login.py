@@ -487,3 +487,62 @@ def test_the_login_page_offers_the_institution_first_only_when_configured(
     assert with_sso.index("/login/institution") < with_sso.index('name="password"')
     assert "/login/institution" not in app.test_client().get("/login").get_data(as_text=True)
     assert app.test_client().get("/login/institution").status_code == 404
+
+
+# --- the staff pages -------------------------------------------------------------------------
+
+
+def test_an_admin_links_a_staff_account_on_the_page_and_others_cannot(
+    sso_app: Flask, oidc_provider: str
+) -> None:
+    with sso_app.app_context():
+        UserFactory(role=Role.ADMIN, email="admin@uni.example")
+        handler = UserFactory(role=Role.CASE_HANDLER, email="anna@staff.uni.example")
+        db.session.commit()
+        handler_id = handler.id
+    other = sso_app.test_client()
+    conftest.login(other, "anna@staff.uni.example")
+    assert other.get("/staff/institution/links").status_code == 403
+    admin = sso_app.test_client()
+    conftest.login(admin, "admin@uni.example")
+    refused = conftest.post_form(
+        admin,
+        "/staff/institution/links",
+        {"user_id": str(handler_id), "principal_name": "not-a-principal-name"},
+    )
+    assert refused.status_code == 400
+    linked = conftest.post_form(
+        admin,
+        "/staff/institution/links",
+        {"user_id": str(handler_id), "principal_name": "Anna@Uni.Example"},
+    )
+    assert linked.status_code == 302
+    set_claims(oidc_provider, "sub-anna", **_employee_claims("anna"))
+    response = institution_login(sso_app.test_client(), oidc_provider, "sub-anna")
+    assert response.status_code == 302 and "/staff/queue" in response.headers["Location"]
+
+
+def test_a_handler_confirms_a_students_age_on_the_page(sso_app: Flask, oidc_provider: str) -> None:
+    set_claims(oidc_provider, "sub-young", **_student_claims("7000007"))
+    student = sso_app.test_client()
+    institution_login(student, oidc_provider, "sub-young")
+    assert student.get("/staff/institution/ages").status_code == 403
+    with sso_app.app_context():
+        UserFactory(role=Role.CASE_HANDLER, email="hanna@staff.uni.example")
+        db.session.commit()
+        identity_id = db.session.scalars(select(InstitutionIdentity.id)).one()
+    handler = sso_app.test_client()
+    conftest.login(handler, "hanna@staff.uni.example")
+    page = handler.get("/staff/institution/ages").get_data(as_text=True)
+    assert "7000007" in page
+    # Born 2012: under 16 today, so from now on a guardian files for this student (R20).
+    response = conftest.post_form(
+        handler,
+        "/staff/institution/ages",
+        {"identity_id": str(identity_id), "date_of_birth": "2012-06-01"},
+    )
+    assert response.status_code == 302
+    assert "No student is waiting" in handler.get("/staff/institution/ages").get_data(as_text=True)
+    refused = student.get("/my/cases/new/objection")
+    assert refused.status_code == 403
+    assert "younger than 16" in refused.get_data(as_text=True)

@@ -15,13 +15,14 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...audit.services import record
 from ...clock import now_utc
 from ...errors import RuleViolation
 from ...extensions import db
-from ..models import Role, User
+from ..models import STAFF_ROLES, Role, User
 from ..services import find_by_email, normalise_email
 from .claims import InstitutionalClaims
 from .models import InstitutionIdentity
@@ -221,12 +222,12 @@ def link_staff_account(user: User, principal_name: str, *, issuer: str, actor: U
     """
     principal_name = principal_name.strip().lower()
     if not user.is_staff:
-        raise RuleViolation("Only staff accounts are linked by an admin; students link at login.")
+        raise RuleViolation(_l("Only staff accounts are linked here; students link at login."))
     if "@" not in principal_name:
-        raise RuleViolation("Give the eduPerson principal name, such as j.jansen@uni.nl.")
+        raise RuleViolation(_l("Give the eduPerson principal name, such as j.jansen@uni.nl."))
     other = _identity_by_principal_name(principal_name)
     if other is not None and other.user_id != user.id:
-        raise RuleViolation("This principal name is linked to another account.")
+        raise RuleViolation(_l("This principal name is linked to another account."))
     identity = _identity_of(user)
     if identity is None:
         identity = InstitutionIdentity(user=user, issuer=issuer)
@@ -281,3 +282,15 @@ def awaiting_age_confirmation() -> list[InstitutionIdentity]:
         .order_by(InstitutionIdentity.created_at)
     )
     return list(rows)
+
+
+def linked_identities() -> list[InstitutionIdentity]:
+    """Every institutional identity, for the admin's overview of linked accounts."""
+    return list(db.session.scalars(select(InstitutionIdentity)))
+
+
+def staff_users() -> list[User]:
+    """The staff accounts by name, which an admin may link to an institution login."""
+    return list(
+        db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.full_name))
+    )

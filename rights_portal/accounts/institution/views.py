@@ -13,18 +13,33 @@ from typing import Any
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 
 from ...audit.services import record
+from ...errors import RuleViolation
+from ...extensions import db
+from ...permissions import can_confirm_student_age, can_link_staff_accounts
+from ..models import User
 from ..security import start_session
 from ..views import home_for, safe_next
 from . import client as provider
 from .claims import read_claims
-from .services import Refusal, sign_in
+from .forms import ConfirmAgeForm, LinkStaffForm
+from .models import InstitutionIdentity
+from .services import (
+    Refusal,
+    awaiting_age_confirmation,
+    confirm_age,
+    link_staff_account,
+    linked_identities,
+    sign_in,
+    staff_users,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("institution", __name__, template_folder="templates")
@@ -158,3 +173,72 @@ def callback() -> ResponseReturnValue:
     start_session(user)
     session[provider.LOGIN_METHOD_KEY] = "institution"
     return redirect(next_url or home_for(user))
+
+
+# --- staff pages: link staff accounts (admins), confirm ages (R20) -------------------------------
+
+
+def _allowed_or_403(allowed: bool) -> None:
+    if not current_user.is_authenticated:
+        abort(401)
+    if not allowed:
+        abort(403)
+
+
+@bp.route("/staff/institution/links", methods=["GET", "POST"])
+@login_required
+def staff_links() -> ResponseReturnValue:
+    """Admins link staff accounts to their institution login; the role stays the admin's choice."""
+    _allowed_or_403(can_link_staff_accounts(current_user))
+    form = LinkStaffForm()
+    staff = staff_users()
+    form.user_id.choices = [(user.id, f"{user.full_name} <{user.email}>") for user in staff]
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data)
+        if user is None:
+            abort(400)
+        try:
+            link_staff_account(
+                user,
+                form.principal_name.data or "",
+                issuer=provider.policy().issuer,
+                actor=current_user,
+            )
+        except RuleViolation as refused:
+            form.principal_name.errors = [str(refused.message)]
+            status = 400
+        else:
+            flash(_("The account has been linked."), "success")
+            return redirect(url_for("institution.staff_links"))
+    elif form.is_submitted():
+        status = 400
+    identities = {identity.user_id: identity for identity in linked_identities()}
+    return (
+        render_template(
+            "institution/staff_links.html", form=form, staff=staff, identities=identities
+        ),
+        status,
+    )
+
+
+@bp.route("/staff/institution/ages", methods=["GET", "POST"])
+@login_required
+def pending_ages() -> ResponseReturnValue:
+    """R20: students the login created without a date of birth, for staff to confirm."""
+    _allowed_or_403(can_confirm_student_age(current_user))
+    form = ConfirmAgeForm()
+    if form.validate_on_submit():
+        identity = db.session.get(InstitutionIdentity, int(form.identity_id.data or 0))
+        if identity is None or not identity.awaits_age_confirmation:
+            abort(404)
+        confirm_age(identity, actor=current_user, date_of_birth=form.date_of_birth.data)
+        flash(_("The age of %(name)s has been confirmed.", name=identity.user.full_name), "success")
+        return redirect(url_for("institution.pending_ages"))
+    status = 400 if form.is_submitted() else 200
+    return (
+        render_template(
+            "institution/pending_ages.html", form=form, identities=awaiting_age_confirmation()
+        ),
+        status,
+    )
