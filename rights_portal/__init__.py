@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery, Task
 from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
@@ -239,13 +240,19 @@ def _register_request_hooks(app: Flask) -> None:
             session.clear()
             flash(gettext("Your session has ended. Log in again."), "info")
 
+    # Logging out of an institutional login is a form whose answer redirects to the provider's
+    # end-session page; CSP's form-action governs that redirect, so it names the provider.
+    issuer = urlsplit(app.config.get("OIDC_ISSUER") or "")
+    form_action = "'self'" + (f" {issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
+
     @app.after_request
     def security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+            f"frame-ancestors 'none'; form-action {form_action}; base-uri 'none'; "
+            "object-src 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # A download's address carries a case reference or package id: never pass it on.

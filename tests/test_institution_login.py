@@ -9,17 +9,12 @@ proxy in front of it changes the ID token to show a forged answer is refused.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -34,49 +29,13 @@ from rights_portal.extensions import db
 from tests import conftest
 from tests.conftest import IsolatedClient, free_port
 from tests.factories import UserFactory
+from tests.oidc_support import set_claims
 
 pytestmark = pytest.mark.postgres
 
 ORG = "uni.example"
 STAFF_ACR = "http://test.surfconext.nl/assurance/loa2"
 STUDENT_CODE = "urn:schac:personalUniqueCode:nl:local:uni.example:studentid:{}"
-
-
-def _provider_command(port: int) -> list[str]:
-    script = Path(sys.executable).with_name("oidc-provider-mock")
-    return [str(script), "--port", str(port), "--require-nonce", "true"]
-
-
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real OpenID provider process on a free loopback port; its URL is the issuer."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("oidc") / "provider.log").open("w")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen(
-        _provider_command(port), stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/.well-known/openid-configuration", timeout=1).ok:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            conftest.unavailable("oidc-provider-mock did not start")
-        time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
-    log.close()
-
-
-def set_claims(provider: str, sub: str, **claims: Any) -> None:
-    response = requests.put(f"{provider}/users/{quote(sub, safe='')}", json=claims, timeout=5)
-    assert response.status_code == 204, response.text
 
 
 def _config(issuer: str, database_url: str, smtp_sink: Any, **extra: Any) -> dict[str, Any]:
