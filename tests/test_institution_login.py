@@ -256,7 +256,7 @@ def test_a_cancelled_login_says_so_in_the_persons_language(
     response = institution_login(client, oidc_provider, "anyone", deny=True)
     assert response.status_code == 401
     page = response.get_data(as_text=True)
-    assert 'lang="nl"' in page
+    assert 'lang="nl"' in page and "Je hebt het inloggen afgebroken" in page
     with sso_app.app_context():
         assert _events("user.login_failed")[0].after["reason"] == "cancelled"
 
