@@ -3,9 +3,9 @@
 One :class:`InstitutionIdentity` per account. A student's is made at the first institutional
 login; a staff member's is made by an admin first (with the ``eduperson_principal_name`` to
 expect, no subject yet) and completed at the first login, because a claim alone never makes
-anyone staff (docs/rules.md, R22). ``age_confirmed_at`` is set by staff for a student whose account the
-login created without a known date of birth: until then the student is not treated as an adult
-(R20), so cannot file alone.
+anyone staff (docs/rules.md, R22). ``age_confirmed_at`` is set by staff for a student whose
+account the login created without a known date of birth: until then the student is not treated
+as an adult (R20), so cannot file alone.
 """
 
 from __future__ import annotations
