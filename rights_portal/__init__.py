@@ -95,6 +95,7 @@ def _register_models() -> None:
     from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
     from .accounts.institution import models as _institution  # noqa: F401
+    from .api import models as _api  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
@@ -107,9 +108,12 @@ def _register_models() -> None:
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
+    from .webhooks import events as _webhook_events  # noqa: F401  (turns audit events into deliveries)
+    from .webhooks import models as _webhooks  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
+    from . import api
     from .access.views import bp as access_bp
     from .accounts import institution as institution_login
     from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
@@ -135,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(accounts_bp)
     institution_login.init_app(app)  # /login/institution, when OIDC_ISSUER is set
+    api.init_app(app)  # /api/v1 with its OpenAPI document
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")

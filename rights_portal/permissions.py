@@ -36,6 +36,8 @@ from sqlalchemy import ColumnElement, false, select, true
 from .accounts.guardianship import is_minor_on
 from .accounts.institution.services import awaits_age_confirmation
 from .accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User, UserSession
+from .api.models import ApiCaseOrigin, ApiClient
+from .api.models import Scope as ApiScope
 from .breaches.models import Breach
 from .cases.models import Case, CaseType
 from .exams.models import (
@@ -529,4 +531,27 @@ def can_confirm_student_age(user: User) -> bool:
 
 def can_link_staff_accounts(user: User) -> bool:
     """Only admins link staff accounts to an institutional login (never a claim alone)."""
+    return bool(user.is_authenticated) and user.role is Role.ADMIN
+
+
+# --- API clients (rights_portal/api): the same layer decides for systems as for people ---------
+
+
+def api_client_may(client: ApiClient, scope: ApiScope) -> bool:
+    """Whether an API client may do what ``scope`` covers (it is active and holds it)."""
+    return client.is_active and client.has(scope)
+
+
+def api_case_clause(client: ApiClient) -> ColumnElement[bool]:
+    """The cases an API client may read: all with staff-read, else those it filed (read-own)."""
+    if api_client_may(client, ApiScope.STAFF_READ):
+        return true()
+    if api_client_may(client, ApiScope.READ_OWN) or api_client_may(client, ApiScope.FILE):
+        filed = select(ApiCaseOrigin.case_id).where(ApiCaseOrigin.client_id == client.id)
+        return Case.id.in_(filed)
+    return false()
+
+
+def can_manage_api_clients(user: User) -> bool:
+    """Admins make API clients and register webhook endpoints."""
     return bool(user.is_authenticated) and user.role is Role.ADMIN

@@ -1,0 +1,87 @@
+"""The REST API under ``/api/v1`` for the institution's own systems (OpenAPI 3.1, problem JSON).
+
+``models`` the clients and idempotent requests, ``clients`` tokens, ``views`` the operations,
+``filing`` the bridge to the case services, ``problems`` errors as RFC 9457 problem details,
+``idempotency`` retried POSTs, ``docs`` the readable reference page made from the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from ..errors import RuleViolation
+
+API_CONFIG = {
+    "API_TITLE": "Rights Portal API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.1.0",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    # No Swagger UI or ReDoc: they load scripts from a CDN, which the CSP forbids and this
+    # installation may not reach; /api/v1/docs is rendered on the server instead.
+    "OPENAPI_REDOC_PATH": None,
+    "OPENAPI_SWAGGER_UI_PATH": None,
+    "OPENAPI_RAPIDOC_PATH": None,
+}
+
+
+class PortalApi(Api):
+    """flask-smorest's Api, whose errors stay inside the API (the pages keep theirs)."""
+
+    def _register_error_handlers(self) -> None:
+        # flask-smorest answers every HTTP error of the whole app with JSON; the API's
+        # blueprint has its own problem handlers instead (``init_app``).
+        return None
+
+
+def init_app(app: Flask) -> None:
+    """Mount the API, its document at /api/v1/openapi.json and its reference page."""
+    from werkzeug.exceptions import HTTPException
+
+    from ..extensions import csrf
+    from ..transactions import discard
+    from . import docs, problems
+    from .views import bp
+
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": (
+                    "File and follow privacy requests from the institution's own systems. "
+                    "Authenticate with the client's token: `Authorization: Bearer rp_…`."
+                )
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "rp_…"}
+                }
+            },
+        },
+    )
+
+    def http_problem(error: HTTPException) -> Any:
+        discard()
+        return problems.from_http_exception(error)
+
+    def rule_problem(error: RuleViolation) -> Any:
+        discard()
+        return problems.problem(409, str(error.message), kind="refused")
+
+    bp.register_error_handler(HTTPException, http_problem)
+    bp.register_error_handler(RuleViolation, rule_problem)
+    csrf.exempt(bp)  # bearer tokens, not cookies: no cross-site request can carry one
+    api = PortalApi(app)
+    api.register_blueprint(bp)
+    app.extensions["rights_portal_api"] = api
+    docs.init_app(app)
+    from ..webhooks.views import bp as webhooks_bp
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(webhooks_bp)
