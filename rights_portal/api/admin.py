@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -36,7 +37,7 @@ class ClientForm(Form):
     )
     scopes = SelectMultipleField(
         _l("Scopes"),
-        choices=[(scope.value, label) for scope, label in SCOPE_LABELS.items()],
+        choices=[SelectChoice(scope.value, label) for scope, label in SCOPE_LABELS.items()],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validators=[InputRequired(message=_l("Choose at least one scope."))],

@@ -23,7 +23,7 @@ def file(kind: CaseType, *, student: User, description: str, exam: Exam | None) 
     """File ``kind`` for ``student`` as the portal would, recorded as arriving by the API."""
     if filing_decision(student, student, today_local()) is not Filing.ALLOWED:
         raise RuleViolation(
-            _l("This student cannot file alone (under 16, or age not confirmed): R20.")
+            _l("This student cannot file alone: under 16, or the age is not confirmed yet.")
         )
     if kind is CaseType.ACCESS:
         return access_services.file_access_request(

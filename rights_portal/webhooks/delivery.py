@@ -165,9 +165,9 @@ def due_message_ids(limit: int = 500) -> list[str]:
 
 def enqueue(message_ids: list[str]) -> None:
     """Send delivery tasks to the broker; one that cannot be sent waits for the relay."""
-    celery = current_app.extensions["celery"]
+    task = current_app.extensions["celery"].tasks[DELIVER_TASK]
     for message_id in message_ids:
         try:
-            celery.send_task(DELIVER_TASK, args=[message_id])
+            task.apply_async(args=[message_id])
         except Exception:  # the relay sends it on its next round
             log.warning("could not enqueue webhook delivery %s; the relay will", message_id)

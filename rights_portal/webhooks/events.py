@@ -9,6 +9,7 @@ through the API, under its own scopes.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from ..audit.models import AuditEvent
 from ..cases.models import Case
 from ..clock import now_utc
+from ..transactions import after_commit
+from .delivery import enqueue
 from .models import WebhookDelivery, WebhookEndpoint
 
 #: Audit action → webhook event type.
@@ -32,7 +35,6 @@ EVENT_TYPES = {
     "package.built": "package.ready",
 }
 ALL_EVENTS = sorted(set(EVENT_TYPES.values()))
-PENDING_KEY = "webhook_deliveries_pending"
 
 
 def payload(event_type: str, case: Case | None, audit: AuditEvent) -> dict[str, Any]:
@@ -81,18 +83,5 @@ def _deliveries_for_new_events(session: Session, _context: Any, _instances: Any)
                 payload=body,
             )
             session.add(delivery)
-            session.info.setdefault(PENDING_KEY, []).append(delivery.message_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    message_ids = session.info.pop(PENDING_KEY, None)
-    if message_ids:
-        from .delivery import enqueue
-
-        enqueue(message_ids)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+            # Sent by the worker once the change commits; the beat relay catches a lost send.
+            after_commit(functools.partial(enqueue, [delivery.message_id]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -21,7 +22,7 @@ class EndpointForm(Form):
     description = StringField(_l("Description"), validators=[Length(max=200)])
     events = SelectMultipleField(
         _l("Events"),
-        choices=[(name, name) for name in ALL_EVENTS],
+        choices=[SelectChoice(name, name) for name in ALL_EVENTS],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validators=[InputRequired(message=_l("Choose at least one of the events."))],
