@@ -7,12 +7,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 from flask_smorest import Api
-
-from ..errors import RuleViolation
 
 API_CONFIG = {
     "API_TITLE": "Rights Portal API",
@@ -39,11 +35,8 @@ class PortalApi(Api):
 
 def init_app(app: Flask) -> None:
     """Mount the API, its document at /api/v1/openapi.json and its reference page."""
-    from werkzeug.exceptions import HTTPException
-
     from ..extensions import csrf
-    from ..transactions import discard
-    from . import docs, problems
+    from . import docs
     from .views import bp
 
     for key, value in API_CONFIG.items():
@@ -65,16 +58,6 @@ def init_app(app: Flask) -> None:
         },
     )
 
-    def http_problem(error: HTTPException) -> Any:
-        discard()
-        return problems.from_http_exception(error)
-
-    def rule_problem(error: RuleViolation) -> Any:
-        discard()
-        return problems.problem(409, str(error.message), kind="refused")
-
-    bp.register_error_handler(HTTPException, http_problem)
-    bp.register_error_handler(RuleViolation, rule_problem)
     csrf.exempt(bp)  # bearer tokens, not cookies: no cross-site request can carry one
     api = PortalApi(app)
     api.register_blueprint(bp)

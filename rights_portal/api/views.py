@@ -19,6 +19,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from ..accounts.models import Role, User
 from ..audit.models import AuditEvent
@@ -31,7 +32,8 @@ from ..errors import RuleViolation
 from ..exams.models import Exam
 from ..extensions import db, limiter
 from ..permissions import api_case_clause, api_client_may
-from . import filing, idempotency
+from ..transactions import discard
+from . import filing, idempotency, problems
 from .clients import authenticate
 from .models import ApiCaseOrigin, ApiClient, Scope
 from .problems import problem
@@ -58,6 +60,18 @@ bp = Blueprint(
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 #: Figures that name cases or handlers: personal data, not figures, so not in the API.
 NAMES_PEOPLE = frozenset({"overdue", "overdue-cases"})
+
+
+@bp.errorhandler(HTTPException)
+def _http_problem(error: HTTPException) -> Any:
+    discard()  # an aborted call keeps nothing it wrote
+    return problems.from_http_exception(error)
+
+
+@bp.errorhandler(RuleViolation)
+def _rule_problem(error: RuleViolation) -> Any:
+    discard()
+    return problem(409, str(error.message), kind="refused")
 
 
 def current_client() -> ApiClient:

@@ -29,6 +29,7 @@ from ..audit.services import record
 from ..clock import now_utc
 from ..extensions import db
 from ..notifications.services import queue_email
+from ..transactions import commit
 from .models import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def deliver(message_id: str) -> bool:
         endpoint.consecutive_failures += 1
         if endpoint.consecutive_failures >= current_app.config["WEBHOOK_DISABLE_AFTER"]:
             _disable(endpoint)
-    db.session.commit()
+    commit()  # with the admins' notice, if the endpoint was disabled
     return ok
 
 
