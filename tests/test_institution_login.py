@@ -51,10 +51,18 @@ def _config(issuer: str, database_url: str, smtp_sink: Any, **extra: Any) -> dic
     return config
 
 
+class EnglishClient(IsolatedClient):
+    """A browser that asks for English (the tests read the pages' English texts)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def sso_app(app: Flask, make_other_app: Any, oidc_provider: str, database_url: str, smtp_sink):
     other = make_other_app(_config(oidc_provider, database_url, smtp_sink))
-    other.test_client_class = IsolatedClient
+    other.test_client_class = EnglishClient
     return other
 
 
@@ -63,7 +71,7 @@ def acr_app(app: Flask, make_other_app: Any, oidc_provider: str, database_url: s
     other = make_other_app(
         _config(oidc_provider, database_url, smtp_sink, OIDC_STAFF_ACR=STAFF_ACR)
     )
-    other.test_client_class = IsolatedClient
+    other.test_client_class = EnglishClient
     return other
 
 
@@ -165,7 +173,7 @@ def test_a_new_student_gets_an_account_but_files_only_after_staff_confirm_the_ag
     # R20: the birth date is never guessed; until staff confirm, the student does not file alone.
     page = client.get("/my/cases/new/objection")
     assert page.status_code == 403
-    assert "date of birth" in page.get_data(as_text=True)
+    assert "We controleren je geboortedatum" in page.get_data(as_text=True)  # in their language
 
     result = sso_app.test_cli_runner().invoke(
         args=[
@@ -421,6 +429,7 @@ def test_a_tampered_id_token_is_refused(
     app: Flask, make_other_app: Any, tampering_proxy: str, database_url: str, smtp_sink: Any
 ) -> None:
     other = make_other_app(_config(tampering_proxy, database_url, smtp_sink))
+    other.test_client_class = EnglishClient
     set_claims(tampering_proxy, "sub-forged", **_student_claims("7000006"))
     response = institution_login(other.test_client(), tampering_proxy, "sub-forged")
     assert response.status_code == 401
@@ -434,6 +443,7 @@ def test_a_provider_that_is_down_gives_a_page_to_try_later(
     app: Flask, make_other_app: Any, database_url: str, smtp_sink: Any
 ) -> None:
     down = make_other_app(_config(f"http://127.0.0.1:{free_port()}", database_url, smtp_sink))
+    down.test_client_class = EnglishClient
     response = down.test_client().get("/login/institution")
     assert response.status_code == 503
     assert "Try again in a few minutes" in response.get_data(as_text=True)
@@ -504,4 +514,4 @@ def test_a_handler_confirms_a_students_age_on_the_page(sso_app: Flask, oidc_prov
     assert "No student is waiting" in handler.get("/staff/institution/ages").get_data(as_text=True)
     refused = student.get("/my/cases/new/objection")
     assert refused.status_code == 403
-    assert "younger than 16" in refused.get_data(as_text=True)
+    assert "jonger dan 16" in refused.get_data(as_text=True)  # the student's language: Dutch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, fields, validate
 
 from ..cases.models import CaseStatus, CaseType, Outcome
@@ -10,6 +12,9 @@ from ..cases.models import CaseStatus, CaseType, Outcome
 #: of recordings or flag, made in the portal.
 API_FILING_TYPES = (CaseType.ACCESS, CaseType.OBJECTION, CaseType.ALTERNATIVE_EXAM)
 MAX_PAGE = 100
+#: Dates a query may name: wide enough for any case, narrow enough for time-zone arithmetic.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
 
 
 class NewCaseSchema(Schema):
@@ -64,7 +69,11 @@ class CaseListQuerySchema(Schema):
 
     status = fields.Enum(CaseStatus, by_value=True, load_default=None)
     case_type = fields.Enum(CaseType, by_value=True, load_default=None)
-    due_before = fields.Date(load_default=None, metadata={"description": "effective due < this"})
+    due_before = fields.Date(
+        load_default=None,
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "effective due < this"},
+    )
     after = fields.Integer(
         load_default=None,
         validate=validate.Range(min=0, max=2**62),
@@ -127,8 +136,8 @@ class FigureSchema(Schema):
 class FiguresQuerySchema(Schema):
     """The period of the DPO's figures (Amsterdam dates, inclusive)."""
 
-    start = fields.Date(load_default=None)
-    end = fields.Date(load_default=None)
+    start = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST))
+    end = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST))
 
 
 class FiguresSchema(Schema):
