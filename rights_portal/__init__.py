@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery, Task
 from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
@@ -94,6 +95,8 @@ def _register_models() -> None:
     # Importing the models registers their tables on the shared metadata (Alembic reads it).
     from .access import models as _access  # noqa: F401
     from .accounts import models as _accounts  # noqa: F401
+    from .accounts.institution import models as _institution  # noqa: F401
+    from .api import models as _api  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .breaches import models as _breaches  # noqa: F401
     from .cases import models as _cases  # noqa: F401
@@ -106,6 +109,8 @@ def _register_models() -> None:
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
+    from .webhooks import events as _webhook_events  # noqa: F401  (turns audit events into deliveries)
+    from .webhooks import models as _webhooks  # noqa: F401
 
 
 def _register_domain_wiring(app: Flask) -> None:
@@ -130,7 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     from .access import package_views as _access_package_views  # noqa: F401  (on the access bp)
     from .access.views import bp as access_bp
     from .accounts import security_views as _security_views  # noqa: F401  (on the accounts bp)
+    from .accounts.institution import views as institution_views
     from .accounts.views import bp as accounts_bp
+    from .api import mount_views as api_mount
     from .audit_pages.views import bp as audit_bp
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
@@ -152,6 +159,8 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(accounts_bp)
+    institution_views.init_app(app)  # /login/institution, when OIDC_ISSUER is set
+    api_mount.init_app(app)  # /api/v1 with its OpenAPI document
     app.register_blueprint(notifications_bp)
     app.register_blueprint(portal_bp, url_prefix="/my")
     app.register_blueprint(staff_bp, url_prefix="/staff")
@@ -177,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .access.cli import recordings_cli
     from .accounts.cli import users_cli
+    from .accounts.institution.cli import institution_cli
     from .audit.cli import audit_cli
     from .cases.cli import deadlines_cli
     from .demo.cli import demo_cli
@@ -187,6 +197,7 @@ def _register_cli(app: Flask) -> None:
 
     for group in (
         users_cli,
+        institution_cli,
         audit_cli,
         deadlines_cli,
         demo_cli,
@@ -255,13 +266,19 @@ def _register_request_hooks(app: Flask) -> None:
             session.clear()
             flash(gettext("Your session has ended. Log in again."), "info")
 
+    # Logging out of an institutional login is a form whose answer redirects to the provider's
+    # end-session page; CSP's form-action governs that redirect, so it names the provider.
+    issuer = urlsplit(app.config.get("OIDC_ISSUER") or "")
+    form_action = "'self'" + (f" {issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
+
     @app.after_request
     def security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+            f"frame-ancestors 'none'; form-action {form_action}; base-uri 'none'; "
+            "object-src 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # A download's address carries a case reference or package id: never pass it on.

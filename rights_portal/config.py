@@ -109,6 +109,21 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LOG_FORMAT": _env("LOG_FORMAT", "text" if development else "json"),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "INSTITUTION_NAME": _env("INSTITUTION_NAME", "Demo University"),
+        # Log in with the institution's account (SURFconext, OpenID Connect); off without an
+        # issuer. Test: https://connect.test.surfconext.nl, production: https://connect.surfconext.nl
+        "OIDC_ISSUER": _env("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": _env("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": _env("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPES": _env("OIDC_SCOPES", "openid"),
+        # The schac_home_organization values whose students and staff may log in ("uni.nl").
+        "OIDC_ACCEPTED_ORGANIZATIONS": _env("OIDC_ACCEPTED_ORGANIZATIONS", ""),
+        # The acr staff must log in with (SURFsecureID); empty: the portal's own TOTP for staff.
+        "OIDC_STAFF_ACR": _env("OIDC_STAFF_ACR", ""),
+        # The REST API (/api/v1): calls per client; webhooks: give up on an endpoint after this
+        # many failed attempts in a row (it is disabled and the admins are told).
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600 per minute"),
+        "WEBHOOK_DISABLE_AFTER": int(_env("WEBHOOK_DISABLE_AFTER", "15") or 15),
+        "WEBHOOK_TIMEOUT_SECONDS": int(_env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10),
         # R19: "public" (an administrative body: objection within 6 weeks) or "private"
         # (bijzonder: the civil court); decides which route of redress decisions name.
         "INSTITUTION_KIND": _env("INSTITUTION_KIND", "public"),

@@ -489,3 +489,40 @@ def start_worker(
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- an OpenID provider (institutional login) -------------------------------------------------
+
+
+def _provider_command(port: int) -> list[str]:
+    script = Path(sys.executable).with_name("oidc-provider-mock")
+    return [str(script), "--port", str(port), "--require-nonce", "true"]
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """oidc-provider-mock as its own process on a free loopback port; its URL is the issuer."""
+    import requests
+
+    port = free_port()
+    log = (tmp_path_factory.mktemp("oidc") / "provider.log").open("w")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    process = subprocess.Popen(
+        _provider_command(port), stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{url}/.well-known/openid-configuration", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            unavailable("oidc-provider-mock did not start")
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()

@@ -48,7 +48,7 @@ def node_of(module: tuple[str, ...]) -> str | None:
     top = module[0]
     if top in PAGE_PACKAGES or len(module) == 1:
         return top
-    return f"{top}.views" if _is_view_module(module[1:2]) else top
+    return f"{top}.views" if _is_view_module(module[-1:]) else top
 
 
 def _module_parts(path: Path) -> tuple[str, ...]:

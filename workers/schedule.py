@@ -31,6 +31,10 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "rights_portal.access_package_housekeeping",
             "schedule": timedelta(minutes=config["PACKAGE_HOUSEKEEPING_MINUTES"]),
         },
+        "webhook-relay": {
+            "task": "rights_portal.relay_webhooks",
+            "schedule": timedelta(minutes=1),
+        },
         "outbox-relay": {
             "task": "rights_portal.relay_outbox",
             "schedule": timedelta(minutes=1),

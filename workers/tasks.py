@@ -18,6 +18,7 @@ from rights_portal.access import package as access_package
 from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.reminders import send_reminders
 from rights_portal.cases.reminders import sweep
+from rights_portal.extensions import db
 from rights_portal.media import services as media_services
 from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
@@ -30,6 +31,7 @@ from rights_portal.transactions import (
     unit_of_work,
     unsent_task_ids,
 )
+from rights_portal.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,21 @@ def relay_outbox() -> int:
     task_ids = unsent_task_ids(age)
     dispatch_tasks(task_ids)
     return len(ids) + len(task_ids)
+
+
+@shared_task(name="rights_portal.deliver_webhook")
+def deliver_webhook(message_id: str) -> bool:
+    """Attempt one webhook delivery (a no-op once delivered); failures wait for the relay."""
+    return webhook_delivery.deliver(message_id)
+
+
+@shared_task(name="rights_portal.relay_webhooks")
+def relay_webhooks() -> int:
+    """Send the webhook deliveries whose next attempt is due (retries, lost dispatches)."""
+    due = webhook_delivery.due_message_ids()
+    db.session.rollback()  # end the read before the broker calls
+    webhook_delivery.enqueue(due)
+    return len(due)
 
 
 @shared_task(name="rights_portal.sweep_deadlines")

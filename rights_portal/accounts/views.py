@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -23,6 +24,7 @@ from ..extensions import db, limiter, login_manager
 from ..permissions import asks_second_factor, works_on_cases
 from . import throttle
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
+from .institution import client as institution_client
 from .models import User
 from .registration import (
     InvitationState,
@@ -172,10 +174,14 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Log out (POST only, so a link elsewhere cannot log someone out)."""
     record("user.logout", actor=current_user, object_type="user", object_id=current_user.id)
+    through_institution = session.get(institution_client.LOGIN_METHOD_KEY) == "institution"
     end_session()
     logout_user()
     flash(_("You have been logged out."), "info")
-    return redirect(url_for("accounts.login"))
+    login_page = url_for("accounts.login", _external=through_institution)
+    # Logged in through the institution: end the provider's session too (RP-initiated logout).
+    provider_logout = institution_client.logout_url(login_page) if through_institution else None
+    return redirect(provider_logout or login_page)
 
 
 @bp.route("/language", methods=["POST"])

@@ -106,6 +106,7 @@ class Channel(enum.StrEnum):
     LETTER = "letter"
     PHONE = "phone"
     DESK = "desk"
+    API = "api"  # filed by an institution system through the REST API (it vouches for the student)
 
 
 class Case(Base):

@@ -13,7 +13,8 @@ The decisions live by domain; every name is imported from here
 - :mod:`.cases`: who sees a case and what they may do with it, flags and recordings;
 - :mod:`.guardians`: who files for whom (R20, R21), guardian links, exam privacy notices;
 - :mod:`.staff_tools`: the register, exams, retention, intake, sessions, the delivery banner;
-- :mod:`.dpo`: the dashboard, the report and the data-breach register (R26).
+- :mod:`.dpo`: the dashboard, the report and the data-breach register (R26);
+- :mod:`.integrations`: institutional login links, API clients and webhooks.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ from .gates import (
 from .guardians import (
     Filing,
     LinkAction,
+    can_confirm_student_age,
     can_invite_guardians,
     can_link,
     can_read_privacy_notice,
@@ -87,6 +89,12 @@ from .guardians import (
     link_or_404,
     privacy_exam_or_404,
     privacy_notice_children,
+)
+from .integrations import (
+    api_case_clause,
+    api_client_may,
+    can_link_staff_accounts,
+    can_manage_api_clients,
 )
 from .staff_tools import (
     asks_second_factor,
@@ -133,15 +141,20 @@ __all__ = [
     "Filing",
     "LinkAction",
     "access_case_or_404",
+    "api_case_clause",
+    "api_client_may",
     "asks_second_factor",
     "board_cases_clause",
     "board_programme_ids",
     "breach_or_404",
     "can",
     "can_breach",
+    "can_confirm_student_age",
     "can_edit_register",
     "can_invite_guardians",
     "can_link",
+    "can_link_staff_accounts",
+    "can_manage_api_clients",
     "can_manage_exams",
     "can_open_recording",
     "can_read_privacy_notice",

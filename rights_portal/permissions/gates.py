@@ -90,6 +90,11 @@ REGISTER_EDITORS = (Role.ADMIN, Role.DPO)
 EXAM_MANAGERS = (Role.ADMIN,)
 # The list of user accounts (accounts themselves are made with `flask users` on the server).
 USER_LIST_ROLES = (Role.ADMIN,)
+# Only admins link staff accounts to an institution login (never a claim alone), make API
+# clients and register webhook endpoints.
+INTEGRATION_ADMIN_ROLES = (Role.ADMIN,)
+# R20: who confirms the age of a student the institutional login made without a date of birth.
+AGE_CONFIRMER_ROLES = (Role.CASE_HANDLER, Role.ADMIN)
 # R25: retention is the DPO's: the overview of deletions and holds, and placing legal holds.
 RETENTION_ROLES = (Role.DPO,)
 

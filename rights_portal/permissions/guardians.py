@@ -15,10 +15,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.guardianship import is_minor_on
+from ..accounts.institution.services import awaits_age_confirmation
 from ..accounts.models import STAFF_ROLES, GuardianLink, LinkStatus, Role, User
 from ..exams.models import Exam
 from ..extensions import db
-from .gates import GUARDIAN_CHECK_ROLES, GUARDIAN_LINK_ROLES
+from .gates import AGE_CONFIRMER_ROLES, GUARDIAN_CHECK_ROLES, GUARDIAN_LINK_ROLES
 
 
 def has_verified_link(guardian: User, student_id: int) -> bool:
@@ -43,6 +44,9 @@ class Filing(enum.StrEnum):
     ALLOWED = "allowed"
     NEEDS_GUARDIAN = "needs_guardian"  # a student under 16 files through a guardian (R20)
     CHILD_ACTS_ALONE = "child_acts_alone"  # the child is 16: the guardian files no more (R20)
+    # The institutional login made the account and no date of birth is known: staff confirm the
+    # student's age before the student is treated as an adult (R20).
+    AGE_UNCONFIRMED = "age_unconfirmed"
     NOT_ALLOWED = "not_allowed"
 
 
@@ -63,6 +67,8 @@ def filing_decision(user: User, subject: User, day: date) -> Filing:
     if user.role is Role.STUDENT:
         if subject.id != user.id:
             return Filing.NOT_ALLOWED
+        if user.date_of_birth is None and awaits_age_confirmation(user):
+            return Filing.AGE_UNCONFIRMED
         return Filing.NEEDS_GUARDIAN if is_minor_on(user.date_of_birth, day) else Filing.ALLOWED
     if user.role is Role.GUARDIAN and has_verified_link(user, subject.id):
         return (
@@ -159,3 +165,8 @@ def privacy_exam_or_404(exam_id: int) -> Exam:
     ):
         abort(404)
     return exam
+
+
+def can_confirm_student_age(user: User) -> bool:
+    """R20: case handlers confirm the age of a student the institutional login made."""
+    return bool(user.is_authenticated) and user.role in AGE_CONFIRMER_ROLES
