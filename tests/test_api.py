@@ -88,6 +88,20 @@ def test_an_admin_makes_a_client_whose_token_is_shown_once_and_stored_hashed(
     assert stored.token_hash == token_hash(token) and token not in str(stored.__dict__)
     assert stored.scopes == ["file", "read-own"]
     assert token not in client.get("/staff/api-clients").get_data(as_text=True)
+    created = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.client_created")
+    ).one()
+    assert created.after == {"name": "Student portal", "scopes": ["file", "read-own"]}
+    deactivated = post_form(
+        client, f"/staff/api-clients/{stored.id}/deactivate", {}, token_from="/staff/api-clients"
+    )
+    assert deactivated.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(ApiClient, stored.id).is_active
+    assert client.get("/api/v1/cases", headers=_auth(token)).status_code == 401
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.client_deactivated")
+    ).one()
 
 
 def test_filing_through_the_api_records_channel_and_client_and_files_once(
@@ -118,6 +132,12 @@ def test_filing_through_the_api_records_channel_and_client_and_files_once(
     assert case.channel is Channel.API and case.case_type is CaseType.OBJECTION
     origin = db.session.get(ApiCaseOrigin, case.id)
     assert origin is not None and origin.client.name == "LMS"
+    received = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "case.received", AuditEvent.case_id == case.id
+        )
+    ).all()
+    assert len(received) == 1  # the retry filed nothing
     other = dict(body, description="Something else")
     reused = client.post(
         "/api/v1/cases", json=other, headers=_auth(token, **{"Idempotency-Key": "k-1"})
@@ -233,6 +253,9 @@ def test_the_requester_message_goes_only_on_the_clients_own_case(
         f"/api/v1/cases/{reference}/messages", json={"body": "Any news?"}, headers=_auth(filer)
     )
     assert posted.status_code == 201
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "case.message_posted")
+    ).one()
     refused = client.post(
         f"/api/v1/cases/{reference}/messages", json={"body": "Hi"}, headers=_auth(stranger)
     )

@@ -74,6 +74,38 @@ MEDIA_STEPS = (
     "test_the_handler_redacts_confirms_cancels_and_retries_on_the_workspace"
 )
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "api_v1.Cases": (
+        "case.received",
+        "tests/test_api.py::test_filing_through_the_api_records_channel_and_client_and_files_once",
+    ),
+    "api_v1.CaseMessages": (
+        "case.message_posted",
+        "tests/test_api.py::test_the_requester_message_goes_only_on_the_clients_own_case",
+    ),
+    "api_admin.api_clients": (
+        "api.client_created",
+        "tests/test_api.py::test_an_admin_makes_a_client_whose_token_is_shown_once_and_stored_hashed",
+    ),
+    "api_admin.deactivate": (
+        "api.client_deactivated",
+        "tests/test_api.py::test_an_admin_makes_a_client_whose_token_is_shown_once_and_stored_hashed",
+    ),
+    "webhooks.endpoints": (
+        "webhook.endpoint_registered",
+        "tests/test_webhooks.py::test_an_admin_registers_an_endpoint_and_sees_its_secret_once",
+    ),
+    "webhooks.enable": (
+        "webhook.endpoint_enabled",
+        "tests/test_webhooks.py::test_a_failing_endpoint_is_retried_then_disabled_with_a_notice_and_a_log",
+    ),
+    "institution.staff_links": (
+        "user.institution_linked",
+        "tests/test_institution_login.py::test_an_admin_links_a_staff_account_on_the_page_and_others_cannot",
+    ),
+    "institution.pending_ages": (
+        "user.age_confirmed",
+        "tests/test_institution_login.py::test_a_handler_confirms_a_students_age_on_the_page",
+    ),
     "intake.register": (
         "case.registered",
         "tests/test_intake.py::test_a_handler_registers_a_letter_and_the_clock_runs_from_its_receipt",
@@ -317,6 +349,12 @@ TASKS_WITHOUT_EVENTS: dict[str, str] = {
         " already and the outbox row keeps when it was sent"
     ),
     "rights_portal.relay_outbox": "re-enqueues undelivered outbox messages; changes nothing",
+    "rights_portal.deliver_webhook": (
+        "sends one committed webhook delivery (ids and states only); what caused it is on the"
+        " trail already, the delivery row keeps its attempts, and disabling a failing endpoint"
+        " records webhook.endpoint_disabled (tests/test_webhooks.py)"
+    ),
+    "rights_portal.relay_webhooks": "re-enqueues webhook deliveries that are due; changes nothing",
 }
 
 # GET endpoint that opens one object -> the action it records
@@ -339,6 +377,15 @@ AUDITED_VIEWS: dict[str, str] = {
     "media.faces": "media_faces.opened",  # the faces found in a recording (R27)
 }
 UNAUDITED_VIEWS: dict[str, str] = {
+    "api_v1.OneCase": (
+        "an API call with a bearer token, no session: records api.case_read (asserted in"
+        " tests/test_api.py::test_filing_through_the_api_records_channel_and_client_and_files_once)"
+    ),
+    "api_v1.CaseEvents": (
+        "an API call with a bearer token: records api.case_read (tests/test_api.py::"
+        "test_the_staff_list_pages_by_keyset_and_filters)"
+    ),
+    "webhooks.log": "an endpoint's delivery log: event types, ids and states, no personal data",
     "static": "stylesheets and images",
     "portal.file_request": "an empty form for the logged-in student; shows no one's data",
     "portal.case_detail": "the requester reading their own case; no staff access to record",

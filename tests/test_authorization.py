@@ -78,6 +78,7 @@ ACCESS_CASE = "access_case"  # OK on an access request, 403 on other case types 
 ACCESS_OBJECT = "access_object"
 PACKAGE_OWNER = "package_owner"  # OK for who filed the released package's case, else 404 (R14)
 LOGGED_OUT = "logged_out"  # logging out ends on the login page too
+UNAUTHENTICATED = 401  # the API: a session cookie is no bearer token, for every role
 
 REQUESTERS = (
     "student",
@@ -138,6 +139,25 @@ BREACH_MANAGE = expect(
 EXPECTED: dict[str, dict[str, Any]] = {
     "index": expect(OK),
     "web.healthz": public(),
+    # The API answers bearer tokens only (tests/test_api.py walks its scopes); its document and
+    # reference page are public.
+    "api-docs.openapi_json": public(),
+    "api_docs.reference": public(),
+    "api_v1.Cases": expect(UNAUTHENTICATED, anonymous=UNAUTHENTICATED),
+    "api_v1.OneCase": expect(UNAUTHENTICATED, anonymous=UNAUTHENTICATED),
+    "api_v1.CaseMessages": expect(UNAUTHENTICATED, anonymous=UNAUTHENTICATED),
+    "api_v1.CaseEvents": expect(UNAUTHENTICATED, anonymous=UNAUTHENTICATED),
+    "api_v1.DpoFigures": expect(UNAUTHENTICATED, anonymous=UNAUTHENTICATED),
+    "api_admin.api_clients": expect(FORBIDDEN, admin=OK),
+    "api_admin.deactivate": expect(FORBIDDEN, admin=NOT_FOUND),
+    "webhooks.endpoints": expect(FORBIDDEN, admin=OK),
+    "webhooks.log": expect(FORBIDDEN, admin=NOT_FOUND),
+    "webhooks.enable": expect(FORBIDDEN, admin=NOT_FOUND),
+    # Without OIDC_ISSUER (as in the walk) the institutional login does not exist: 404.
+    "institution.start": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    "institution.callback": expect(NOT_FOUND, anonymous=NOT_FOUND),
+    "institution.staff_links": expect(FORBIDDEN, admin=OK),
+    "institution.pending_ages": expect(FORBIDDEN, case_handler=OK, admin=OK),
     "web.readyz": public(),
     "accounts.login": public(),
     "accounts.logout": expect(LOGGED_OUT),
@@ -524,6 +544,8 @@ def world(app_ctx, tmp_path):
                 "key": "open",  # a dashboard figure
                 "session_id": spare_session.id,
                 "letter_id": 1,  # no case of the walk has letters (intake.letter)
+                "client_id": 999999,  # no API client exists in the walk (404 for the admin)
+                "endpoint_id": 999999,  # no webhook endpoint exists in the walk
             },
         }
 
@@ -555,7 +577,7 @@ def verdict(response: Any, expected: Any) -> str | None:
         return f"server error {status}"
     if expected in (LOGIN, LOGGED_OUT):
         return None if is_login_redirect(response) else f"expected login redirect, got {status}"
-    if expected in (FORBIDDEN, NOT_FOUND):
+    if expected in (FORBIDDEN, NOT_FOUND, UNAUTHENTICATED):
         return None if status == expected else f"expected {expected}, got {status}"
     assert expected == OK
     if status in (401, 403, 404, 405) or is_login_redirect(response):

@@ -486,6 +486,8 @@ def test_an_admin_links_a_staff_account_on_the_page_and_others_cannot(
         {"user_id": str(handler_id), "principal_name": "Anna@Uni.Example"},
     )
     assert linked.status_code == 302
+    with sso_app.app_context():
+        assert _events("user.institution_linked")[0].after == {"principal_name": "anna@uni.example"}
     set_claims(oidc_provider, "sub-anna", **_employee_claims("anna"))
     response = institution_login(sso_app.test_client(), oidc_provider, "sub-anna")
     assert response.status_code == 302 and "/staff/queue" in response.headers["Location"]
@@ -511,6 +513,8 @@ def test_a_handler_confirms_a_students_age_on_the_page(sso_app: Flask, oidc_prov
         {"identity_id": str(identity_id), "date_of_birth": "2012-06-01"},
     )
     assert response.status_code == 302
+    with sso_app.app_context():
+        assert _events("user.age_confirmed")[0].after == {"date_of_birth": "2012-06-01"}
     assert "No student is waiting" in handler.get("/staff/institution/ages").get_data(as_text=True)
     refused = student.get("/my/cases/new/objection")
     assert refused.status_code == 403

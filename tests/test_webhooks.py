@@ -27,6 +27,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from rights_portal.accounts.models import Role
+from rights_portal.audit.models import AuditEvent
 from rights_portal.cases import services as case_services
 from rights_portal.cases.models import CaseType
 from rights_portal.extensions import db
@@ -133,6 +134,10 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(
     secret = response.get_data(as_text=True).split('id="webhook-secret">')[1].split("<")[0]
     assert secret.startswith("whsec_")
     assert secret not in client.get("/staff/webhooks").get_data(as_text=True)
+    registered = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "webhook.endpoint_registered")
+    ).one()
+    assert registered.after["events"] == ["case.decided", "case.filed"]
     refused = post_form(
         client,
         "/staff/webhooks",
@@ -206,6 +211,18 @@ def test_a_failing_endpoint_is_retried_then_disabled_with_a_notice_and_a_log(
         login(admin, "hooks-admin-1@uni.example")
         log = admin.get(f"/staff/webhooks/{endpoint.id}").get_data(as_text=True)
         assert delivery.message_id in log and "HTTP 500" not in log and "500" in log
+        enabled = post_form(
+            admin,
+            f"/staff/webhooks/{endpoint.id}/enable",
+            {},
+            token_from=f"/staff/webhooks/{endpoint.id}",
+        )
+        assert enabled.status_code == 302
+        db.session.expire_all()
+        assert db.session.get(WebhookEndpoint, endpoint.id).is_active
+        assert db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "webhook.endpoint_enabled")
+        ).one()
     finally:
         app.config["WEBHOOK_DISABLE_AFTER"] = 15
 
