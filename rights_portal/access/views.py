@@ -9,6 +9,7 @@ the audit trail first (R14, R24).
 from __future__ import annotations
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, cast
 
@@ -17,13 +18,13 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from ..accounts.models import Role, User
 from ..cases.models import Case, CaseType
 from ..clock import now_utc
 from ..extensions import csrf, db
+from ..formatting import format_moment
 from ..media import views as media_views
 from ..permissions import Action, can, can_open_recording, case_or_404, roles_required
 from ..transactions import commit
@@ -265,7 +267,7 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
         message = _(
             "This redacted copy was deleted on %(date)s, together with the recording it was "
             "made from. The decision on the item is kept.",
-            date=format_datetime(decision.redacted_deleted_at, "long"),
+            date=format_moment(decision.redacted_deleted_at),
         )
         return render_template("errors/error.html", code=410, message=message), 410
     if not decision.redacted_storage_key:
@@ -317,7 +319,7 @@ def _package(case: Case, package_id: int) -> AccessPackage:
 @bp.route("/staff/cases/<reference>/access/packages/<int:package_id>")
 @roles_required(*STAFF_ROLES)
 def package_page(reference: str, package_id: int) -> ResponseReturnValue:
-    """A build's progress (the page refreshes itself while building), preview and release.
+    """A build's progress (a script polls it while building), preview and release.
 
     Opening a build that is no longer in progress is logged (R24).
     """
@@ -325,8 +327,8 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
     package = _package(case, package_id)
     if not package.status.in_progress:
         # A build lists what it holds and the partial refusals (personal data): an opening is
-        # logged (R24). While building, the page refreshes itself every two seconds and shows
-        # only the progress, so those refreshes are not.
+        # logged (R24). While building, the page shows only the progress (a script asks
+        # ``package_progress`` for it), so those looks are not.
         services.record_staff_open(
             case,
             actor=current_user,
@@ -336,10 +338,16 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
         )
         commit()
     newest = services.packages_of(case)[0]
+    stuck = _is_stuck(package)
     return render_template(
         "access/package.html",
         case=case,
         package=package,
+        stuck=stuck,
+        may_retry=can(current_user, Action.HANDLE_ACCESS, case)
+        and newest.id == package.id
+        and (stuck or package.status is PackageStatus.FAILED),
+        retry_form=BuildForm(),
         is_newest=newest.id == package.id,
         may_release=can(current_user, Action.HANDLE_ACCESS, case)
         and package.status is PackageStatus.READY
@@ -349,6 +357,47 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
         if package.status is PackageStatus.READY
         else [],
     )
+
+
+def _stuck_after() -> timedelta:
+    return timedelta(seconds=int(current_app.config["PACKAGE_BUILD_STUCK_SECONDS"]))
+
+
+def _is_stuck(package: AccessPackage) -> bool:
+    return services.build_is_stuck(package, now=now_utc(), stuck_after=_stuck_after())
+
+
+@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/progress")
+@roles_required(*STAFF_ROLES)
+def package_progress(reference: str, package_id: int) -> ResponseReturnValue:
+    """The build's progress as JSON, for the package page's script (static/package-status.js).
+
+    Only the state, never the contents: like the page while building, not logged.
+    """
+    case = _access_case(reference, Action.WORK_ACCESS)
+    package = _package(case, package_id)
+    return jsonify(
+        status=package.status.value,
+        status_label=str(PACKAGE_STATUS_LABELS[package.status]),
+        progress=package.progress,
+        in_progress=package.status.in_progress,
+        stuck=_is_stuck(package),
+    )
+
+
+@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/retry", methods=["POST"])
+@roles_required(Role.CASE_HANDLER)
+def retry_build(reference: str, package_id: int) -> ResponseReturnValue:
+    """Try a failed or stuck build again; recorded on the audit trail."""
+    case = _access_case(reference, Action.HANDLE_ACCESS)
+    package = _package(case, package_id)
+    if not BuildForm().validate_on_submit():
+        abort(400)
+    retried = services.retry_build(package, actor=current_user, stuck_after=_stuck_after())
+    commit()
+    enqueue_build(retried.id)
+    flash(_("The package is being built again."), "success")
+    return redirect(url_for("access.package_page", reference=case.reference, package_id=retried.id))
 
 
 @bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/letter")

@@ -53,6 +53,15 @@ STATUS_LABELS = {
     CaseStatus.CLOSED: _l("Closed"),
 }
 
+# Staff read the same statuses from their side: the case waits for the requester, not for "you".
+STAFF_STATUS_LABELS = {
+    CaseStatus.RECEIVED: _l("Received"),
+    CaseStatus.IN_REVIEW: _l("In review"),
+    CaseStatus.AWAITING_REQUESTER: _l("Waiting for the requester"),
+    CaseStatus.DECIDED: _l("Decided"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
+
 OUTCOME_LABELS = {
     Outcome.GRANTED: _l("Granted"),
     Outcome.PARTLY_GRANTED: _l("Partly granted"),

@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..cases.labels import CASE_TYPE_LABELS, EXTENSION_REASON_LABELS, STATUS_LABELS
+from ..cases.labels import CASE_TYPE_LABELS, EXTENSION_REASON_LABELS, STAFF_STATUS_LABELS
 from ..exams.models import FlagReviewStatus
 from . import queries
 from .charts import Series, bar_chart
@@ -61,7 +61,7 @@ def open_cases(f: Filters) -> Figure:
         description=_("Cases open today, whatever the period."),
         columns=[_("Type"), _("Status"), _("Cases")],
         rows=[
-            [str(CASE_TYPE_LABELS[r.case_type]), str(STATUS_LABELS[r.status]), r.cases]
+            [str(CASE_TYPE_LABELS[r.case_type]), str(STAFF_STATUS_LABELS[r.status]), r.cases]
             for r in rows
         ],
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -32,6 +31,7 @@ from ..examboard.forms import (
 from ..examboard.models import AlternativeStatus
 from ..exams.models import Exam
 from ..extensions import db
+from ..formatting import format_moment
 from ..permissions import (
     Action,
     Filing,
@@ -133,7 +133,7 @@ def file_request_page(kind: CaseType, *, subject: User) -> ResponseReturnValue:
     if isinstance(form, ErasureRequestForm):
         recordings = retention_services.recordings_to_choose(subject)
         form.recording_ids.choices = [
-            SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
+            SelectChoice(str(r.id), f"{r.exam.label} — {format_moment(r.recorded_at)}")
             for r in recordings
         ]
     if isinstance(form, ExamRequestForm) and not form.is_submitted():
