@@ -37,10 +37,13 @@ def _name(call: ast.Call) -> str | None:
     func = call.func
     if isinstance(func, ast.Name):
         return func.id
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        # services.record_staff_open(...), audit.record(...); not analysis.record(...)
-        if func.attr in WRAPPERS and func.attr != "record" or func.value.id == "audit":
-            return func.attr
+    # services.record_staff_open(...), audit.record(...); not analysis.record(...)
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and ((func.attr in WRAPPERS and func.attr != "record") or func.value.id == "audit")
+    ):
+        return func.attr
     return None
 
 
