@@ -150,6 +150,22 @@ FLAG_KIND_LABELS: dict[str, LazyString] = {
     "voice_detected": _l("Voices heard"),
     "tab_switch": _l("Left the exam window"),
     "phone_detected": _l("A phone in view"),
+    "second_voice": _l("A second voice heard"),
+}
+
+# The data categories the register commonly names, in words; others are shown as written (they
+# are the institution's own text).
+DATA_CATEGORY_LABELS: dict[str, LazyString] = {
+    "camera video": _l("camera images"),
+    "screen recording": _l("screen recording"),
+    "audio": _l("sound"),
+    "microphone audio": _l("microphone sound"),
+    "room scan": _l("scan of the room"),
+    "eye tracking": _l("eye tracking"),
+    "automated flags": _l("automated flags"),
+    "keystrokes": _l("keystrokes"),
+    "name": _l("name"),
+    "chat messages": _l("chat messages"),
 }
 
 ROLE_LABELS: dict[str, LazyString] = {
@@ -175,6 +191,12 @@ def flag_kind_label(code: str) -> str:
     """What the proctoring software flagged, in words; vendors may send codes we do not know."""
     label = FLAG_KIND_LABELS.get(code)
     return _("Signal from the proctoring software") if label is None else str(label)
+
+
+def data_category_label(category: str) -> str:
+    """A register data category in words when it is a common one, else as the register has it."""
+    label = DATA_CATEGORY_LABELS.get(category.strip().lower())
+    return category if label is None else str(label)
 
 
 def recording_offset(seconds: int | float | None) -> str:

@@ -47,7 +47,13 @@ from .delivery.status import DeliveryStatus, delivery_status
 from .errors import RuleViolation
 from .extensions import db
 from .formatting import format_clock, format_day, format_moment
-from .labels import ROLE_LABELS, audit_action_label, flag_kind_label, recording_offset
+from .labels import (
+    ROLE_LABELS,
+    audit_action_label,
+    data_category_label,
+    flag_kind_label,
+    recording_offset,
+)
 from .permissions import can_see_delivery_status
 
 bp = Blueprint("web", __name__)
@@ -255,7 +261,10 @@ def flag_summary(flag: Any, *, with_offset: bool = True) -> Markup:
             _("at %(time)s in the recording", time=recording_offset(flag.offset_seconds))
         )
     if flag.description:
-        text += Markup(" — {}: <q>{}</q>").format(_("the software's description"), flag.description)
+        # Quoted as written (data-verbatim: the page checks leave the vendor's words alone).
+        text += Markup(" — {}: <q data-verbatim>{}</q>").format(
+            _("the software's description"), flag.description
+        )
     return text
 
 
@@ -333,6 +342,8 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(audit_action_label, "audit_action")
     app.add_template_filter(flag_kind_label, "flag_kind")
+    app.add_template_filter(data_category_label, "data_category")
+    app.add_template_filter(lambda code: (code, audit_action_label(code)), "audit_action_pair")
     app.add_template_filter(recording_offset, "offset")
 
     label_tables: dict[str, Mapping[Any, Any]] = {
