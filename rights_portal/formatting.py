@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    ngettext,
+)
 
 DATE_PATTERN = "d MMMM y"
 TIME_PATTERN = "HH:mm"
@@ -49,3 +56,21 @@ def format_moment(value: datetime | date | None) -> str:
         return format_day(value)
     joiner = DATE_TIME_JOINERS.get(_locale(), DATE_TIME_JOINERS["en"])
     return joiner.format(date=format_day(value), time=format_clock(value))
+
+
+FILE_SIZE_UNITS = ("kB", "MB", "GB", "TB")
+
+
+def format_file_size(size: int | float | None) -> str:
+    """A file size in the language's numbers: "512 bytes", "1,5 MB" (nl) / "1.5 MB" (en)."""
+    if size is None:
+        return ""
+    value = float(size)
+    if value < 1000:
+        return ngettext("%(num)d byte", "%(num)d bytes", int(value))
+    index = 0
+    value /= 1000
+    while value >= 1000 and index < len(FILE_SIZE_UNITS) - 1:
+        value /= 1000
+        index += 1
+    return f"{format_decimal(value, '#,##0.#')} {FILE_SIZE_UNITS[index]}"

@@ -46,7 +46,7 @@ from .clock import now_utc, to_local, today_local
 from .delivery.status import DeliveryStatus, delivery_status
 from .errors import RuleViolation
 from .extensions import db
-from .formatting import format_clock, format_day, format_moment
+from .formatting import format_clock, format_day, format_file_size, format_moment
 from .labels import (
     ROLE_LABELS,
     audit_action_label,
@@ -340,6 +340,8 @@ def register_template_helpers(app: Flask) -> None:
     def time_filter(value: datetime | None, style: str = "") -> str:
         return format_clock(value)
 
+    # Jinja's own filesizeformat says "Bytes" and uses an English decimal point.
+    app.add_template_filter(format_file_size, "filesizeformat")
     app.add_template_filter(audit_action_label, "audit_action")
     app.add_template_filter(flag_kind_label, "flag_kind")
     app.add_template_filter(data_category_label, "data_category")

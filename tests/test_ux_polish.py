@@ -267,3 +267,15 @@ def test_a_build_in_progress_cannot_be_retried(app, world):
     base = f"/staff/cases/{world['case'].reference}/access/packages/{package.id}"
     assert post_form(client, f"{base}/retry", {}, token_from=base).status_code == 409
     assert db.session.scalar(select(func.count(AccessPackage.id))) == 1
+
+
+def test_file_sizes_are_written_in_the_languages_numbers(app_ctx):
+    from rights_portal.formatting import format_file_size
+
+    with force_locale("nl"):
+        assert format_file_size(512) == "512 bytes"
+        assert format_file_size(1_530_000) == "1,5 MB"
+    with force_locale("en"):
+        assert format_file_size(1) == "1 byte"
+        assert format_file_size(1_530_000) == "1.5 MB"
+        assert format_file_size(20_000) == "20 kB"
