@@ -298,6 +298,13 @@ def register_language_cookie(app: Flask) -> None:
     def keep_language_cookie(response: Response) -> Response:
         if request.endpoint in (None, "static") or request.blueprint == "web":
             return response
+        try:
+            return _keep_language_cookie(response)
+        except Exception:  # the session store may be what failed: never break the answer
+            log.warning("the language cookie could not be brought up to date", exc_info=True)
+            return response
+
+    def _keep_language_cookie(response: Response) -> Response:
         secure = bool(app.config["SESSION_COOKIE_SECURE"])
         if request.endpoint == "accounts.set_language":
             chosen = request.form.get("language")

@@ -262,6 +262,8 @@ def test_every_role_reads_words_not_codes_on_every_page(app_ctx, open_journey, t
         [
             ("human review", f"/staff/cases/{review.reference}"),
             ("objection", f"/staff/cases/{objection.reference}"),
+            ("flag", f"/staff/flags/{world['flag'].id}"),
+            ("alternatives of the exam", f"/staff/exams/{world['exam'].id}/alternatives"),
         ],
     )
 
@@ -303,6 +305,10 @@ def follow_and_retry_the_build(journey: Journey, package: AccessPackage, path: s
     read_page(journey, "package stuck", lang)
     journey.submit("form[action$='/retry']")
     read_page(journey, "package retried", lang)
+    if page.locator("a[href$='/letter']").count():  # built at once: the suite runs tasks eagerly
+        with page.expect_navigation():
+            page.locator("a[href$='/letter']").first.click()
+        read_page(journey, "letter preview", lang)
     db.session.expire_all()
     assert db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "package.build_retried")
