@@ -262,8 +262,6 @@ def test_every_role_reads_words_not_codes_on_every_page(app_ctx, open_journey, t
         [
             ("human review", f"/staff/cases/{review.reference}"),
             ("objection", f"/staff/cases/{objection.reference}"),
-            ("flag", f"/staff/flags/{world['flag'].id}"),
-            ("alternatives of the exam", f"/staff/exams/{world['exam'].id}/alternatives"),
         ],
     )
 
