@@ -54,10 +54,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_request_hooks(app)
     _register_domain_wiring(app)
-    from .web import register_error_handlers, register_template_helpers
+    from .web import register_error_handlers, register_language_cookie, register_template_helpers
 
     register_error_handlers(app)
     register_template_helpers(app)
+    register_language_cookie(app)
     return app
 
 

@@ -188,6 +188,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         ),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
+        # A build not started (or not heard from) for this long is shown to staff as stuck,
+        # with a button to try again.
+        "PACKAGE_BUILD_STUCK_SECONDS": int(_env("PACKAGE_BUILD_STUCK_SECONDS", "120") or 120),
         "CELERY": {
             "broker_url": broker_url,
             "task_ignore_result": True,

@@ -162,8 +162,10 @@ def test_the_workspace_shows_everything_held_by_exam_with_sizes(app, world):
 
     assert "PSY-101 Statistics" in page
     assert "webcam.mp4" in page and "screen-01.png" in page and "events.log" in page
-    assert "300.0 kB" in page  # the video's size
-    assert "second_voice" in page and "Not yet reviewed by a person" in page
+    assert "300 kB" in page  # the video's size
+    # The flag in words with its moment as minutes:seconds, never the vendor's code.
+    assert "A second voice heard" in page and "at 5:12 in the recording" in page
+    assert "second_voice" not in page and "Not yet reviewed by a person" in page
     assert "You take the exam on campus instead." in page  # an exam-board decision
     # Asked for another exam and the flags: the files and the board's note are not requested.
     assert page.count("Not requested") == 4

@@ -278,6 +278,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "package.build_requested",
         "tests/test_access_package.py::test_a_built_package_holds_the_media_the_data_and_the_letter",
     ),
+    "access.retry_build": (
+        "package.build_retried",
+        "tests/test_ux_polish.py::test_a_stuck_build_shows_an_error_and_a_retry_that_is_audited",
+    ),
     "access.release": (
         "package.released",
         "tests/test_access_package.py::test_releasing_decides_partly_granted_with_the_refusals_and_closes_the_case",
@@ -417,6 +421,10 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "register.edit_entry": "the edit form of a tool's register entry: no personal data",
     "register.edit_exam": "the edit form of an exam: no personal data",
     "access.latest_package": "a redirect to access.package_page, which records the opening",
+    "access.package_progress": (
+        "a build's state and percentage for the package page's script: no contents, like the"
+        " package page while building, which is not recorded either"
+    ),
     "dpo.export_csv": (
         "one dashboard figure's table as CSV: counts per type, month or programme, and for"
         " overdue cases their references and handlers, exactly what the (unlogged) dashboard"

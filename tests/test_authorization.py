@@ -273,6 +273,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "access.decide_item": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
     "access.build": expect(FORBIDDEN, case_handler=ACCESS_CASE),
     "access.release": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "access.retry_build": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),
+    "access.package_progress": expect(FORBIDDEN, case_handler=ACCESS_OBJECT, dpo=ACCESS_OBJECT),
     "access.import_export": expect(FORBIDDEN, case_handler=OK),
     "access.download": expect(FORBIDDEN, **requesters(PACKAGE_OWNER)),
     "media.request_redaction": expect(FORBIDDEN, case_handler=ACCESS_OBJECT),

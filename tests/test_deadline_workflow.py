@@ -402,9 +402,9 @@ def test_queue_shows_days_left_and_badges_in_words(app, world):
         login(handler, "handler@uni.example")
         page = handler.get("/staff/queue").get_data(as_text=True)
     assert "Paused" in page
-    # Mon 23 Nov -> Wed 2 Dec: "7 working days left (Wednesday 2 December)"
+    # Mon 23 Nov -> Wed 2 Dec: "7 working days left (2 December 2026)"
     assert '7 working days left</span> <span class="due">(<time datetime="2026-12-02">' in page
-    assert "Wednesday 2 December</time>)" in page
+    assert "2 December 2026</time>)" in page
     assert late.reference in page
 
 

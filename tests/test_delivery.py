@@ -97,7 +97,7 @@ def test_the_banner_names_the_local_time_and_says_what_to_do(app_ctx, time_machi
             "Tell the application administrator."
         )
         earlier = delivery_alert(status(worker_seen_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
-        assert "30 November 2026 09:00" in earlier
+        assert "30 November 2026 at 09:00" in earlier
         assert "no worker" in delivery_alert(status(worker_seen_at=None))
         assert delivery_alert(status()) is None
 

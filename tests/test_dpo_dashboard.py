@@ -242,7 +242,7 @@ def test_open_cases_by_type_and_status_equal_the_seeded_cases(dpo):
     assert table(dpo, "open") == [
         [ACCESS, "Received", "2"],  # c1, c8
         [ACCESS, "In review", "2"],  # c2, c7
-        [ACCESS, "Waiting for your answer", "1"],  # c5
+        [ACCESS, "Waiting for the requester", "1"],  # c5 (staff wording)
         [OBJECTION, "Received", "1"],  # c4
         [OBJECTION, "In review", "1"],  # c3
         [ALTERNATIVE, "In review", "1"],  # c6

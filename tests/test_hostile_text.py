@@ -150,7 +150,7 @@ def test_the_error_pages_render_after_a_failed_statement_and_never_answer_empty(
     login(client, "broken@uni.example")
     crashed = client.get("/_test/failed-statement")
     assert crashed.status_code == 500
-    assert "Error 500" in crashed.get_data(as_text=True)
+    assert "Something went wrong" in crashed.get_data(as_text=True)
     refused = client.get("/_test/nul-insert")  # a NUL that no form check caught
     assert refused.status_code == 400
     assert EN_MESSAGE in refused.get_data(as_text=True)

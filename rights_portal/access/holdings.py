@@ -110,7 +110,13 @@ class HeldItem:
                 name=self.file.filename,
             )
         if self.flag is not None:
-            return _("Automated flag “%(code)s” at %(exam)s", code=self.flag.code, exam=exam)
+            from ..labels import flag_kind_label
+
+            return _(
+                "Automated flag “%(code)s” at %(exam)s",
+                code=flag_kind_label(self.flag.code),
+                exam=exam,
+            )
         note = required(self.note, "the exam-board decision")
         return _(
             "Exam board decision %(reference)s about %(exam)s",
@@ -120,9 +126,9 @@ class HeldItem:
 
 
 def _format_moment(moment: datetime) -> str:
-    from flask_babel import format_datetime
+    from ..formatting import format_moment
 
-    return format_datetime(moment, "medium")
+    return format_moment(moment)
 
 
 @dataclass

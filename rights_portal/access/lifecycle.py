@@ -99,6 +99,49 @@ def request_build(case: Case, *, actor: User) -> AccessPackage:
     return package
 
 
+def build_is_stuck(package: AccessPackage, *, now: datetime, stuck_after: timedelta) -> bool:
+    """A build still queued, or building without a sign of life, for longer than ``stuck_after``.
+
+    Queued counts from the request (no worker took it); building from the last heartbeat the
+    builder wrote with its progress (the builder stopped).
+    """
+    if package.status is PackageStatus.QUEUED:
+        return now - package.requested_at > stuck_after
+    if package.status is PackageStatus.BUILDING:
+        return now - (package.heartbeat_at or package.requested_at) > stuck_after
+    return False
+
+
+def retry_build(package: AccessPackage, *, actor: User, stuck_after: timedelta) -> AccessPackage:
+    """Try a failed or stuck build again: the old one is given up, a new one queued.
+
+    A stuck build is marked failed with the reason first, so no worker takes it up any more and
+    the case has one build in progress at a time. Both steps are on the audit trail.
+    """
+    now = now_utc()
+    stuck = build_is_stuck(package, now=now, stuck_after=stuck_after)
+    if package.status is not PackageStatus.FAILED and not stuck:
+        raise RuleViolation(_l("Only a build that failed or does not progress can be retried."))
+    before = {"package_id": package.id, "status": package.status.value}
+    if stuck:
+        package.status = PackageStatus.FAILED
+        package.error = (
+            f"not started or not progressing for more than {int(stuck_after.total_seconds())} s"
+        )
+        db.session.flush()
+    retried = request_build(package.case, actor=actor)
+    record(
+        "package.build_retried",
+        actor=actor,
+        object_type="access_package",
+        object_id=retried.id,
+        case_id=package.case_id,
+        before=before,
+        after={"package_id": retried.id, "status": retried.status.value},
+    )
+    return retried
+
+
 def release(package: AccessPackage, *, actor: User) -> AccessPackage:
     """Release a built package: decide the case, open the download, close the case (R13, R14).
 

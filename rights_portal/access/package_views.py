@@ -7,8 +7,9 @@ recorded on the audit trail first (R14, R24).
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,6 +33,7 @@ from ..transactions import after_commit
 from . import holdings, lifecycle, opens
 from . import storage as storage_module
 from .forms import BuildForm, ReleaseForm
+from .labels import PACKAGE_STATUS_LABELS
 from .models import AccessPackage, PackageStatus
 from .package import enqueue_build
 from .streaming import request_range, starts_playback, stream_stored
@@ -62,7 +64,7 @@ def _package(case: Case, package_id: int) -> AccessPackage:
 @bp.route("/staff/cases/<reference>/access/packages/<int:package_id>")
 @roles_required(*ACCESS_WORKSPACE_ROLES)
 def package_page(reference: str, package_id: int) -> ResponseReturnValue:
-    """A build's progress (the page refreshes itself while building), preview and release.
+    """A build's progress (a script polls it while building), preview and release.
 
     Opening a build that is no longer in progress is logged (R24).
     """
@@ -70,8 +72,8 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
     package = _package(case, package_id)
     if not package.status.in_progress:
         # A build lists what it holds and the partial refusals (personal data): an opening is
-        # logged (R24). While building, the page refreshes itself every two seconds and shows
-        # only the progress, so those refreshes are not.
+        # logged (R24). While building, the page shows only the progress (a script asks
+        # ``package_progress`` for it), so those looks are not.
         opens.record_staff_open(
             case,
             actor=current_user,
@@ -80,10 +82,16 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
             details={"status": package.status.value},
         )
     newest = lifecycle.packages_of(case)[0]
+    stuck = _is_stuck(package)
     return render_template(
         "access/package.html",
         case=case,
         package=package,
+        stuck=stuck,
+        may_retry=can(current_user, Action.HANDLE_ACCESS, case)
+        and newest.id == package.id
+        and (stuck or package.status is PackageStatus.FAILED),
+        retry_form=BuildForm(),
         is_newest=newest.id == package.id,
         may_release=can(current_user, Action.HANDLE_ACCESS, case)
         and package.status is PackageStatus.READY
@@ -93,6 +101,46 @@ def package_page(reference: str, package_id: int) -> ResponseReturnValue:
         if package.status is PackageStatus.READY
         else [],
     )
+
+
+def _stuck_after() -> timedelta:
+    return timedelta(seconds=int(current_app.config["PACKAGE_BUILD_STUCK_SECONDS"]))
+
+
+def _is_stuck(package: AccessPackage) -> bool:
+    return lifecycle.build_is_stuck(package, now=now_utc(), stuck_after=_stuck_after())
+
+
+@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/progress")
+@roles_required(*ACCESS_WORKSPACE_ROLES)
+def package_progress(reference: str, package_id: int) -> ResponseReturnValue:
+    """The build's progress as JSON, for the package page's script (static/package-status.js).
+
+    Only the state, never the contents: like the page while building, not logged.
+    """
+    case = access_case_or_404(reference, Action.WORK_ACCESS)
+    package = _package(case, package_id)
+    return jsonify(
+        status=package.status.value,
+        status_label=str(PACKAGE_STATUS_LABELS[package.status]),
+        progress=package.progress,
+        in_progress=package.status.in_progress,
+        stuck=_is_stuck(package),
+    )
+
+
+@bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/retry", methods=["POST"])
+@roles_required(*ACCESS_HANDLER_ROLES)
+def retry_build(reference: str, package_id: int) -> ResponseReturnValue:
+    """Try a failed or stuck build again; recorded on the audit trail."""
+    case = access_case_or_404(reference, Action.HANDLE_ACCESS)
+    package = _package(case, package_id)
+    if not BuildForm().validate_on_submit():
+        abort(400)
+    retried = lifecycle.retry_build(package, actor=current_user, stuck_after=_stuck_after())
+    after_commit(functools.partial(enqueue_build, retried.id))
+    flash(_("The package is being built again."), "success")
+    return redirect(url_for("access.package_page", reference=case.reference, package_id=retried.id))
 
 
 @bp.route("/staff/cases/<reference>/access/packages/<int:package_id>/letter")

@@ -21,12 +21,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..cases.models import Case
 from ..extensions import csrf, db
+from ..formatting import format_moment
 from ..media import views as media_views
 from ..permissions import (
     ACCESS_HANDLER_ROLES,
@@ -200,7 +200,7 @@ def open_redacted(reference: str, decision_id: int) -> ResponseReturnValue:
         message = _(
             "This redacted copy was deleted on %(date)s, together with the recording it was "
             "made from. The decision on the item is kept.",
-            date=format_datetime(decision.redacted_deleted_at, "long"),
+            date=format_moment(decision.redacted_deleted_at),
         )
         return render_template("errors/error.html", code=410, message=message), 410
     if not decision.redacted_storage_key:

@@ -221,6 +221,27 @@ def _open_statuses() -> tuple[LinkStatus, LinkStatus]:
     return (LinkStatus.PENDING, LinkStatus.VERIFIED)
 
 
+def refuse_link_to_adult(date_of_birth: date) -> None:
+    """R20: no link is asked for a child who, by the date of birth typed, is 16 or older today.
+
+    Judged from what the guardian typed alone, before any student is looked up, so the answer
+    tells nothing about whether such a student exists.
+    """
+    from .guardianship import is_minor_on
+
+    today = today_local()
+    if date_of_birth > today:
+        raise RuleViolation(_l("This date cannot be in the future."))
+    if not is_minor_on(date_of_birth, today):
+        raise RuleViolation(
+            _l(
+                "By this date of birth the student is 16 or older. From their 16th birthday "
+                "students make their own requests, so a parent or guardian cannot be linked "
+                "to them. Your child can log in and ask for themselves."
+            )
+        )
+
+
 def request_link(
     guardian: User, *, student_number: str, date_of_birth: date, basis: GuardianBasis
 ) -> GuardianLink:
@@ -232,6 +253,7 @@ def request_link(
     number = student_number.strip()
     if not number:
         raise RuleViolation(_l("Enter the student number."))
+    refuse_link_to_adult(date_of_birth)
     pending = db.session.scalar(
         select(func.count(GuardianLink.id)).where(
             GuardianLink.guardian_id == guardian.id, GuardianLink.status == LinkStatus.PENDING

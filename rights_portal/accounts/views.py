@@ -21,7 +21,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ..audit.services import record
 from ..extensions import db, limiter, login_manager
-from ..permissions import asks_second_factor, works_on_cases
+from ..permissions import asks_second_factor, home_endpoint
 from . import throttle
 from .forms import AcceptInvitationForm, GuardianRegistrationForm, LanguageForm, LoginForm
 from .institution import client as institution_client
@@ -76,11 +76,7 @@ def safe_next(target: str | None) -> str | None:
 
 def home_for(user: User) -> str:
     """Where a user lands after login."""
-    if works_on_cases(user):
-        return url_for("staff.queue")
-    if user.is_staff:
-        return url_for("staff.admin_home")
-    return url_for("portal.my_cases")
+    return url_for(home_endpoint(user))
 
 
 def _login_key() -> str:

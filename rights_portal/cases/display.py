@@ -12,10 +12,11 @@ from datetime import date
 from typing import Any, Protocol
 
 from flask import g
-from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from markupsafe import Markup
 
 from ..clock import today_local
+from ..formatting import format_day
 from . import deadlines, workflow
 from .models import Case, CaseStatus
 
@@ -61,11 +62,10 @@ def due_html(case: HasDeadline) -> Markup:
         return memo[key]
     today = key[1]
     if not is_open:
-        html = Markup('<span class="due">{}</span>').format(_time(due, format_date(due, "full")))
+        html = Markup('<span class="due">{}</span>').format(_time(due, format_day(due)))
     else:
         calendar_days, working_days = deadlines.days_left(due, today)
-        pattern = "EEEE d MMMM" if due.year == today.year else "EEEE d MMMM y"
-        day = _time(due, format_date(due, pattern))
+        day = _time(due, format_day(due))
         if calendar_days < 0:
             left = Markup('<span class="badge badge-overdue">{}</span>').format(
                 ngettext("Overdue by %(num)s day", "Overdue by %(num)s days", -calendar_days)
@@ -95,7 +95,7 @@ def requester_due_html(case: Case) -> Markup:
     before, _, after = gettext("at the latest by %(date)s").partition("%(date)s")
     return Markup(
         '<span class="badge badge-urgent">{}</span> <span class="due">{}{}{}</span>'
-    ).format(gettext("Handled with priority"), before, _time(due, format_date(due, "full")), after)
+    ).format(gettext("Handled with priority"), before, _time(due, format_day(due)), after)
 
 
 def badges_html(case: HasDeadline) -> Markup:

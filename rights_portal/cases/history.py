@@ -42,18 +42,22 @@ class HistoryEntry:
 
 
 def case_history(case_id: int, *, for_staff: bool) -> list[HistoryEntry]:
-    """The case's events, oldest first; participants see only the labelled milestones."""
+    """The case's events, oldest first; participants see only the labelled milestones.
+
+    Staff see every event, named from their side (``labels.audit_action_label``), never its code.
+    """
+    from ..labels import audit_action_label
+
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
     )
     entries = []
     for event in events:
-        label = PARTICIPANT_LABELS.get(event.action)
-        if label is None and not for_staff:
+        if for_staff:
+            label = audit_action_label(event.action)
+        elif event.action in PARTICIPANT_LABELS:
+            label = str(PARTICIPANT_LABELS[event.action])
+        else:
             continue
-        entries.append(
-            HistoryEntry(
-                event.occurred_at, str(label or event.action), event.action, event.actor_id
-            )
-        )
+        entries.append(HistoryEntry(event.occurred_at, label, event.action, event.actor_id))
     return entries

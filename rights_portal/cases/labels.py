@@ -13,6 +13,7 @@ CHANNEL_LABELS = {
     Channel.EMAIL: _l("e-mail"),
     Channel.PHONE: _l("phone"),
     Channel.DESK: _l("at a desk"),
+    Channel.API: _l("an institution system (API)"),
 }
 
 # Each case type declares its name and introduction with its kind (rights_portal.cases.registry).
@@ -23,6 +24,15 @@ STATUS_LABELS = {
     CaseStatus.RECEIVED: _l("Received"),
     CaseStatus.IN_REVIEW: _l("In review"),
     CaseStatus.AWAITING_REQUESTER: _l("Waiting for your answer"),
+    CaseStatus.DECIDED: _l("Decided"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
+
+# Staff read the same statuses from their side: the case waits for the requester, not for "you".
+STAFF_STATUS_LABELS = {
+    CaseStatus.RECEIVED: _l("Received"),
+    CaseStatus.IN_REVIEW: _l("In review"),
+    CaseStatus.AWAITING_REQUESTER: _l("Waiting for the requester"),
     CaseStatus.DECIDED: _l("Decided"),
     CaseStatus.CLOSED: _l("Closed"),
 }

@@ -13,14 +13,18 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
-LABEL_WIDTH = 210
+WIDTH = 660
+LABEL_WIDTH = 230
 VALUE_WIDTH = 56
 BAR_HEIGHT = 16
 BAR_GAP = 4
 GROUP_GAP = 12
 LEGEND_HEIGHT = 24
-MAX_LABEL_CHARS = 30
+# A category's label is wrapped into lines that fit LABEL_WIDTH even in a wide font (the PDF's
+# fallback sans-serif runs ~7.5 px a character at 11-12 px), so it never runs under the bars.
+LINE_CHARS = 28
+MAX_LINES = 3
+LINE_HEIGHT = 14
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,25 @@ class Series:
     values: Sequence[float]
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+def wrap_label(label: str, width: int = LINE_CHARS, max_lines: int = MAX_LINES) -> list[str]:
+    """The label in lines of at most ``width`` characters, broken between words.
+
+    Beyond ``max_lines`` the last line ends in "…"; the full text is in the chart's tooltip and
+    in the table beside every chart.
+    """
+    lines: list[str] = []
+    for word in label.split():
+        while len(word) > width:  # a word longer than a line is cut, not overflowed
+            lines.append(word[:width])
+            word = word[width:]
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        elif word:
+            lines.append(word)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        lines = [*lines[: max_lines - 1], (last[: width - 1] if len(last) >= width else last) + "…"]
+    return lines or [""]
 
 
 def _number(value: float) -> str:
@@ -56,8 +77,11 @@ def bar_chart(
     show_legend = len(series) > 1
     group_height = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
     top = LEGEND_HEIGHT if show_legend else 0
-    rows = max(len(categories), 1)
-    height = top + rows * (group_height + GROUP_GAP) + GROUP_GAP
+    labels = [wrap_label(category) for category in categories]
+    row_heights = [max(group_height, len(lines) * LINE_HEIGHT) for lines in labels] or [
+        group_height
+    ]
+    height = top + sum(h + GROUP_GAP for h in row_heights) + GROUP_GAP
     bar_space = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}"'
@@ -80,15 +104,20 @@ def bar_chart(
             f'<text class="chart-label" x="0" y="{top + GROUP_GAP + BAR_HEIGHT}">'
             f"{escape(empty_text)}</text>"
         )
+    y0 = top + GROUP_GAP
     for row, category in enumerate(categories):
-        y0 = top + GROUP_GAP + row * (group_height + GROUP_GAP)
-        parts.append(
-            f'<text class="chart-label" x="0" y="{y0 + group_height / 2 + 5:.0f}">'
-            f"{escape(_short(category))}</text>"
+        lines = labels[row]
+        row_height = row_heights[row]
+        first = y0 + (row_height - len(lines) * LINE_HEIGHT) / 2 + LINE_HEIGHT - 3
+        spans = "".join(
+            f'<tspan x="0" y="{first + i * LINE_HEIGHT:.0f}">{escape(line)}</tspan>'
+            for i, line in enumerate(lines)
         )
+        parts.append(f'<text class="chart-label"><title>{escape(category)}</title>{spans}</text>')
+        bars_top = y0 + (row_height - group_height) / 2
         for index, one in enumerate(series):
             value = one.values[row]
-            y = y0 + index * (BAR_HEIGHT + BAR_GAP)
+            y = bars_top + index * (BAR_HEIGHT + BAR_GAP)
             length = max(bar_space * value / peak, 0)
             parts.append(
                 f'<rect class="chart-bar chart-series-{index}" x="{LABEL_WIDTH}" y="{y}"'
@@ -96,5 +125,6 @@ def bar_chart(
                 f'<text class="chart-value" x="{LABEL_WIDTH + length + 4:.1f}" y="{y + 13}">'
                 f"{escape(_number(value))}{escape(unit)}</text>"
             )
+        y0 += row_height + GROUP_GAP
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every interpolated text is escaped above)

@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..cases.labels import CASE_TYPE_LABELS, EXTENSION_REASON_LABELS, STATUS_LABELS
+from ..cases.labels import CASE_TYPE_LABELS, EXTENSION_REASON_LABELS, STAFF_STATUS_LABELS
 from ..exams.models import FlagReviewStatus
 from . import queries
 from .charts import Series, bar_chart
@@ -61,7 +61,7 @@ def open_cases(f: Filters) -> Figure:
         description=_("Cases open today, whatever the period."),
         columns=[_("Type"), _("Status"), _("Cases")],
         rows=[
-            [str(CASE_TYPE_LABELS[r.case_type]), str(STATUS_LABELS[r.status]), r.cases]
+            [str(CASE_TYPE_LABELS[r.case_type]), str(STAFF_STATUS_LABELS[r.status]), r.cases]
             for r in rows
         ],
     )
@@ -216,7 +216,7 @@ def extensions(f: Filters) -> Figure:
     figure = Figure(
         key="extensions",
         title=_("Extensions and their reasons"),
-        description=_("Cases received in the period whose term was extended (R4)."),
+        description=_("Cases received in the period whose term for an answer was extended."),
         columns=[_("Reason"), _("Extended by (months)"), _("Cases")],
         rows=[
             [str(EXTENSION_REASON_LABELS[r.extension_reason]), r.extension_months, r.cases]
@@ -278,7 +278,7 @@ def late_alternatives(f: Filters) -> Figure:
         key="late-alternatives",
         title=_("Alternative exams later than the no-delay limit"),
         description=_(
-            "Alternatives scheduled later than the programme's limit after the original exam (R17)."
+            "Alternatives scheduled later after the original exam than the programme allows."
         ),
         columns=[_("Programme"), _("Later than the limit"), _("With a justification")],
         rows=[[f"{r.code} {r.name}", r.later, r.with_justification] for r in rows],
@@ -296,7 +296,9 @@ def flags(f: Filters) -> Figure:
     figure = Figure(
         key="flags",
         title=_("Automated flags reviewed and not yet reviewed"),
-        description=_("Flags raised in the period by the proctoring software (R18)."),
+        description=_(
+            "Flags raised in the period by the proctoring software, and whether a person looked."
+        ),
         columns=[_("Review"), _("Flags")],
         rows=[[FLAG_STATUS_LABELS[r.review_status](), r.flags] for r in rows],
     )
@@ -316,7 +318,7 @@ def retention(f: Filters) -> Figure:
     figure = Figure(
         key="retention",
         title=_("Upcoming retention deletions"),
-        description=_("Recordings whose retention period ends in the next 30 days (R25)."),
+        description=_("Recordings whose retention period ends in the next 30 days."),
         columns=[_("Retention ends"), _("Recordings")],
         rows=[[r.retention_until.isoformat(), r.recordings] for r in rows],
     )

@@ -26,6 +26,13 @@ def works_on_cases(user: User) -> bool:
     return has_role_in(user, STAFF_CASE_ROLES)
 
 
+def home_endpoint(user: User) -> str:
+    """Where a user lands after login (and from an error page): the area they work in."""
+    if works_on_cases(user):
+        return "staff.queue"
+    return "staff.admin_home" if user.is_staff else "portal.my_cases"
+
+
 def asks_second_factor(user: User) -> bool:
     """Whether login asks ``user`` for a TOTP code: staff who enrolled one (staff roles only)."""
     return user.role in STAFF_AREA_ROLES and bool(user.totp_secret)

@@ -20,6 +20,7 @@ from ..accounts.guardianship import acts_alone_from
 from ..accounts.models import GuardianBasis
 from ..cases import registry
 from ..clock import today_local
+from ..errors import RuleViolation
 from ..extensions import limiter
 from ..permissions import GUARDIAN_ROLES, Filing, child_or_404, filing_decision, roles_required
 from .views import bp, case_type_or_404, file_request_page
@@ -53,6 +54,12 @@ def request_link() -> ResponseReturnValue:
     """Ask to act for a child; the answer is the same whether or not the number exists (R21)."""
     form = LinkRequestForm()
     if form.validate_on_submit() and form.date_of_birth.data is not None:
+        try:
+            # R20, at once and from what was typed only: a child of 16 or older acts alone.
+            accounts.refuse_link_to_adult(form.date_of_birth.data)
+        except RuleViolation as refusal:
+            form.date_of_birth.errors = [str(refusal.message)]
+            return render_template("portal/request_link.html", form=form), 400
         accounts.request_link(
             current_user,
             student_number=form.student_number.data or "",

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from ..exams.models import ToolKind
+from ..formatting import format_day
 from .models import RegisterVersion
 
 # The AP asks to re-evaluate the necessity of a tool after each year of use.
@@ -61,7 +61,7 @@ class _Date:
         self.value = value
 
     def __str__(self) -> str:
-        return str(format_date(self.value, "long"))
+        return format_day(self.value)
 
 
 @dataclass(frozen=True)

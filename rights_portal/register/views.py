@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from ..errors import RuleViolation
 from ..exams.models import Exam, ProctoringTool, Programme, ToolKind
 from ..extensions import db
+from ..formatting import format_day
 from ..permissions import (
     EXAM_MANAGERS,
     REGISTER_EDITORS,
@@ -59,7 +59,7 @@ def _display(value: object) -> str:
     if isinstance(value, LegalBasis):
         return str(LEGAL_BASIS_LABELS[value])
     if isinstance(value, date):
-        return str(format_date(value, "long"))
+        return format_day(value)
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return str(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -19,6 +18,7 @@ from ..accounts.models import User
 from ..cases.forms import MAX_TEXT, DecideForm
 from ..cases.models import Case, CaseType, Outcome
 from ..cases.registry import CaseKind, Decision, FilingPage, register
+from ..formatting import format_moment
 from ..forms import Form
 from ..permissions import decides_as_case_handler
 from ..transactions import queue_task
@@ -45,7 +45,7 @@ class ErasureRequestForm(Form):
 def _prepare(page: FilingPage, args: Mapping[str, str]) -> None:
     recordings = services.recordings_to_choose(page.subject)
     page.form.recording_ids.choices = [
-        SelectChoice(str(r.id), f"{r.exam.label} — {format_datetime(r.recorded_at, 'short')}")
+        SelectChoice(str(r.id), f"{r.exam.label} — {format_moment(r.recorded_at)}")
         for r in recordings
     ]
     page.options["recordings"] = recordings

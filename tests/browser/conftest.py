@@ -125,8 +125,24 @@ class Journey:
         self.submit()
 
     def logout(self) -> None:
+        self.open_menu_holding("header form[action$='/logout'] button")
         with self.page.expect_navigation():
             self.page.locator("header form[action$='/logout'] button").click()
+
+    def open_menu_holding(self, selector: str) -> None:
+        """Open the header's disclosure menu that holds ``selector``, with the keyboard."""
+        inner = selector.removeprefix("header ").removeprefix("nav ")  # relative to the menu
+        menu = self.page.locator("header details.menu", has=self.page.locator(inner))
+        if menu.count() and not menu.first.evaluate("d => d.open"):
+            menu.first.locator("summary").focus()
+            self.page.keyboard.press("Enter")
+
+    def nav(self, href_suffix: str) -> None:
+        """Follow a header link (opening its menu first, as a person would)."""
+        selector = f"header nav a[href$='{href_suffix}']"
+        self.open_menu_holding(selector)
+        with self.page.expect_navigation():
+            self.page.locator(selector).first.click()
 
     def text(self) -> str:
         return self.page.inner_text("main")
