@@ -36,6 +36,7 @@ from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
 from rights_portal.extensions import db
 from rights_portal.intake import letters as intake_letters
+from rights_portal.intake import requesters as intake_requesters
 from rights_portal.intake import services as intake_services
 from rights_portal.intake.models import AcknowledgeBy, RequesterRelation
 from rights_portal.media import services as media_services
@@ -768,7 +769,7 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
         document=None,
         acknowledge_by=AcknowledgeBy.POST,
         postal_address="Dorpsstraat 2",
-        external=intake_services.ExternalDetails(
+        external=intake_requesters.ExternalDetails(
             full_name="Sanne de Vries", relation=RequesterRelation.SELF
         ),
     )

@@ -147,7 +147,7 @@ def test_a_parent_without_an_account_registers_for_a_child_under_16_and_is_answe
     # The acknowledgement goes to the parent's own address, not to the child (R20), in English.
     [mail] = smtp_sink.to(PARENT)
     body = body_of(mail)
-    assert case.reference in body and "December 23, 2026" in body
+    assert case.reference in body and "23 December 2026" in body  # the one date format of English
     assert "/my/cases" not in body  # no portal to point to
     assert "identity document" in body and "custody register" in body
     assert smtp_sink.to("noor@uni.example") == []

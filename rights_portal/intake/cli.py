@@ -16,7 +16,7 @@ from ..exams.models import AutomatedFlag, Exam
 from ..extensions import db
 from ..permissions import can_register_requests
 from ..transactions import commit
-from . import services
+from . import requesters, services
 from .models import AcknowledgeBy, RequesterRelation
 
 intake_cli = AppGroup("intake", help="Requests received outside the portal (R1).")
@@ -95,7 +95,7 @@ def register_command(
     if flag_id is not None and flag is None:
         raise click.ClickException(f"no automated flag with id {flag_id}")
     external = (
-        services.ExternalDetails(
+        requesters.ExternalDetails(
             full_name=requester_name,
             relation=RequesterRelation(relation),
             email=requester_email,
@@ -146,11 +146,11 @@ def link_command(by_email: str, reference: str, account_email: str) -> None:
     if actor is None or not can_register_requests(actor):
         raise click.ClickException(f"{by_email} is not a case handler")
     case = db.session.scalars(select(Case).where(Case.reference == reference)).one_or_none()
-    requester = services.external_requester_for(case) if case is not None else None
+    requester = requesters.external_requester_for(case) if case is not None else None
     if requester is None:
         raise click.ClickException(f"{reference} has no requester without an account")
     try:
-        services.link_requester(requester, find_by_email(account_email), actor=actor)
+        requesters.link_requester(requester, find_by_email(account_email), actor=actor)
         commit()
     except RuleViolation as error:
         db.session.rollback()

@@ -36,7 +36,7 @@ from ..permissions import (
 )
 from ..transactions import discard
 from ..web import TranslatedLabels
-from . import letters, services
+from . import letters, requesters, services
 from .forms import (
     LETTER_STATE_LABELS,
     RELATION_LABELS,
@@ -144,14 +144,14 @@ def register() -> ResponseReturnValue:
     return render_template("intake/register.html", form=form), status
 
 
-def _external_details(form: RegisterRequestForm) -> services.ExternalDetails | None:
+def _external_details(form: RegisterRequestForm) -> requesters.ExternalDetails | None:
     if form.requester.data != "external":
         return None
     try:
         relation = RequesterRelation(form.requester_relation.data)
     except ValueError:
         relation = RequesterRelation.SELF
-    return services.ExternalDetails(
+    return requesters.ExternalDetails(
         full_name=form.requester_name.data or "",
         relation=relation,
         email=form.requester_email.data or "",
@@ -161,7 +161,7 @@ def _external_details(form: RegisterRequestForm) -> services.ExternalDetails | N
 
 def _external_or_404(reference: str) -> tuple[Case, ExternalRequester]:
     case = case_or_404(reference, Action.VIEW)
-    requester = services.external_requester_for(case)
+    requester = requesters.external_requester_for(case)
     if requester is None:
         abort(404)
     return case, requester
@@ -176,7 +176,7 @@ def requester_identity(reference: str) -> ResponseReturnValue:
     form = RequesterIdentityForm()
     if form.validate_on_submit():
         try:
-            services.record_requester_identity(
+            requesters.record_requester_identity(
                 requester,
                 actor=current_user,
                 document=IdentityDocument(form.identity_document.data),
@@ -209,7 +209,7 @@ def requester_link(reference: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         account = find_by_email(form.account_email.data or "")
         try:
-            services.link_requester(requester, account, actor=current_user)
+            requesters.link_requester(requester, account, actor=current_user)
         except RuleViolation as error:
             discard()
             flash(str(error.message), "error")
@@ -231,7 +231,7 @@ def requester_answer(reference: str) -> ResponseReturnValue:
     form = RequesterAnswerForm()
     if form.validate_on_submit():
         try:
-            services.record_requester_answer(
+            requesters.record_requester_answer(
                 requester,
                 actor=current_user,
                 body=form.body.data or "",
@@ -269,7 +269,7 @@ def letter(reference: str, letter_id: int) -> ResponseReturnValue:
 @bp.app_template_global()
 def external_requester_of(case: Case) -> ExternalRequester | None:
     """For the staff case page: the requester without an account, if the case has one."""
-    return services.external_requester_for(case)
+    return requesters.external_requester_for(case)
 
 
 @bp.app_template_global()
