@@ -28,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
+
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops > 0:
         # Only as many X-Forwarded-* entries as there are proxies we run are believed; the

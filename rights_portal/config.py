@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-from .cases.calendar import parse_extra_days
 
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
@@ -230,9 +230,39 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     if config["INSTITUTION_KIND"] not in ("public", "private"):
         msg = f"INSTITUTION_KIND must be public or private, not {config['INSTITUTION_KIND']!r}"
         raise ValueError(msg)
-    # Parsed once here (a typo stops the start-up); the calendar reads the tuple of dates.
+    # Parsed once here (a typo stops the start-up); the calendar reads the tuple of dates (R3).
     config["EXTRA_NON_WORKING_DAYS"] = parse_extra_days(config["EXTRA_NON_WORKING_DAYS"])
     return config
+
+
+def parse_extra_days(raw: str | Iterable[date | str] | None) -> tuple[date, ...]:
+    """Parse the ``EXTRA_NON_WORKING_DAYS`` setting: ISO dates, comma-separated or as a list.
+
+    Raises:
+        ValueError: if an entry is not an ISO date (YYYY-MM-DD); the portal then refuses to start
+            rather than compute deadlines with a calendar the DPO did not intend.
+
+    """
+    if raw is None:
+        return ()
+    parts: Iterable[date | str] = raw.split(",") if isinstance(raw, str) else raw
+    days: set[date] = set()
+    for part in parts:
+        if isinstance(part, datetime):
+            msg = f"EXTRA_NON_WORKING_DAYS takes dates, not datetimes: {part!r}"
+            raise ValueError(msg)
+        if isinstance(part, date):
+            days.add(part)
+            continue
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            days.add(date.fromisoformat(text))
+        except ValueError:
+            msg = f"EXTRA_NON_WORKING_DAYS: {text!r} is not a date like 2026-05-15"
+            raise ValueError(msg) from None
+    return tuple(sorted(days))
 
 
 def _dev_secret(instance_path: Path) -> str:

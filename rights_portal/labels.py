@@ -14,8 +14,10 @@ is fixed, pages show a neutral phrase rather than the code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -222,3 +224,37 @@ def recording_offset(seconds: int | float | None) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+class TranslatedLabels(Mapping[Any, str]):
+    """A table of labels for templates, translated once per locale rather than at every use.
+
+    The tables hold lazy strings, which Flask-Babel translates anew each time one is shown
+    (~12 µs); the staff queue shows two a row. Translations are fixed for the life of the
+    process, so a table per locale is safe to keep.
+    """
+
+    def __init__(self, labels: Mapping[Any, Any]) -> None:
+        self._labels = labels
+        self._by_locale: dict[str, dict[Any, str]] = {}
+
+    def _table(self) -> dict[Any, str]:
+        locale = str(get_locale() or "nl")
+        table = self._by_locale.get(locale)
+        if table is None:
+            table = {key: str(label) for key, label in self._labels.items()}
+            self._by_locale[locale] = table
+        return table
+
+    def __getitem__(self, key: Any) -> str:
+        table = self._table()
+        if key in table:
+            return table[key]
+        # A case type registered after the table was made (rights_portal.cases.registry).
+        return str(self._labels[key])
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)

@@ -15,7 +15,7 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rights_portal.cases.calendar import parse_extra_days, public_holidays
+from rights_portal.cases.calendar import public_holidays
 from rights_portal.cases.deadlines import (
     AMSTERDAM,
     add_working_days,
@@ -38,7 +38,7 @@ from rights_portal.cases.deadlines import (
     statutory_due,
     working_days_between,
 )
-from rights_portal.config import build_config
+from rights_portal.config import build_config, parse_extra_days
 
 NEW_YORK = ZoneInfo("America/New_York")
 PROPERTY = settings(max_examples=200, deadline=None)

@@ -16,7 +16,7 @@ Source of the calendar: Algemene termijnenwet (Wet van 25 juli 1964, Stb. 1964, 
   Staatscourant, e.g. Friday 2 January 2026 and Friday 15 May 2026). Those are NOT holidays here
   by default: treating a day as a working day gives the earlier, safe due date. When the DPO
   decides to follow a decree, the days are added with the setting ``EXTRA_NON_WORKING_DAYS``
-  (comma-separated ISO dates, read in :mod:`rights_portal.config`).
+  (comma-separated ISO dates, parsed in :mod:`rights_portal.config`).
 
 The day on which the King's birthday is celebrated (Koningsdag) is 27 April, or Saturday 26 April
 when 27 April is a Sunday (Besluit van 2013 houdende vaststelling van de dag waarop de verjaardag
@@ -33,8 +33,7 @@ unit tests) the calendar is exactly the statutory one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dateutil.easter import easter
 
@@ -43,7 +42,6 @@ __all__ = [
     "is_public_holiday",
     "is_working_day",
     "non_working_days",
-    "parse_extra_days",
     "public_holidays",
 ]
 
@@ -90,36 +88,6 @@ def public_holidays(year: int) -> dict[date, str]:
 def is_public_holiday(day: date) -> bool:
     """Whether ``day`` is a public holiday of Atw art. 3(1)-(2) (configured days not included)."""
     return day in public_holidays(day.year)
-
-
-def parse_extra_days(raw: str | Iterable[date | str] | None) -> tuple[date, ...]:
-    """Parse the ``EXTRA_NON_WORKING_DAYS`` setting: ISO dates, comma-separated or as a list.
-
-    Raises:
-        ValueError: if an entry is not an ISO date (YYYY-MM-DD); the portal then refuses to start
-            rather than compute deadlines with a calendar the DPO did not intend.
-
-    """
-    if raw is None:
-        return ()
-    parts: Iterable[date | str] = raw.split(",") if isinstance(raw, str) else raw
-    days: set[date] = set()
-    for part in parts:
-        if isinstance(part, datetime):
-            msg = f"EXTRA_NON_WORKING_DAYS takes dates, not datetimes: {part!r}"
-            raise ValueError(msg)
-        if isinstance(part, date):
-            days.add(part)
-            continue
-        text = part.strip()
-        if not text:
-            continue
-        try:
-            days.add(date.fromisoformat(text))
-        except ValueError:
-            msg = f"EXTRA_NON_WORKING_DAYS: {text!r} is not a date like 2026-05-15"
-            raise ValueError(msg) from None
-    return tuple(sorted(days))
 
 
 def configured_extra_days() -> frozenset[date]:

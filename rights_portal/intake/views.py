@@ -26,6 +26,7 @@ from ..errors import RuleViolation
 from ..examboard.services import reviewable_flags
 from ..exams.models import Exam
 from ..extensions import db
+from ..labels import TranslatedLabels
 from ..permissions import (
     INTAKE_READER_ROLES,
     INTAKE_ROLES,
@@ -35,7 +36,6 @@ from ..permissions import (
     roles_required,
 )
 from ..transactions import discard
-from ..web import TranslatedLabels
 from . import letters, requesters, services
 from .forms import (
     LETTER_STATE_LABELS,
