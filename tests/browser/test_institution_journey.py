@@ -107,5 +107,6 @@ def test_a_student_logs_in_through_the_institution_and_files_a_request(
     assert case.case_type is CaseType.ACCESS and page.url.endswith(case.reference)
 
     # Logging out ends the provider's session too: the browser lands on its end-session page.
+    journey.open_menu_holding("header form[action$='/logout'] button")
     with page.expect_navigation(url=f"{oidc_provider}/oauth2/end_session*"):
         page.locator("header form[action$='/logout'] button").click()

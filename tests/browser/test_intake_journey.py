@@ -113,7 +113,7 @@ def test_a_handler_registers_a_parents_letter_and_the_parent_without_an_account_
     handler = open_journey("3-handler-parent", lang)
     page = handler.page
     handler.login(handler_user.email, PASSWORD)
-    page.locator("a[href$='/staff/intake/new']").click()
+    handler.nav("/staff/intake/new")
     page.check("input[name=channel][value=letter]")
     page.fill("#received_on", received.isoformat())
     page.fill("#student_number", child.student_number)
