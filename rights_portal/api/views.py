@@ -129,6 +129,17 @@ def _read(case: Case, what: str) -> None:
     )
 
 
+def _keyset_page(
+    statement: Any, id_column: Any, after: int | None, limit: int
+) -> tuple[list[Any], int | None]:
+    """One page of ``statement`` in id order after ``after``, and the cursor of the next page."""
+    if after is not None:
+        statement = statement.where(id_column > after)
+    rows = list(db.session.scalars(statement.order_by(id_column).limit(limit + 1)))
+    page = rows[:limit]
+    return page, (page[-1].id if len(rows) > limit else None)
+
+
 def case_json(case: Case) -> dict[str, Any]:
     """A case as :class:`CaseSchema` shows it."""
     decision = None
@@ -173,14 +184,10 @@ class Cases(MethodView):
             statement = statement.where(Case.case_type == query["case_type"])
         if query["due_before"] is not None:
             statement = statement.where(Case.effective_due < query["due_before"])
-        if query["after"] is not None:
-            statement = statement.where(Case.id > query["after"])
-        limit = query["limit"]
-        rows = list(db.session.scalars(statement.order_by(Case.id).limit(limit + 1)))
-        page, more = rows[:limit], len(rows) > limit
+        page, cursor = _keyset_page(statement, Case.id, query["after"], query["limit"])
         for case in page:
             _read(case, "list")
-        return {"items": [case_json(c) for c in page], "next": page[-1].id if more else None}
+        return {"items": [case_json(c) for c in page], "next": cursor}
 
     @idempotency.once
     @bp.doc(
@@ -300,15 +307,11 @@ class CaseEvents(MethodView):
         """Events in order, a page at a time (keyset)."""
         case = _case_or_404(reference)
         statement = select(AuditEvent).where(AuditEvent.case_id == case.id)
-        if query["after"] is not None:
-            statement = statement.where(AuditEvent.id > query["after"])
-        limit = query["limit"]
-        rows = list(db.session.scalars(statement.order_by(AuditEvent.id).limit(limit + 1)))
-        page, more = rows[:limit], len(rows) > limit
+        page, cursor = _keyset_page(statement, AuditEvent.id, query["after"], query["limit"])
         _read(case, "events")
         return {
             "items": [{"id": e.id, "action": e.action, "occurred_at": e.occurred_at} for e in page],
-            "next": page[-1].id if more else None,
+            "next": cursor,
         }
 
 
