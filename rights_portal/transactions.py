@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -121,17 +121,19 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def dispatch(message_ids: list[int]) -> None:
-    """Enqueue delivery of committed outbox messages; a broker failure is logged, not raised."""
+def dispatch(message_ids: Sequence[int | str], task_name: str = DELIVER_TASK) -> None:
+    """Enqueue ``task_name`` for each committed outbox row: e-mails by default, webhooks too.
+
+    A broker failure is logged, not raised: the relay sends the row later.
+    """
     if not message_ids:
         return
-    celery = current_app.extensions["celery"]
-    task = celery.tasks[DELIVER_TASK]
+    task = current_app.extensions["celery"].tasks[task_name]
     for message_id in message_ids:
         try:
             task.delay(message_id)
         except Exception:  # the relay picks it up; the request must not fail for it
-            log.warning("could not enqueue outbox message %s; relay will retry", message_id)
+            log.warning("could not enqueue %s for %s; relay will retry", task_name, message_id)
 
 
 def dispatch_tasks(task_ids: list[int]) -> None:

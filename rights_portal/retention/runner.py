@@ -167,7 +167,3 @@ def delete_decided_files(case_id: int, *, store: Storage | None = None) -> int:
 
     return _carry_out_pending(case_id, store or recordings_storage(), decider)
 
-
-def carry_out_for_case(case_id: int, *, actor: User | None, store: Storage | None = None) -> int:
-    """Carry out the committed deletion intents of one decision as ``actor``; how many."""
-    return _carry_out_pending(case_id, store or recordings_storage(), lambda _intent: actor)

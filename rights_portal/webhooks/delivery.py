@@ -14,7 +14,6 @@ again with the same id.
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from base64 import b64encode
 from datetime import datetime, timedelta
@@ -29,10 +28,9 @@ from ..audit.services import record
 from ..clock import now_utc
 from ..extensions import db
 from ..notifications.services import queue_email
-from ..transactions import commit
+from ..transactions import commit, dispatch
 from .models import WebhookDelivery, WebhookEndpoint
 
-log = logging.getLogger(__name__)
 DELIVER_TASK = "rights_portal.deliver_webhook"
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=6)
@@ -166,9 +164,4 @@ def due_message_ids(limit: int = 500) -> list[str]:
 
 def enqueue(message_ids: list[str]) -> None:
     """Send delivery tasks to the broker; one that cannot be sent waits for the relay."""
-    task = current_app.extensions["celery"].tasks[DELIVER_TASK]
-    for message_id in message_ids:
-        try:
-            task.apply_async(args=[message_id])
-        except Exception:  # the relay sends it on its next round
-            log.warning("could not enqueue webhook delivery %s; the relay will", message_id)
+    dispatch(message_ids, DELIVER_TASK)

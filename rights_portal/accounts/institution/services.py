@@ -102,15 +102,11 @@ def _known_student(student_number: str) -> User | None:
     ).one_or_none()
 
 
-def _identity_of(user: User) -> InstitutionIdentity | None:
+def identity_of(user: User) -> InstitutionIdentity | None:
+    """The institutional identity linked to ``user``, if any."""
     return db.session.scalars(
         select(InstitutionIdentity).where(InstitutionIdentity.user_id == user.id)
     ).one_or_none()
-
-
-def identity_of(user: User) -> InstitutionIdentity | None:
-    """The institutional identity linked to ``user``, if any."""
-    return _identity_of(user)
 
 
 def _new_student(claims: InstitutionalClaims, policy: LoginPolicy) -> User:
@@ -153,7 +149,7 @@ def _find_or_link(
         return identity, None, False
     student = _known_student(claims.student_number)
     if student is not None:
-        if _identity_of(student) is not None:
+        if identity_of(student) is not None:
             return None, Refusal.ACCOUNT_CONFLICT, False
         identity = InstitutionIdentity(user=student, issuer=policy.issuer, subject=claims.subject)
         db.session.add(identity)
@@ -228,7 +224,7 @@ def link_staff_account(user: User, principal_name: str, *, issuer: str, actor: U
     other = _identity_by_principal_name(principal_name)
     if other is not None and other.user_id != user.id:
         raise RuleViolation(_l("This principal name is linked to another account."))
-    identity = _identity_of(user)
+    identity = identity_of(user)
     if identity is None:
         identity = InstitutionIdentity(user=user, issuer=issuer)
         db.session.add(identity)
@@ -265,7 +261,7 @@ def confirm_age(
 
 def awaits_age_confirmation(user: User) -> bool:
     """R20: whether ``user`` is a student the login made whose age staff have not confirmed."""
-    identity = _identity_of(user)
+    identity = identity_of(user)
     return identity is not None and identity.awaits_age_confirmation
 
 
