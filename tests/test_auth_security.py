@@ -32,8 +32,15 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.accounts.models import LoginThrottle, RecoveryCode, Role, User, UserSession
-from rights_portal.accounts.security import recovery_code_hash
+from rights_portal.accounts.models import (
+    NO_PASSWORD,
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
+from rights_portal.accounts.security import recovery_code_hash, reset_token
 from rights_portal.audit.models import AuditEvent
 from rights_portal.extensions import db, limiter
 from tests import conftest
@@ -78,6 +85,29 @@ def test_a_reset_link_is_mailed_only_to_a_known_address_and_the_answer_is_the_sa
     assert smtp_sink.to("nobody@uni.example") == []
     requested = actions("user.password_reset_requested")
     assert sorted(e.after["known"] for e in requested) == [False, True]
+
+
+def test_an_institution_account_is_told_to_log_in_there_and_gets_no_password(
+    app, app_ctx, smtp_sink
+):
+    """A reset link would let an SSO account around the institution's login (and its end)."""
+    user = UserFactory(email="sso@uni.example", password_hash=NO_PASSWORD, locale="en")
+    db.session.commit()
+    client = app.test_client()
+    response = post_form(client, "/password/forgot", {"email": "sso@uni.example"})
+    assert response.status_code == 302
+    (mail,) = smtp_sink.to("sso@uni.example")
+    body = mail.get_payload(decode=True).decode()
+    assert "institution account" in body and "/password/reset/" not in body
+    assert body.rstrip().count("/login") == 1
+    (requested,) = actions("user.password_reset_requested")
+    assert requested.after == {"known": True, "institution_login": True}
+
+    # Even a link made for the account by hand sets no password.
+    link = f"/password/reset/{reset_token(user)}"
+    assert client.get(link).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == NO_PASSWORD
 
 
 def test_a_reset_link_works_once_and_the_old_password_stops_working(app, app_ctx, smtp_sink):

@@ -54,6 +54,10 @@ class Role(enum.StrEnum):
 
 STAFF_ROLES = frozenset({Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO, Role.ADMIN})
 
+#: Never a valid argon2 hash: an account made by the institutional login has no password, and
+#: no password can be given to it (the institution decides who logs in, and when not any more).
+NO_PASSWORD = "!institution-login"  # noqa: S105 (a marker, not a secret)
+
 
 class User(UserMixin, Base):
     """A person who logs in."""
@@ -108,6 +112,11 @@ class User(UserMixin, Base):
     def end_sessions(self) -> None:
         """Make every session created so far invalid (the caller records why)."""
         self.session_generation = (self.session_generation or 0) + 1
+
+    @property
+    def has_local_password(self) -> bool:
+        """False for an account made by the institutional login: it logs in there only."""
+        return self.password_hash != NO_PASSWORD
 
     @property
     def is_staff(self) -> bool:

@@ -69,14 +69,19 @@ def request_password_reset(email: str) -> User | None:
             after={"email": email.strip().lower()[:254], "known": False},
         )
         return None
-    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    notify_user(user, "password_reset", token=reset_token(user), minutes=minutes)
+    if not user.has_local_password:
+        # An institutional account gets no password: a reset link would be a way around the
+        # institution's login (and around its leaving date). The mail says where to log in.
+        notify_user(user, "password_reset_institution")
+    else:
+        minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+        notify_user(user, "password_reset", token=reset_token(user), minutes=minutes)
     record(
         "user.password_reset_requested",
         actor=None,
         object_type="user",
         object_id=user.id,
-        after={"known": True},
+        after={"known": True, "institution_login": not user.has_local_password},
     )
     return user
 
@@ -94,6 +99,8 @@ def user_from_reset_token(token: str) -> tuple[str, User | None]:
         return "invalid", None
     user = db.session.get(User, data["user"])
     if user is None or not user.is_active or data.get("pw") != _fingerprint(user):
+        return "invalid", None
+    if not user.has_local_password:
         return "invalid", None
     return "valid", user
 

@@ -22,13 +22,10 @@ from ...audit.services import record
 from ...clock import now_utc
 from ...errors import RuleViolation
 from ...extensions import db
-from ..models import STAFF_ROLES, Role, User
+from ..models import NO_PASSWORD, STAFF_ROLES, Role, User
 from ..services import find_by_email, normalise_email
 from .claims import InstitutionalClaims
 from .models import InstitutionIdentity
-
-#: Never a valid argon2 hash: an account made by the institutional login has no password.
-NO_PASSWORD = "!institution-login"  # noqa: S105 (a marker, not a secret)
 
 
 class Refusal(enum.StrEnum):
