@@ -131,6 +131,11 @@ def _register_domain_wiring(app: Flask) -> None:
     from .media.services import record_for_decision, unreviewed
 
     redaction.register(app, record_for_decision=record_for_decision, unreviewed=unreviewed)
+    # A verified identity on the case page checks a requester without an account too (R22).
+    from .identity.services import register_verified_hook
+    from .intake.requesters import take_over_case_identity_check
+
+    register_verified_hook(app, take_over_case_identity_check)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -559,3 +559,79 @@ def test_only_case_handlers_reach_the_requesters_pages_and_the_child_sees_nothin
         assert dpo.get(path).status_code == 403
     # The DPO reads the case page, with the requester on it.
     assert "Marieke Jansen" in dpo.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_a_check_recorded_through_the_cases_identity_steps_releases_the_held_letters(
+    app, world, smtp_sink
+):
+    """R22: the case page's "checked, type, date" checks a requester without an account too."""
+    handler, response = register(
+        app,
+        channel="email",
+        student_number="s1111111",
+        date_of_birth="1999-01-09",
+        requester_name="Femke Oud",
+        requester_relation="self",
+        requester_email="femke@home.example",
+        case_type="access",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    case = db.session.scalars(select(Case)).one()
+    case_services.assign(case, world["handler"], actor=world["handler"])
+    case_services.post_message(case, author=world["handler"], body="Wij zoeken uw opnames op.")
+    commit()
+    held = db.session.scalars(select(RequesterLetter).where(RequesterLetter.held.is_(True))).one()
+    assert held.template == "case_message"
+    before = len(smtp_sink.to("femke@home.example"))
+
+    doubt = f"/staff/cases/{case.reference}/identity/doubt"
+    assert post_form(handler, doubt, {"reason": "Nieuw e-mailadres."}).status_code == 302
+    response = post_form(
+        handler,
+        f"/staff/cases/{case.reference}/identity/check",
+        {"status": "verified", "document_type": "passport", "document_seen_on": "2026-12-01"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    requester = db.session.get(ExternalRequester, held.requester_id)
+    assert requester.identity_checked and requester.identity_seen_on == date(2026, 12, 1)
+    assert not db.session.get(RequesterLetter, held.id).held
+    mails = smtp_sink.to("femke@home.example")[before:]
+    assert any("Wij zoeken uw opnames op." in body_of(mail) for mail in mails)
+    actions = list(
+        db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.case_id == case.id)
+            .order_by(AuditEvent.id)
+        )
+    )
+    tail = actions[actions.index("identity.checked") :]
+    assert tail[:3] == [
+        "identity.checked",
+        "intake.requester_identity_checked",
+        "intake.letter_released",
+    ]
+
+
+@time_machine.travel(TODAY, tick=True)
+def test_a_parents_letters_stay_held_after_a_case_check_until_the_authority_is_recorded(
+    app, world, smtp_sink
+):
+    """R21: the case's identity check has no place for the parent's authority."""
+    handler, _ = register(app)
+    case = db.session.scalars(select(Case)).one()
+    case_services.assign(case, world["handler"], actor=world["handler"])
+    case_services.post_message(case, author=world["handler"], body="Wij zoeken de opnames op.")
+    commit()
+    doubt = f"/staff/cases/{case.reference}/identity/doubt"
+    assert post_form(handler, doubt, {"reason": "Geen account."}).status_code == 302
+    response = post_form(
+        handler,
+        f"/staff/cases/{case.reference}/identity/check",
+        {"status": "verified", "document_type": "passport", "document_seen_on": "2026-12-01"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    held = db.session.scalars(select(RequesterLetter).where(RequesterLetter.held.is_(True))).one()
+    assert not db.session.get(ExternalRequester, held.requester_id).identity_checked

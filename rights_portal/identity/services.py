@@ -15,9 +15,11 @@ these functions commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -36,6 +38,17 @@ from ..clock import now_utc, today_local
 from ..errors import RuleViolation
 from ..extensions import db
 from ..notifications.services import notify_user
+
+#: Called with the check when a handler records a verified identity, inside the same unit of
+#: work: a domain that keeps its own record of the requester (intake's requesters without an
+#: account) learns of it without this module importing it.
+IdentityVerified = Callable[[IdentityCheck, User], None]
+VERIFIED_HOOKS = "identity_verified_hooks"
+
+
+def register_verified_hook(app: Flask, hook: IdentityVerified) -> None:
+    """Let another domain act on a verified identity check (wired in ``create_app``)."""
+    app.extensions.setdefault(VERIFIED_HOOKS, []).append(hook)
 
 
 def _await_requester_for_identity(case: Case, actor: User) -> None:
@@ -179,4 +192,7 @@ def record_check(
         before={**before, "case_status": case_status_before},
         after={**_snapshot(check), "case_status": case.status},
     )
+    if status is IdentityCheckStatus.VERIFIED:
+        for hook in current_app.extensions.get(VERIFIED_HOOKS, []):
+            hook(check, actor)
     return check

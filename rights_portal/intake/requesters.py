@@ -18,7 +18,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..accounts.models import AuthorityDocument, IdentityDocument, Role, User
+from ..accounts.models import AuthorityDocument, IdentityCheck, IdentityDocument, Role, User
 from ..audit.services import record_case_event
 from ..cases import services as case_services
 from ..cases.models import Case, CaseStatus, MessageKind
@@ -158,6 +158,26 @@ def record_requester_identity(
         case_services.resume_clock(requester.case, actor=actor)
     letters.release_held_letters(requester, actor=actor)
     return requester
+
+
+def take_over_case_identity_check(check: IdentityCheck, actor: User) -> None:
+    """A verified check on the case page is the requester's check too (R22), so held letters go.
+
+    Handlers may check identity through the case's own "reasonable doubt" steps instead of the
+    requester panel; without this the letters held for the requester would wait for a second,
+    identical record. A legal representative's authority is not part of that check (R21): their
+    letters stay held until staff record the authority on the requester panel.
+    """
+    requester = external_requester_for(check.case)
+    if requester is None or requester.identity_checked or requester.is_linked:
+        return
+    if requester.relation is RequesterRelation.LEGAL_REPRESENTATIVE:
+        return
+    if check.document_type is None or check.document_seen_on is None:
+        return
+    record_requester_identity(
+        requester, actor=actor, document=check.document_type, seen_on=check.document_seen_on
+    )
 
 
 def record_requester_answer(
