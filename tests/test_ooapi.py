@@ -25,15 +25,17 @@ from rights_portal.audit.models import AuditEvent
 from rights_portal.cases import deadlines, services
 from rights_portal.cases.models import CaseType, DueDateChange
 from rights_portal.delivery.models import OutboxTask
+from rights_portal.examboard.case_types import upcoming_exams
 from rights_portal.exams.models import Exam, ExamEnrolment, Programme
 from rights_portal.extensions import db
 from rights_portal.ooapi import mapping
+from rights_portal.ooapi.client import ClientSettings, OoapiClient, OoapiError
 from rights_portal.ooapi.models import OoapiRecord, OoapiSyncRun
 from rights_portal.ooapi.sync import UNASSIGNED_BOARD
 from rights_portal.transactions import commit
 from tests.conftest import login, post_form
 from tests.factories import UserFactory
-from tests.ooapi_support import OoapiServer
+from tests.ooapi_support import CLIENT_ID, CLIENT_SECRET, OoapiServer
 from workers.schedule import beat_schedule
 
 pytestmark = pytest.mark.postgres
@@ -83,6 +85,7 @@ def university(app_ctx: Flask, ooapi: OoapiServer) -> dict[str, Any]:
     admin = UserFactory(email="admin@uni.example", role=Role.ADMIN)
     db.session.commit()
     return {
+        "test": test,
         "first": first,
         "resit": resit,
         "students": students,
@@ -296,7 +299,17 @@ def test_an_offering_removed_in_the_source_is_marked_and_kept(app, university):
     assert sync(app)[0] == 0
     resit = exam_of(university["resit"])
     anna = university["students"]["anna"]
+    assert resit in upcoming_exams(anna)
+    case = services.file_case(
+        case_type=CaseType.ALTERNATIVE_EXAM,
+        subject=anna,
+        filed_by=anna,
+        description="I cannot use a webcam at home.",
+        exam=resit,
+    )
+    commit()
 
+    removed_offering = university["server"].data.offering(university["resit"])
     university["server"].data.remove_offering(university["resit"])
     code, output = sync(app)
 
@@ -318,6 +331,18 @@ def test_an_offering_removed_in_the_source_is_marked_and_kept(app, university):
     page = client.get("/staff/integrations/ooapi").get_data(as_text=True)
     assert "Exams removed in the student-information system" in page
     assert "PSY101 Hertentamen Statistiek" in page
+    assert resit not in upcoming_exams(anna)  # not offered for new objections
+    staff = app.test_client()
+    login(staff, "handler@uni.example")
+    case_page = staff.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    assert "Removed in the student-information system" in case_page
+
+    university["server"].data.offerings[university["test"]][university["resit"]] = removed_offering
+    code, output = sync(app)
+    assert code == 0, output
+    assert "exam PSY101 Hertentamen Statistiek listed again" in output
+    db.session.refresh(resit)
+    assert resit.removed_in_source_at is None
 
 
 @pytest.mark.parametrize(
@@ -431,3 +456,23 @@ def test_the_facts_hash_ignores_what_the_portal_does_not_use():
         )
     moment = mapping.parse_moment("2027-01-20T09:00:00")  # no offset: Amsterdam time
     assert moment.utcoffset() == timedelta(hours=1)
+
+
+def test_the_stand_in_reports_requests_and_answers_outside_the_contract():
+    """The checks the fixture relies on can fail: a path, a parameter and a body off-contract."""
+    server = OoapiServer().start()
+    try:
+        program = server.data.add_program("B-PSY", "Psychologie")
+        del server.data.programs[program]["name"]  # required by the contract
+        client = OoapiClient(
+            ClientSettings(server.base_url, server.token_url, CLIENT_ID, CLIENT_SECRET)
+        )
+        with pytest.raises(OoapiError):
+            client.get("/components")  # the contract lists components per organisation only
+        client.get(f"/organizations/{server.data.organization_id}/programs", {"modifiedSince": "x"})
+    finally:
+        server.stop()
+    found = "\n".join(server.violations)
+    assert "GET /components: not an operation of the contract" in found
+    assert "unknown parameters ['modifiedSince']" in found
+    assert "'name' is a required property" in found
