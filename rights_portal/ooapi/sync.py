@@ -714,7 +714,10 @@ def overview(limit: int = 10) -> Overview:
         db.session.scalar(
             select(db.func.count())
             .select_from(ExamEnrolment)
-            .where(ExamEnrolment.removed_in_source_at.is_(None))
+            .where(
+                ExamEnrolment.removed_in_source_at.is_(None),
+                ExamEnrolment.state.in_(mapping.ACTIVE_STATES),
+            )
         )
         or 0
     )
