@@ -476,3 +476,13 @@ def test_the_stand_in_reports_requests_and_answers_outside_the_contract():
     assert "GET /components: not an operation of the contract" in found
     assert "unknown parameters ['modifiedSince']" in found
     assert "'name' is a required property" in found
+
+
+def test_without_a_base_url_the_command_says_so_and_the_task_does_nothing(app_ctx, app):
+    assert not app.config["OOAPI_BASE_URL"]
+    result = CliRunner().invoke(app.cli, ["ooapi", "sync"])
+    assert result.exit_code == 1
+    assert "OOAPI_BASE_URL is not set" in result.output
+    outcome = app.extensions["celery"].tasks["rights_portal.ooapi_sync"].apply().get()
+    assert outcome == {"status": "not configured"}
+    assert db.session.scalar(select(func.count()).select_from(OoapiSyncRun)) == 0
