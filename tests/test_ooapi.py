@@ -420,6 +420,11 @@ def test_the_admin_sees_the_connector_and_syncs_now_and_others_may_not(app, univ
     html = client.get("/staff/integrations/ooapi").get_data(as_text=True)
     assert "programme B-PSY created (Psychologie)" in html
     assert re.search(r"<td>Exams \(test offerings\)</td><td>2</td>", html)
+    university["admin"].locale = "nl"  # the page says what changed in the reader's language
+    commit()
+    html = client.get("/staff/integrations/ooapi").get_data(as_text=True)
+    assert "opleiding B-PSY aangemaakt (Psychologie)" in html
+    assert "Laatste synchronisatie" in html
 
     other = app.test_client()
     login(other, "handler@uni.example")

@@ -7,10 +7,12 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from ..transactions import commit, unit_of_work
 from . import sync
 from .client import OoapiError
+from .labels import describe
 
 ooapi_cli = AppGroup("ooapi", help="The student-information system through the OOAPI.")
 
@@ -33,8 +35,9 @@ def sync_command() -> None:
         click.echo(f"OOAPI sync failed ({run.error_kind}): {run.error_detail}", err=True)
         click.echo("nothing was changed", err=True)
         sys.exit(1)
-    for line in run.changes:
-        click.echo(line)
+    with force_locale("en"):
+        for change in run.changes:
+            click.echo(describe(change))
     for line in run.warnings:
         click.echo(f"skipped: {line}")
     if not run.changes:

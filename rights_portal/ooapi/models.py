@@ -58,5 +58,6 @@ class OoapiSyncRun(Base):
     error_detail: Mapped[str | None] = mapped_column(Text)
     requests: Mapped[int] = mapped_column(default=0)
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    changes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # {"kind": …, params}, said in words by rights_portal.ooapi.labels.describe
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -219,7 +219,11 @@ class _Apply:
     now: datetime
     records: dict[tuple[str, str], OoapiRecord]
     counts: Counter[str] = field(default_factory=Counter)
-    changes: list[str] = field(default_factory=list)
+    # {"kind": …, params}: said in words by rights_portal.ooapi.labels.describe
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def change(self, kind: str, **params: Any) -> None:
+        self.changes.append({"kind": kind, **params})
 
     def record_for(self, kind: str, ooapi_id: str, facts: dict[str, Any]) -> OoapiRecord:
         existing = self.records.get((kind, ooapi_id))
@@ -301,7 +305,7 @@ def _apply_programs(work: _Apply) -> None:
                 },
             )
             work.counts["programmes_created"] += 1
-            work.changes.append(f"programme {facts['code']} created ({facts['name']})")
+            work.change("programme_created", code=facts["code"], name=facts["name"])
         elif (programme.code, programme.name) != (facts["code"], facts["name"]):
             before = {"code": programme.code, "name": programme.name}
             programme.code, programme.name = facts["code"], facts["name"]
@@ -315,7 +319,7 @@ def _apply_programs(work: _Apply) -> None:
                 after={**facts, "source": "ooapi", "ooapi_id": program_id},
             )
             work.counts["programmes_updated"] += 1
-            work.changes.append(f"programme {facts['code']} updated")
+            work.change("programme_updated", code=facts["code"])
         stored = work.record_for("program", program_id, facts)
         stored.local_id = programme.id
         stored.removed_at = None
@@ -330,7 +334,7 @@ def _apply_programs(work: _Apply) -> None:
                 after={"source": "ooapi", "ooapi_id": gone.ooapi_id},
             )
         work.counts["programmes_removed"] += 1
-        work.changes.append(f"program {gone.facts.get('code', gone.ooapi_id)} no longer listed")
+        work.change("programme_removed", code=gone.facts.get("code", gone.ooapi_id))
 
 
 def _apply_plain(work: _Apply, kind: str, listed: dict[str, dict[str, Any]]) -> None:
@@ -365,6 +369,10 @@ def _exam_facts(work: _Apply, offering: dict[str, Any]) -> dict[str, Any] | None
     }
 
 
+def _shown(moment: datetime) -> str:
+    return f"{to_local(moment):%Y-%m-%d %H:%M}"
+
+
 def _exam_snapshot(exam: Exam) -> dict[str, Any]:
     return {
         "course_code": exam.course_code,
@@ -377,8 +385,7 @@ def _exam_snapshot(exam: Exam) -> dict[str, Any]:
 def moved_reason(old: datetime, new: datetime) -> str:
     """The due-date history's reason for an exam that moved in the source (R7)."""
     return (
-        "Exam moved in the student-information system (OOAPI): from "
-        f"{to_local(old):%Y-%m-%d %H:%M} to {to_local(new):%Y-%m-%d %H:%M}"
+        f"Exam moved in the student-information system (OOAPI): from {_shown(old)} to {_shown(new)}"
     )
 
 
@@ -413,7 +420,7 @@ def _apply_offerings(work: _Apply) -> None:
                 after={**_exam_snapshot(exam), "source": "ooapi", "ooapi_id": offering_id},
             )
             work.counts["exams_created"] += 1
-            work.changes.append(f"exam {label} created ({to_local(starts_at):%Y-%m-%d %H:%M})")
+            work.change("exam_created", exam=label, starts_at=_shown(starts_at))
         else:
             before = _exam_snapshot(exam)
             if exam.removed_in_source_at is not None:
@@ -426,7 +433,7 @@ def _apply_offerings(work: _Apply) -> None:
                     after={"source": "ooapi", "ooapi_id": offering_id},
                 )
                 work.counts["exams_returned"] += 1
-                work.changes.append(f"exam {label} listed again")
+                work.change("exam_returned", exam=label)
             old_start = exam.starts_at
             exam.course_code = facts["course_code"]
             exam.title = facts["title"]
@@ -447,17 +454,22 @@ def _apply_offerings(work: _Apply) -> None:
                 moved = exam_moved(exam.id, reason=moved_reason(old_start, starts_at))
                 work.counts["exams_moved"] += 1
                 work.counts["due_dates_moved"] += len(moved)
-                work.changes.append(
-                    f"exam {label} moved from {to_local(old_start):%Y-%m-%d %H:%M} to "
-                    f"{to_local(starts_at):%Y-%m-%d %H:%M}; due dates of {len(moved)} open "
-                    "case(s) recomputed"
+                work.change(
+                    "exam_moved",
+                    exam=label,
+                    old=_shown(old_start),
+                    new=_shown(starts_at),
+                    cases=len(moved),
                 )
-                work.changes.extend(
-                    f"  {c.reference}: effective due {c.old_effective_due} -> {c.new_effective_due}"
-                    for c in moved
-                )
+                for case in moved:
+                    work.change(
+                        "case_due_moved",
+                        reference=case.reference,
+                        old=case.old_effective_due.isoformat(),
+                        new=case.new_effective_due.isoformat(),
+                    )
             elif _exam_snapshot(exam) != before:
-                work.changes.append(f"exam {label} updated")
+                work.change("exam_updated", exam=label)
         stored = work.record_for("offering", offering_id, facts)
         stored.local_id = exam.id
         stored.removed_at = None
@@ -475,7 +487,7 @@ def _apply_offerings(work: _Apply) -> None:
             after={"source": "ooapi", "ooapi_id": gone.ooapi_id},
         )
         work.counts["exams_removed"] += 1
-        work.changes.append(f"exam {exam.label} no longer offered: marked as removed")
+        work.change("exam_removed", exam=exam.label)
 
 
 def _apply_persons(work: _Apply) -> None:
@@ -499,7 +511,7 @@ def _apply_persons(work: _Apply) -> None:
             after={"date_of_birth": user.date_of_birth, "source": "ooapi"},
         )
         work.counts["dates_of_birth"] += 1
-        work.changes.append(f"student {user.student_number}: date of birth from the SIS")
+        work.change("date_of_birth", student_number=user.student_number)
     for gone in work.gone("person"):  # not found any more (404) or no longer a student
         gone.removed_at = work.now
 
@@ -576,12 +588,13 @@ def _apply_enrolments(work: _Apply) -> None:
             )
             work.counts["enrolments_removed"] += 1
     if work.counts["enrolments_created"] or work.counts["enrolments_changed"]:
-        work.changes.append(
-            f"enrolments: {work.counts['enrolments_created']} new, "
-            f"{work.counts['enrolments_changed']} changed"
+        work.change(
+            "enrolments",
+            created=work.counts["enrolments_created"],
+            changed=work.counts["enrolments_changed"],
         )
     if work.counts["enrolments_removed"]:
-        work.changes.append(f"enrolments: {work.counts['enrolments_removed']} no longer listed")
+        work.change("enrolments_removed", count=work.counts["enrolments_removed"])
 
 
 def apply(snapshot: Snapshot) -> _Apply:

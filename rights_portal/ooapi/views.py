@@ -9,33 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..permissions import can_manage_ooapi
 from . import sync
+from .labels import ERROR_KIND_LABELS, STATUS_LABELS, TRIGGER_LABELS, describe
 
 bp = Blueprint("ooapi", __name__, template_folder="templates")
-
-ERROR_KIND_LABELS = {
-    "timeout": _l("The OOAPI server did not answer in time."),
-    "connection": _l("The OOAPI server could not be reached."),
-    "http": _l("The OOAPI server answered with an error."),
-    "auth": _l("The token endpoint refused the client's credentials."),
-    "paging": _l("The OOAPI server kept on sending further pages; the sync stopped."),
-    "invalid": _l("The OOAPI server sent something that is not the OOAPI v5 contract's shape."),
-    "config": _l("The connector is not configured."),
-}
-STATUS_LABELS = {
-    "ok": _l("completed"),
-    "failed": _l("failed, nothing was changed"),
-    "skipped": _l("skipped: another sync was running"),
-}
-TRIGGER_LABELS = {
-    "schedule": _l("schedule"),
-    "manual": _l("sync now"),
-    "cli": _l("command line"),
-}
 
 
 def _admin_only() -> None:
@@ -64,6 +44,7 @@ def connector() -> ResponseReturnValue:
         error_labels=ERROR_KIND_LABELS,
         status_labels=STATUS_LABELS,
         trigger_labels=TRIGGER_LABELS,
+        describe=describe,
     )
 
 
