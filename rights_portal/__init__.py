@@ -109,6 +109,7 @@ def _register_models() -> None:
     from .intake import models as _intake  # noqa: F401
     from .media import models as _media  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .ooapi import models as _ooapi  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
     from .webhooks import events as _webhook_events  # noqa: F401  (turns audit events into deliveries)
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from .intake.views import bp as intake_bp
     from .media.views import bp as media_bp
     from .notifications.blueprint import bp as notifications_bp
+    from .ooapi.views import bp as ooapi_bp
     from .portal import guardians as _portal_guardians  # noqa: F401  (routes on the portal bp)
     from .portal import identity as _portal_identity  # noqa: F401
     from .portal import privacy as _portal_privacy  # noqa: F401  (the exam privacy notice)
@@ -180,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
+    app.register_blueprint(ooapi_bp)  # /staff/integrations/ooapi
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -199,6 +202,7 @@ def _register_cli(app: Flask) -> None:
     from .demo.cli import demo_cli
     from .intake.cli import intake_cli
     from .media.cli import media_cli
+    from .ooapi.cli import ooapi_cli
     from .register.cli import register_cli
     from .retention.cli import retention_cli
 
@@ -213,6 +217,7 @@ def _register_cli(app: Flask) -> None:
         recordings_cli,
         retention_cli,
         media_cli,
+        ooapi_cli,
     ):
         app.cli.add_command(group)
 

@@ -121,6 +121,19 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "OIDC_STAFF_ACR": _env("OIDC_STAFF_ACR", ""),
         # The REST API (/api/v1): calls per client; webhooks: give up on an endpoint after this
         # many failed attempts in a row (it is disabled and the admins are told).
+        # The student-information system through the Open Education API (OOAPI v5); the sync
+        # is off while OOAPI_BASE_URL is empty. Tokens: OAuth2 client credentials.
+        "OOAPI_BASE_URL": _env("OOAPI_BASE_URL", ""),
+        "OOAPI_TOKEN_URL": _env("OOAPI_TOKEN_URL", ""),
+        "OOAPI_CLIENT_ID": _env("OOAPI_CLIENT_ID", ""),
+        "OOAPI_CLIENT_SECRET": _env("OOAPI_CLIENT_SECRET", ""),
+        "OOAPI_ORGANIZATION_ID": _env("OOAPI_ORGANIZATION_ID", ""),
+        "OOAPI_SYNC_MINUTES": int(_env("OOAPI_SYNC_MINUTES", "60") or 60),
+        "OOAPI_TIMEOUT_SECONDS": float(_env("OOAPI_TIMEOUT_SECONDS", "10") or 10),
+        "OOAPI_PAGE_SIZE": int(_env("OOAPI_PAGE_SIZE", "100") or 100),
+        "OOAPI_MAX_PAGES": int(_env("OOAPI_MAX_PAGES", "200") or 200),
+        # The exam board new programmes from the OOAPI get (by name); empty: a placeholder board.
+        "OOAPI_EXAM_BOARD": _env("OOAPI_EXAM_BOARD", ""),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600 per minute"),
         "WEBHOOK_DISABLE_AFTER": int(_env("WEBHOOK_DISABLE_AFTER", "15") or 15),
         "WEBHOOK_TIMEOUT_SECONDS": int(_env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10),

@@ -154,6 +154,17 @@ AUDIT_ACTION_LABELS: dict[str, LazyString] = {
     "webhook.endpoint_disabled": _l("Webhook endpoint disabled after failures"),
     "webhook.endpoint_registered": _l("Webhook endpoint registered"),
     "webhook.endpoint_enabled": _l("Webhook endpoint enabled again"),
+    "enrolment.changed": _l("Enrolment changed in the student-information system"),
+    "enrolment.recorded": _l("Enrolment taken from the student-information system"),
+    "enrolment.removed_in_source": _l("Enrolment no longer in the student-information system"),
+    "exam.removed_in_source": _l("Exam no longer offered in the student-information system"),
+    "exam.returned_in_source": _l("Exam offered again in the student-information system"),
+    "ooapi.sync_failed": _l("Sync with the student-information system failed"),
+    "ooapi.sync_requested": _l("Sync with the student-information system asked for"),
+    "programme.created": _l("Programme added"),
+    "programme.removed_in_source": _l("Programme no longer in the student-information system"),
+    "programme.updated": _l("Programme changed"),
+    "user.date_of_birth_from_source": _l("Date of birth taken from the student-information system"),
 }
 
 FLAG_KIND_LABELS: dict[str, LazyString] = {

@@ -99,6 +99,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "webhook.endpoint_enabled",
         "tests/test_webhooks.py::test_a_failing_endpoint_is_retried_then_disabled_with_a_notice_and_a_log",
     ),
+    "ooapi.sync_now": (
+        "ooapi.sync_requested",
+        "tests/test_ooapi.py::test_the_admin_sees_the_connector_and_syncs_now_and_others_may_not",
+    ),
     "institution.staff_links": (
         "user.institution_linked",
         "tests/test_institution_login.py::test_an_admin_links_a_staff_account_on_the_page_and_others_cannot",
@@ -360,6 +364,12 @@ TASKS_WITHOUT_EVENTS: dict[str, str] = {
         " records webhook.endpoint_disabled (tests/test_webhooks.py)"
     ),
     "rights_portal.relay_webhooks": "re-enqueues webhook deliveries that are due; changes nothing",
+    "rights_portal.ooapi_sync": (
+        "a no-op without OOAPI_BASE_URL (as here); against a source it records each change"
+        " (programme.created, exam.created, exam.updated, enrolment.recorded, …) or"
+        " ooapi.sync_failed (tests/test_ooapi.py::"
+        "test_the_admin_sees_the_connector_and_syncs_now_and_others_may_not)"
+    ),
 }
 
 # GET endpoint that opens one object -> the action it records

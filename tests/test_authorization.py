@@ -153,6 +153,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "webhooks.endpoints": expect(FORBIDDEN, admin=OK),
     "webhooks.log": expect(FORBIDDEN, admin=NOT_FOUND),
     "webhooks.enable": expect(FORBIDDEN, admin=NOT_FOUND),
+    # Without OOAPI_BASE_URL (as in the walk) "sync now" explains the settings and redirects.
+    "ooapi.connector": expect(FORBIDDEN, admin=OK),
+    "ooapi.sync_now": expect(FORBIDDEN, admin=OK),
     # Without OIDC_ISSUER (as in the walk) the institutional login does not exist: 404.
     "institution.start": expect(NOT_FOUND, anonymous=NOT_FOUND),
     "institution.callback": expect(NOT_FOUND, anonymous=NOT_FOUND),

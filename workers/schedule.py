@@ -14,10 +14,10 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     The deadline sweep, the outbox relay (safety net for a lost dispatch), the register's daily
     reminders to the DPO (unique per tool, kind and date) and the nightly audit-trail
     verification with its anchor and the head anchor every few minutes (R24), and the daily
-    retention purge (R25).
+    retention purge (R25), and the OOAPI sync when OOAPI_BASE_URL is set.
     """
     hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
-    return {
+    schedule: dict[str, dict[str, Any]] = {
         "deadline-sweep": {
             "task": "rights_portal.sweep_deadlines",
             "schedule": timedelta(minutes=config["DEADLINE_SWEEP_MINUTES"]),
@@ -57,3 +57,9 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=hour, minute=minute),
         },
     }
+    if config.get("OOAPI_BASE_URL"):  # the OOAPI sync only where a SIS is configured
+        schedule["ooapi-sync"] = {
+            "task": "rights_portal.ooapi_sync",
+            "schedule": timedelta(minutes=config["OOAPI_SYNC_MINUTES"]),
+        }
+    return schedule

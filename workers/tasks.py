@@ -22,6 +22,7 @@ from rights_portal.extensions import db
 from rights_portal.media import services as media_services
 from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
+from rights_portal.ooapi import sync as ooapi_sync
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
 from rights_portal.transactions import (
@@ -187,3 +188,13 @@ def delete_decided_files(case_id: int) -> int:
     nothing again, and one after a killed run completes what it left half-done.
     """
     return retention_runner.delete_decided_files(case_id)
+
+
+@shared_task(name="rights_portal.ooapi_sync")
+@unit_of_work
+def ooapi_sync_run(trigger: str = "schedule") -> dict[str, object]:
+    """One OOAPI sync (beat, or the admin's "sync now"); a no-op while OOAPI_BASE_URL is empty."""
+    if ooapi_sync.settings_from(current_app.config) is None:
+        return {"status": "not configured"}
+    run = ooapi_sync.run(trigger=trigger)
+    return {"status": run.status, "changes": len(run.changes), "error": run.error_detail}

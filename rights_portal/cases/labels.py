@@ -62,4 +62,5 @@ DUE_CHANGE_LABELS = {
     "extended": _l("Term extended"),
     "resumed": _l("Clock restarted after a pause"),
     "recomputed": _l("Recomputed under the corrected calendar and pause rules"),
+    "exam_moved": _l("Exam moved"),
 }

@@ -365,7 +365,8 @@ class DueDateChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    # "received", "extended", "paused", "resumed", "recomputed" (``flask deadlines recompute``).
+    # "received", "extended", "paused", "resumed", "recomputed" (``flask deadlines recompute``),
+    # "exam_moved" (the exam moved in the student-information system, R7).
     cause: Mapped[str] = mapped_column(String(32))
     old_statutory_due: Mapped[date | None] = mapped_column(Date)
     new_statutory_due: Mapped[date] = mapped_column(Date)

@@ -183,6 +183,38 @@ def recompute_open_due_dates(*, dry_run: bool = False) -> list[RecomputedCase]:
     return changed
 
 
+def exam_moved(exam_id: int, *, reason: str) -> list[RecomputedCase]:
+    """R7: an exam moved; its open exam-bound cases get the exam-bound date of the new start.
+
+    Every change lands on the case's due-date history (cause ``exam_moved``) and on the audit
+    trail with ``reason``, which says where the move came from and from when to when. A case
+    whose dates stay the same gets no entry. The caller commits.
+    """
+    changed: list[RecomputedCase] = []
+    cases = db.session.scalars(
+        select(Case)
+        .where(Case.exam_id == exam_id, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.id)
+    ).all()
+    for case in cases:
+        if not case.case_type.exam_bound:
+            continue
+        old_statutory, old_effective = case.statutory_due, case.effective_due
+        if _recompute_due_dates(
+            case, cause="exam_moved", reason=reason, actor=None, exam_bound=True
+        ):
+            changed.append(
+                RecomputedCase(
+                    case.reference,
+                    old_statutory,
+                    case.statutory_due,
+                    old_effective,
+                    case.effective_due,
+                )
+            )
+    return changed
+
+
 def extend(
     case: Case,
     *,

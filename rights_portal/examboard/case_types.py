@@ -92,9 +92,14 @@ def upcoming_exams(subject: User) -> list[Exam]:
     """Exams of the student's programme that have not yet taken place, soonest first (R7).
 
     An objection or alternative-exam request is about an exam still to come: a date it must be
-    decided by (R7) only makes sense before the exam starts.
+    decided by (R7) only makes sense before the exam starts. An exam the student-information
+    system no longer offers is not offered here either.
     """
-    query = select(Exam).where(Exam.starts_at > now_utc()).order_by(Exam.starts_at)
+    query = (
+        select(Exam)
+        .where(Exam.starts_at > now_utc(), Exam.removed_in_source_at.is_(None))
+        .order_by(Exam.starts_at)
+    )
     if subject.programme_id is not None:
         query = query.where(Exam.programme_id == subject.programme_id)
     return list(db.session.scalars(query))

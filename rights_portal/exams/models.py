@@ -1,4 +1,4 @@
-"""Programmes, board memberships, exams, proctoring tools, recordings and automated flags.
+"""Programmes, board memberships, exams, enrolments, proctoring tools, recordings and flags.
 
 A programme belongs to one exam board (:class:`rights_portal.examboard.models.ExamBoard`); an
 objection or alternative-exam request about an exam is decided by the board of the exam's
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -103,6 +104,9 @@ class Exam(Base):
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     proctoring_tool_id: Mapped[int | None] = mapped_column(ForeignKey("proctoring_tools.id"))
+    # The student-information system no longer lists this exam (its OOAPI offering went away):
+    # it is marked, never deleted, so cases and recordings about it keep their exam.
+    removed_in_source_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()
     proctoring_tool: Mapped[ProctoringTool | None] = relationship()
@@ -116,6 +120,30 @@ class Exam(Base):
     def label_of(course_code: str, title: str) -> str:
         """An exam's label from its columns, for pages that read rows rather than objects."""
         return f"{course_code} {title}"
+
+
+class ExamEnrolment(Base):
+    """A student's enrolment for an exam, as the student-information system reports it.
+
+    ``state`` is the OOAPI association state (``associated``, ``pending``, ``queued``,
+    ``canceled``, ``denied``). An enrolment the source no longer lists is marked
+    (``removed_in_source_at``), never deleted.
+    """
+
+    __tablename__ = "exam_enrolments"
+    __table_args__ = (UniqueConstraint("exam_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    # The OOAPI associationId, so a later sync finds the same enrolment.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    removed_in_source_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    exam: Mapped[Exam] = relationship()
+    student = relationship("User")
 
 
 class Recording(Base):

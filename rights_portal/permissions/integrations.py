@@ -25,6 +25,11 @@ def can_manage_api_clients(user: User) -> bool:
     return bool(user.is_authenticated) and user.role in INTEGRATION_ADMIN_ROLES
 
 
+def can_manage_ooapi(user: User) -> bool:
+    """Admins see the OOAPI connector's runs and start a sync (its settings are environment)."""
+    return bool(user.is_authenticated) and user.role in INTEGRATION_ADMIN_ROLES
+
+
 def api_client_may(client: ApiClient, scope: ApiScope) -> bool:
     """Whether an API client may do what ``scope`` covers (it is active and holds it)."""
     return client.is_active and client.has(scope)
