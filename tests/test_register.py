@@ -671,3 +671,62 @@ def test_the_demo_has_a_ready_tool_and_a_video_call_tool_missing_its_dpia(app, a
     assert {e.proctoring_tool_id for e in db.session.scalars(select(Exam))} == {
         tools["ProctorCam"].id
     }
+
+
+def test_moving_an_exam_in_the_register_moves_its_open_objections_due_date(app, world):
+    """R7: the exam-bound date follows the exam's start, whoever moves it; the reason is kept."""
+    from rights_portal.cases import deadlines, services
+    from rights_portal.cases.models import Case, CaseType, DueDateChange
+
+    exam = ExamFactory(
+        programme=world["programme"], starts_at=datetime(2027, 1, 18, 9, tzinfo=AMSTERDAM)
+    )
+    db.session.commit()
+    case = services.file_case(
+        case_type=CaseType.OBJECTION,
+        subject=world["student"],
+        filed_by=world["student"],
+        description="Ik maak bezwaar tegen cameratoezicht.",
+        exam=exam,
+    )
+    commit()
+    old_due = case.effective_due
+    admin = app.test_client()
+    login(admin, "admin@uni.example")
+    response = post_form(
+        admin,
+        f"/staff/exams/{exam.id}/edit",
+        exam_form(
+            world, 0, course_code=exam.course_code, title=exam.title, starts_at="2026-12-14T09:00"
+        ),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    working_days = app.config["EXAM_BOUND_WORKING_DAYS"]
+    new_due = deadlines.exam_bound_due(datetime(2026, 12, 14, 9, tzinfo=AMSTERDAM), working_days)
+    assert new_due < old_due and case.effective_due == case.exam_bound_due == new_due
+    (change,) = db.session.scalars(
+        select(DueDateChange).where(
+            DueDateChange.case_id == case.id, DueDateChange.cause == "exam_moved"
+        )
+    ).all()
+    assert change.cause == "exam_moved" and change.actor_id == world["admin"].id
+    assert "2027-01-18 09:00" in change.reason and "2026-12-14 09:00" in change.reason
+
+    # A change that keeps the start moves nothing.
+    post_form(
+        admin,
+        f"/staff/exams/{exam.id}/edit",
+        exam_form(
+            world, 0, course_code=exam.course_code, title="Statistiek", starts_at="2026-12-14T09:00"
+        ),
+    )
+    assert (
+        db.session.scalar(
+            select(func.count(DueDateChange.id)).where(
+                DueDateChange.case_id == case.id, DueDateChange.cause == "exam_moved"
+            )
+        )
+        == 1
+    )

@@ -183,12 +183,13 @@ def recompute_open_due_dates(*, dry_run: bool = False) -> list[RecomputedCase]:
     return changed
 
 
-def exam_moved(exam_id: int, *, reason: str) -> list[RecomputedCase]:
+def exam_moved(exam_id: int, *, reason: str, actor: User | None = None) -> list[RecomputedCase]:
     """R7: an exam moved; its open exam-bound cases get the exam-bound date of the new start.
 
     Every change lands on the case's due-date history (cause ``exam_moved``) and on the audit
-    trail with ``reason``, which says where the move came from and from when to when. A case
-    whose dates stay the same gets no entry. The caller commits.
+    trail with ``reason``, which says where the move came from and from when to when; ``actor``
+    is the person who moved it (None: the student-information system). A case whose dates stay
+    the same gets no entry. The caller commits.
     """
     changed: list[RecomputedCase] = []
     cases = db.session.scalars(
@@ -201,7 +202,7 @@ def exam_moved(exam_id: int, *, reason: str) -> list[RecomputedCase]:
             continue
         old_statutory, old_effective = case.statutory_due, case.effective_due
         if _recompute_due_dates(
-            case, cause="exam_moved", reason=reason, actor=None, exam_bound=True
+            case, cause="exam_moved", reason=reason, actor=actor, exam_bound=True
         ):
             changed.append(
                 RecomputedCase(

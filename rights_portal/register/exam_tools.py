@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..audit.services import record
+from ..cases.services import exam_moved
 from ..clock import to_local, today_local
 from ..errors import RuleViolation
 from ..exams.models import Exam, ProctoringTool, Programme
@@ -67,6 +68,7 @@ def save_exam(
         raise ValueError("starts_at must be timezone-aware")
     creating = exam is None
     before = None if exam is None else _exam_snapshot(exam)
+    old_start = None if exam is None else exam.starts_at
     linking = tool is not None and (exam is None or exam.proctoring_tool_id != tool.id)
     checklist = None
     if linking and tool is not None:
@@ -104,6 +106,16 @@ def save_exam(
     )
     if checklist is not None and not checklist.ready and override is not None and tool is not None:
         _record_override(exam, tool, checklist, override, actor)
+    if old_start is not None and old_start != exam.starts_at:
+        # R7: the exam-bound due date of its open cases follows the exam, with the reason.
+        exam_moved(
+            exam.id,
+            reason=(
+                f"Exam moved in the register: from {to_local(old_start):%Y-%m-%d %H:%M}"
+                f" to {to_local(exam.starts_at):%Y-%m-%d %H:%M}"
+            ),
+            actor=actor,
+        )
     return exam
 
 
