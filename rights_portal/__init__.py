@@ -111,6 +111,7 @@ def _register_models() -> None:
     from .notifications import models as _notifications  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
+    from .vendors import models as _vendors  # noqa: F401
     from .webhooks import events as _webhook_events  # noqa: F401  (turns audit events into deliveries)
     from .webhooks import models as _webhooks  # noqa: F401
 
@@ -131,6 +132,11 @@ def _register_domain_wiring(app: Flask) -> None:
     from .media.services import record_for_decision, unreviewed
 
     redaction.register(app, record_for_decision=record_for_decision, unreviewed=unreviewed)
+    # The vendors' panel on an access request's staff page (vendors builds on access).
+    from .cases.registry import add_staff_panel
+    from .vendors import panel as vendors_panel
+
+    add_staff_panel("access", vendors_panel.TEMPLATE, vendors_panel.build)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -157,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
     from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp
+    from .vendors.views import bp as vendors_bp
     from .web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -175,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
+    app.register_blueprint(vendors_bp)  # /staff/integrations/vendors, case buttons, Zoom's webhook
 
     @app.route("/")
     def index() -> ResponseReturnValue:

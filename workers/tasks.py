@@ -24,6 +24,8 @@ from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
+from rights_portal.vendors import on_request as vendor_on_request
+from rights_portal.vendors import tasks as vendor_tasks
 from rights_portal.transactions import (
     after_commit,
     dispatch,
@@ -187,3 +189,27 @@ def delete_decided_files(case_id: int) -> int:
     nothing again, and one after a killed run completes what it left half-done.
     """
     return retention_runner.delete_decided_files(case_id)
+
+
+@shared_task(name="rights_portal.fetch_vendor_files")
+@unit_of_work
+def fetch_vendor_files(case_id: int) -> dict[str, object]:
+    """List and fetch what the connected vendors hold of an access case's student (R11).
+
+    Idempotent: a file fetched before (same vendor id or sha256) is not stored again.
+    """
+    return vendor_tasks.fetch_for_case(case_id)
+
+
+@shared_task(name="rights_portal.fetch_zoom_meeting")
+@unit_of_work
+def fetch_zoom_meeting(connector_id: int, meeting_id: str) -> dict[str, object]:
+    """After Zoom's recording.completed webhook: fetch the linked meeting's files."""
+    return vendor_tasks.fetch_meeting(connector_id, meeting_id)
+
+
+@shared_task(name="rights_portal.vendor_request_reminders")
+@unit_of_work
+def vendor_request_reminders() -> list[int]:
+    """Daily: remind vendors without an API (and the handler) of requests coming due."""
+    return vendor_on_request.remind_due()
