@@ -58,7 +58,9 @@ class Faults:
     broken: set[str] = field(default_factory=set)  # internal: already broken once
 
 
-def _download(content: bytes, file_id: str, request: Request, faults: Faults) -> Response | Iterator[bytes]:
+def _download(
+    content: bytes, file_id: str, request: Request, faults: Faults
+) -> Response | Iterator[bytes]:
     if file_id in faults.slow:
         time.sleep(3)
     if file_id in faults.break_then_500 and file_id in faults.broken:
@@ -82,7 +84,9 @@ def _download(content: bytes, file_id: str, request: Request, faults: Faults) ->
         yield body
 
     status = 206 if start else 200
-    response = Response(stream(), status=status, mimetype="application/octet-stream", direct_passthrough=True)
+    response = Response(
+        stream(), status=status, mimetype="application/octet-stream", direct_passthrough=True
+    )
     response.headers["Content-Length"] = str(len(body))
     response.headers["Accept-Ranges"] = "bytes"
     if start:
@@ -92,7 +96,10 @@ def _download(content: bytes, file_id: str, request: Request, faults: Faults) ->
 
 def zoom_signature(secret: str, timestamp: str, body: bytes) -> str:
     """What Zoom sends in x-zm-signature."""
-    return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return (
+        "v0="
+        + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    )
 
 
 @dataclass
@@ -144,7 +151,9 @@ class ZoomStandIn:
                     "download_url": f"{self.url}/rec/download/{f.id}",
                     "recording_start": meeting["start_time"],
                     "status": "completed",
-                    "recording_type": "shared_screen_with_speaker_view" if f.file_type == "MP4" else f.file_type.lower(),
+                    "recording_type": "shared_screen_with_speaker_view"
+                    if f.file_type == "MP4"
+                    else f.file_type.lower(),
                 }
                 for f in meeting["files"]
             ],
@@ -158,7 +167,10 @@ class ZoomStandIn:
     def _route(self, request: Request) -> Response:
         path = request.path
         if path == "/oauth/token" and request.method == "POST":
-            expected = "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+            expected = (
+                "Basic "
+                + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+            )
             if (
                 request.headers.get("Authorization") != expected
                 or request.args.get("grant_type") != "account_credentials"
@@ -167,17 +179,24 @@ class ZoomStandIn:
                 return Response(json.dumps({"reason": "Invalid client_id or client_secret"}), 401)
             token = secrets.token_urlsafe(16)
             self.tokens.add(token)
-            return Response(json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 3599}), mimetype="application/json")
+            return Response(
+                json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 3599}),
+                mimetype="application/json",
+            )
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if bearer not in self.tokens:
             return Response(json.dumps({"code": 124, "message": "Invalid access token."}), 401)
         if path == "/v2/users/me":
-            return Response(json.dumps({"id": "host", "email": "host@uni.example"}), mimetype="application/json")
+            return Response(
+                json.dumps({"id": "host", "email": "host@uni.example"}), mimetype="application/json"
+            )
         match = re.fullmatch(r"/v2/meetings/([^/]+)/recordings", path)
         if match:
             if match.group(1) not in self.meetings:
                 return Response(json.dumps({"code": 3301, "message": "no recording"}), 404)
-            return Response(json.dumps(self._meeting_json(match.group(1))), mimetype="application/json")
+            return Response(
+                json.dumps(self._meeting_json(match.group(1))), mimetype="application/json"
+            )
         match = re.fullmatch(r"/v2/users/([^/]+)/recordings", path)
         if match:
             ids = sorted(self.meetings)
@@ -189,7 +208,12 @@ class ZoomStandIn:
                 meetings = meetings or []
             else:
                 following = f"page-{index + 1}" if index + 1 < len(ids) else ""
-            body = {"page_size": 1, "total_records": len(ids), "next_page_token": following, "meetings": meetings}
+            body = {
+                "page_size": 1,
+                "total_records": len(ids),
+                "next_page_token": following,
+                "meetings": meetings,
+            }
             return Response(json.dumps(body), mimetype="application/json")
         match = re.fullmatch(r"/rec/download/([^/]+)", path)
         if match and match.group(1) in self.files:
@@ -198,9 +222,18 @@ class ZoomStandIn:
             return result
         return Response("not found", 404)
 
-    def webhook(self, event: str, payload: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+    def webhook(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
         """A signed webhook body and its headers, as Zoom sends them."""
-        body = json.dumps({"event": event, "event_ts": int(time.time() * 1000), "payload": payload}).encode()
+        body = json.dumps(
+            {"event": event, "event_ts": int(time.time() * 1000), "payload": payload}
+        ).encode()
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -209,7 +242,9 @@ class ZoomStandIn:
         }
         return body, headers
 
-    def send_webhook(self, url: str, event: str, payload: dict[str, Any], **kw: Any) -> requests.Response:
+    def send_webhook(
+        self, url: str, event: str, payload: dict[str, Any], **kw: Any
+    ) -> requests.Response:
         """POST a signed webhook to the portal over HTTP."""
         body, headers = self.webhook(event, payload, **kw)
         return requests.post(url, data=body, headers=headers, timeout=10)
@@ -236,8 +271,15 @@ class ProctorExamStandIn:
         self.server.close()
 
     def add_session(
-        self, exam_id: str, session_id: str, *, student_number: str, email: str, started_at: str,
-        recordings: list[tuple[str, str, bytes]], list_sha256: bool = True,
+        self,
+        exam_id: str,
+        session_id: str,
+        *,
+        student_number: str,
+        email: str,
+        started_at: str,
+        recordings: list[tuple[str, str, bytes]],
+        list_sha256: bool = True,
     ) -> None:
         rows = []
         for rec_id, rec_type, content in recordings:
@@ -253,18 +295,28 @@ class ProctorExamStandIn:
                 }
             )
         self.exams.setdefault(exam_id, []).append(
-            {"id": session_id, "student_number": student_number, "email": email, "started_at": started_at, "recordings": rows}
+            {
+                "id": session_id,
+                "student_number": student_number,
+                "email": email,
+                "started_at": started_at,
+                "recordings": rows,
+            }
         )
 
     def _verify(self, request: Request) -> str | None:
         if request.headers.get("Authorization") != f"Token token={self.api_token}":
             return "unknown api token"
-        stamp, nonce, given = (request.headers.get(h, "") for h in ("X-PE-Timestamp", "X-PE-Nonce", "X-PE-Signature"))
+        stamp, nonce, given = (
+            request.headers.get(h, "") for h in ("X-PE-Timestamp", "X-PE-Nonce", "X-PE-Signature")
+        )
         if not stamp.isdigit() or not nonce.isdigit() or not given:
             return "signature missing"
         if abs(time.time() * 1000 - int(stamp)) > 300_000:
             return "timestamp outside five minutes"
-        expected = hmac.new(self.secret_key.encode(), f"{stamp}:{nonce}".encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            self.secret_key.encode(), f"{stamp}:{nonce}".encode(), hashlib.sha256
+        ).hexdigest()
         if not hmac.compare_digest(expected, given):
             return "bad signature"
         if nonce in self.nonces:

@@ -24,8 +24,6 @@ from rights_portal.media import worker as media_worker
 from rights_portal.notifications.services import deliver, undelivered_ids
 from rights_portal.register.reminders import sweep as register_sweep
 from rights_portal.retention import runner as retention_runner
-from rights_portal.vendors import on_request as vendor_on_request
-from rights_portal.vendors import tasks as vendor_tasks
 from rights_portal.transactions import (
     after_commit,
     dispatch,
@@ -33,6 +31,8 @@ from rights_portal.transactions import (
     unit_of_work,
     unsent_task_ids,
 )
+from rights_portal.vendors import on_request as vendor_on_request
+from rights_portal.vendors import tasks as vendor_tasks
 from rights_portal.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)

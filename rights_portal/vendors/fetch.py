@@ -23,13 +23,13 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..access.cleanup import delete_after_rollback
+from ..access.holdings import required
 from ..access.storage import recordings_storage
 from ..clock import now_utc, to_local
 from ..exams.models import Exam, Recording, RecordingFile
 from ..extensions import db
 from .connectors import Connector, RemoteFile, VendorError
 from .models import ItemState, VendorConnector, VendorItem
-
 
 #: Read from the network in small pieces: a transfer that breaks off loses at most one piece,
 #: and the resume starts right after what arrived.
@@ -127,7 +127,8 @@ def _download(client: Connector, item: VendorItem, work: Path) -> tuple[str, int
                                 f"{name} sent more than the {item.size_bytes} bytes it listed"
                             )
                 except requests.RequestException as exc:
-                    problem = f"the download from {name} broke off after {size} bytes ({exc.__class__.__name__})"
+                    kind = exc.__class__.__name__
+                    problem = f"the download from {name} broke off after {size} bytes ({kind})"
                     continue
                 if total is not None and size < total:
                     problem = f"the download from {name} ended after {size} of {total} bytes"
@@ -165,7 +166,7 @@ def fetch(client: Connector, item: VendorItem) -> Fetched:
     work.parent.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            sha256, size = _download(client, item, work)
+            sha256, _size = _download(client, item, work)
         except VendorError as exc:
             item.state = ItemState.FAILED
             item.last_error = str(exc)[:2000]
@@ -210,8 +211,7 @@ def _recording_for(item: VendorItem) -> Recording:
         )
     ).first()
     if recording is None:
-        exam = db.session.get(Exam, item.exam_id)
-        assert exam is not None
+        exam = required(db.session.get(Exam, item.exam_id), f"exam {item.exam_id}")
         recording = Recording(
             student_id=item.student_id,
             exam_id=item.exam_id,

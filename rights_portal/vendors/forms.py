@@ -21,7 +21,8 @@ class ConnectorForm(Form):
     """A connector's settings; secrets are write-only (left empty, they keep their value)."""
 
     name = StringField(
-        _l("Name"), validators=[InputRequired(message=_l("Give the connector a name.")), Length(max=200)]
+        _l("Name"),
+        validators=[InputRequired(message=_l("Give the connector a name.")), Length(max=200)],
     )
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     tool_id = SelectField(_l("Tool in the register"), coerce=int)
@@ -30,7 +31,9 @@ class ConnectorForm(Form):
     enabled = BooleanField(_l("Enabled"), default=True)
     account_id = StringField(_l("Account id (Zoom)"), validators=[Optional(), Length(max=200)])
     client_id = StringField(_l("Client id (Zoom)"), validators=[Optional(), Length(max=200)])
-    client_secret = PasswordField(_l("Client secret (Zoom)"), validators=[Optional(), Length(max=500)])
+    client_secret = PasswordField(
+        _l("Client secret (Zoom)"), validators=[Optional(), Length(max=500)]
+    )
     webhook_secret = PasswordField(
         _l("Webhook secret token (Zoom)"), validators=[Optional(), Length(max=500)]
     )
@@ -38,8 +41,12 @@ class ConnectorForm(Form):
         _l("Host user whose recordings are listed (Zoom, optional)"),
         validators=[Optional(), Length(max=200)],
     )
-    api_token = PasswordField(_l("API token (ProctorExam)"), validators=[Optional(), Length(max=500)])
-    secret_key = PasswordField(_l("Secret key (ProctorExam)"), validators=[Optional(), Length(max=500)])
+    api_token = PasswordField(
+        _l("API token (ProctorExam)"), validators=[Optional(), Length(max=500)]
+    )
+    secret_key = PasswordField(
+        _l("Secret key (ProctorExam)"), validators=[Optional(), Length(max=500)]
+    )
 
 
 class LinkForm(Form):
@@ -48,7 +55,10 @@ class LinkForm(Form):
     exam_id = SelectField(_l("Exam"), coerce=int)
     vendor_ref = StringField(
         _l("Meeting id (Zoom) or exam id (ProctorExam)"),
-        validators=[InputRequired(message=_l("Give the vendor's meeting or exam id.")), Length(max=200)],
+        validators=[
+            InputRequired(message=_l("Give the vendor's meeting or exam id.")),
+            Length(max=200),
+        ],
     )
     student_number = StringField(
         _l("Student number (for a Zoom meeting)"), validators=[Optional(), Length(max=32)]

@@ -76,9 +76,7 @@ class VendorLink(Base):
     """Which vendor object holds an exam: a Zoom meeting (of one student) or a ProctorExam exam."""
 
     __tablename__ = "vendor_links"
-    __table_args__ = (
-        UniqueConstraint("connector_id", "vendor_ref", "exam_id", "student_id"),
-    )
+    __table_args__ = (UniqueConstraint("connector_id", "vendor_ref", "exam_id", "student_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connector_id: Mapped[int] = mapped_column(

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..access.cleanup import delete_after_rollback
+from ..access.holdings import required
 from ..access.storage import recordings_storage
 from ..accounts.directory import active_users_with_role
 from ..accounts.models import Role, User
@@ -47,13 +48,21 @@ def open_request(connector: VendorConnector, case: Case) -> VendorRequest | None
 
 def _vendor_email(connector: VendorConnector) -> str | None:
     try:
-        return register_facts.current_facts(connector.tool_id).vendor_email or connector.tool.vendor_email
+        return (
+            register_facts.current_facts(connector.tool_id).vendor_email
+            or connector.tool.vendor_email
+        )
     except LookupError:
         return connector.tool.vendor_email
 
 
 def request_files(
-    connector: VendorConnector, case: Case, exams: list[Exam], *, actor: User, today: date | None = None
+    connector: VendorConnector,
+    case: Case,
+    exams: list[Exam],
+    *,
+    actor: User,
+    today: date | None = None,
 ) -> VendorRequest:
     """E-mail the vendor for the case's files and track the request with its due date."""
     if connector.kind is not ConnectorKind.ON_REQUEST:
@@ -114,8 +123,7 @@ def remind_due(today: date | None = None) -> list[int]:
         ).first()
         if claimed is None:  # another run reminded it
             continue
-        vendor_request = db.session.get(VendorRequest, request_id)
-        assert vendor_request is not None
+        vendor_request = required(db.session.get(VendorRequest, request_id), "vendor request")
         db.session.refresh(vendor_request)
         _send_reminder(vendor_request)
         reminded.append(request_id)
@@ -124,8 +132,7 @@ def remind_due(today: date | None = None) -> list[int]:
 
 def _send_reminder(vendor_request: VendorRequest) -> None:
     connector = vendor_request.connector
-    case = db.session.get(Case, vendor_request.case_id)
-    assert case is not None
+    case = required(db.session.get(Case, vendor_request.case_id), "case")
     address = _vendor_email(connector)
     if address:
         notify_addresses(
@@ -137,10 +144,16 @@ def _send_reminder(vendor_request: VendorRequest) -> None:
             student=case.subject,
             due_on=vendor_request.due_on,
         )
-    handlers = [case.assignee] if case.assignee is not None else active_users_with_role(Role.CASE_HANDLER)
+    handlers = (
+        [case.assignee] if case.assignee is not None else active_users_with_role(Role.CASE_HANDLER)
+    )
     for handler in handlers:
         notify_user(
-            handler, "vendor_request_due", case=case, tool=connector.tool, due_on=vendor_request.due_on
+            handler,
+            "vendor_request_due",
+            case=case,
+            tool=connector.tool,
+            due_on=vendor_request.due_on,
         )
     record(
         "vendors.request_reminded",
@@ -164,8 +177,7 @@ def receive_file(
     actor: User,
 ) -> RecordingFile | None:
     """Store a file the vendor sent for the case; None when the student's recordings hold it."""
-    case = db.session.get(Case, vendor_request.case_id)
-    assert case is not None
+    case = required(db.session.get(Case, vendor_request.case_id), "case")
     store = recordings_storage()
     stored = store.put(stream)
     if stored.size == 0:

@@ -21,7 +21,14 @@ from ..extensions import db
 from ..permissions import Action, can
 from . import on_request, services
 from .forms import ButtonForm, UploadForm
-from .models import ConnectorKind, ItemState, VendorCaseCheck, VendorConnector, VendorItem, VendorRequest
+from .models import (
+    ConnectorKind,
+    ItemState,
+    VendorCaseCheck,
+    VendorConnector,
+    VendorItem,
+    VendorRequest,
+)
 
 TEMPLATE = "vendors/_case_panel.html"
 

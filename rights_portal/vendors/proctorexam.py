@@ -137,7 +137,9 @@ class ProctorExamConnector:
                 filename=f"proctorexam-{session.get('id')}-{entry.get('type')}.{extension}"[:255],
                 media_type=str(entry.get("content_type") or "application/octet-stream")[:100],
                 size_bytes=int(size) if isinstance(size, int) else None,
-                sha256=str(sha256).lower() if isinstance(sha256, str) and len(sha256) == 64 else None,
+                sha256=str(sha256).lower()
+                if isinstance(sha256, str) and len(sha256) == 64
+                else None,
                 download_url=str(entry["url"]),
             )
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..access.filing import exams_to_choose, scope_of
+from ..access.holdings import required
 from ..accounts.models import User
 from ..audit.services import record
 from ..cases.models import Case
@@ -67,7 +68,9 @@ def save_connector(
     ).first()
     if clash is not None and (connector is None or clash != connector.id):
         raise RuleViolation(_l("A connector with this name exists already."))
-    if kind is not ConnectorKind.ON_REQUEST and not base_url.strip().startswith(("https://", "http://")):
+    if kind is not ConnectorKind.ON_REQUEST and not base_url.strip().startswith(
+        ("https://", "http://")
+    ):
         raise RuleViolation(_l("Give the vendor API's address, starting with https://."))
     created = connector is None
     stored = unseal(connector.credentials) if connector is not None else {}
@@ -118,8 +121,8 @@ def add_link(
             VendorLink.connector_id == connector.id,
             VendorLink.vendor_ref == vendor_ref,
             VendorLink.exam_id == exam.id,
-            VendorLink.student_id == (student.id if student else None)
-            if student
+            VendorLink.student_id == student.id
+            if student is not None
             else VendorLink.student_id.is_(None),
         )
     ).first()
@@ -188,7 +191,10 @@ def list_into_items(
     """List the vendor's files (of ``student`` / ``exam``) into vendor items; raise VendorError."""
     client = connector_for(connector)
     try:
-        items = [fetching.remember(connector, remote)[0] for remote in client.list_files(student=student, exam=exam)]
+        items = [
+            fetching.remember(connector, remote)[0]
+            for remote in client.list_files(student=student, exam=exam)
+        ]
     except VendorError as exc:
         _note(connector, str(exc))
         raise
@@ -208,7 +214,9 @@ class RunReport:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _fetch_items(connector: VendorConnector, items: Iterable[VendorItem], report: RunReport) -> None:
+def _fetch_items(
+    connector: VendorConnector, items: Iterable[VendorItem], report: RunReport
+) -> None:
     client = connector_for(connector)
     for item in items:
         if item.state is ItemState.FETCHED:
@@ -218,14 +226,22 @@ def _fetch_items(connector: VendorConnector, items: Iterable[VendorItem], report
             outcome = fetching.fetch(client, item)
         except VendorError as exc:
             report.errors.append(f"{item.filename}: {exc}")
-            report.events.append({"action": "vendors.fetch_failed", "item": item, "error": str(exc)})
+            report.events.append(
+                {"action": "vendors.fetch_failed", "item": item, "error": str(exc)}
+            )
             continue
         if outcome.stored:
-            assert item.recording_file_id is not None
-            report.stored.append(item.recording_file_id)
+            report.stored.append(required(item.recording_file_id, "stored file"))
         else:
             report.already += 1
-        report.events.append({"action": "vendors.file_fetched", "item": item, "stored": outcome.stored, "bytes": outcome.bytes})
+        report.events.append(
+            {
+                "action": "vendors.file_fetched",
+                "item": item,
+                "stored": outcome.stored,
+                "bytes": outcome.bytes,
+            }
+        )
 
 
 def _record_run(report: RunReport, *, actor: User | None, case: Case | None) -> None:
@@ -259,10 +275,8 @@ def case_connectors(case: Case) -> list[tuple[VendorConnector, list[Exam]]]:
     """The enabled connectors that may hold data of ``case``'s student, with the exams in scope."""
     scope = scope_of(case)
     student = case.subject
-    if scope is None or scope.all_data:
-        exams = exams_to_choose(student)
-    else:
-        exams = list(scope.exams)
+    everything = scope is None or scope.all_data
+    exams = exams_to_choose(student) if everything else list(scope.exams)  # type: ignore[union-attr]
     exam_ids = {exam.id for exam in exams}
     found: list[tuple[VendorConnector, list[Exam]]] = []
     for connector in connectors():
@@ -342,11 +356,14 @@ def fetch_meeting(connector: VendorConnector, meeting_id: str) -> RunReport:
         )
     )
     client = connector_for(connector)
-    assert isinstance(client, ZoomConnector)
+    if not isinstance(client, ZoomConnector):
+        raise VendorError(f"{connector.name} is not a Zoom connector")
     items: list[VendorItem] = []
     try:
         for link in links:
-            items += [fetching.remember(connector, remote)[0] for remote in client.meeting_files(link)]
+            items += [
+                fetching.remember(connector, remote)[0] for remote in client.meeting_files(link)
+            ]
     except VendorError as exc:
         _note(connector, str(exc))
         report.errors.append(str(exc))

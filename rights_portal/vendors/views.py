@@ -14,7 +14,17 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -25,11 +35,17 @@ from ..audit.services import record, record_case_event
 from ..errors import RuleViolation
 from ..exams.models import Exam, FileKind, ProctoringTool
 from ..extensions import csrf, db, limiter
-from ..permissions import Action, access_case_or_404, can_manage_vendor_connectors
+from ..permissions import (
+    ACCESS_HANDLER_ROLES,
+    Action,
+    access_case_or_404,
+    can_manage_vendor_connectors,
+    roles_required,
+)
 from ..transactions import queue_task
 from . import on_request, services, zoom
-from .labels import CONNECTOR_KIND_LABELS
 from .forms import ButtonForm, ConnectorForm, LinkForm, UploadForm
+from .labels import CONNECTOR_KIND_LABELS
 from .models import ConnectorKind, VendorConnector
 from .secrets import CredentialsUnreadable, unseal
 
@@ -39,6 +55,8 @@ bp = Blueprint("vendors", __name__, template_folder="templates")
 @bp.context_processor
 def _kind_labels() -> dict[str, Any]:
     return {"kind_labels": {kind.value: label for kind, label in CONNECTOR_KIND_LABELS.items()}}
+
+
 FETCH_TASK = "rights_portal.fetch_vendor_files"
 MEETING_TASK = "rights_portal.fetch_zoom_meeting"
 
@@ -62,7 +80,10 @@ def _save(form: ConnectorForm, connector: VendorConnector | None) -> VendorConne
     if tool is None:
         form.tool_id.errors = [_("Choose a tool from the register.")]
         return None
-    credentials = {name: getattr(form, name).data or "" for name in services.CREDENTIAL_FIELDS[ConnectorKind(form.kind.data)]}
+    credentials = {
+        name: getattr(form, name).data or ""
+        for name in services.CREDENTIAL_FIELDS[ConnectorKind(form.kind.data)]
+    }
     try:
         return services.save_connector(
             connector,
@@ -106,7 +127,11 @@ def connector(connector_id: int) -> ResponseReturnValue:
     """One connector: settings (secrets write-only), links, state and errors."""
     _admin_only()
     found = _connector_or_404(connector_id)
-    form = ConnectorForm(obj=found, kind=found.kind.value) if request.method == "GET" else ConnectorForm()
+    form = (
+        ConnectorForm(obj=found, kind=found.kind.value)
+        if request.method == "GET"
+        else ConnectorForm()
+    )
     _fill(form)
     status = 200
     if form.validate_on_submit():
@@ -119,12 +144,15 @@ def connector(connector_id: int) -> ResponseReturnValue:
     return _render_connector(found, form=form, status=status)
 
 
-def _render_connector(found: VendorConnector, status: int = 200, **forms: Any) -> ResponseReturnValue:
+def _render_connector(
+    found: VendorConnector, status: int = 200, **forms: Any
+) -> ResponseReturnValue:
     form = forms.get("form") or ConnectorForm(obj=found, kind=found.kind.value)
     _fill(form)
     link_form = forms.get("link_form") or LinkForm()
     link_form.exam_id.choices = [
-        (exam.id, exam.label) for exam in db.session.scalars(select(Exam).order_by(Exam.starts_at.desc()))
+        (exam.id, exam.label)
+        for exam in db.session.scalars(select(Exam).order_by(Exam.starts_at.desc()))
     ]
     try:
         stored = sorted(unseal(found.credentials))
@@ -171,7 +199,11 @@ def add_link(connector_id: int) -> ResponseReturnValue:
             return _render_connector(found, status=400, link_form=link_form)
     try:
         services.add_link(
-            found, exam=exam, vendor_ref=link_form.vendor_ref.data or "", student=student, actor=current_user
+            found,
+            exam=exam,
+            vendor_ref=link_form.vendor_ref.data or "",
+            student=student,
+            actor=current_user,
         )
     except RuleViolation as refused:
         link_form.vendor_ref.errors = [str(refused.message)]
@@ -205,7 +237,7 @@ def check(connector_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/staff/cases/<reference>/vendors/fetch", methods=["POST"])
-@login_required
+@roles_required(*ACCESS_HANDLER_ROLES)
 def fetch_missing(reference: str) -> ResponseReturnValue:
     """Queue listing and fetching what the connected vendors hold of the student (R11)."""
     case = access_case_or_404(reference, Action.HANDLE_ACCESS)
@@ -213,12 +245,15 @@ def fetch_missing(reference: str) -> ResponseReturnValue:
         abort(400)
     queue_task(FETCH_TASK, case.id)
     record_case_event("vendors.fetch_queued", case, actor=current_user)
-    flash(_("The recordings are being fetched from the vendors. Reload the page in a moment."), "success")
+    flash(
+        _("The recordings are being fetched from the vendors. Reload the page in a moment."),
+        "success",
+    )
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
 
 @bp.route("/staff/cases/<reference>/vendors/<int:connector_id>/request", methods=["POST"])
-@login_required
+@roles_required(*ACCESS_HANDLER_ROLES)
 def request_files(reference: str, connector_id: int) -> ResponseReturnValue:
     """Ask a vendor without an API for the student's files, with a due date."""
     case = access_case_or_404(reference, Action.HANDLE_ACCESS)
@@ -234,14 +269,17 @@ def request_files(reference: str, connector_id: int) -> ResponseReturnValue:
         flash(str(refused.message), "error")
         return redirect(url_for("staff.case_detail", reference=case.reference)), 303
     flash(
-        _("The vendor has been asked; the answer is due on %(day)s.", day=vendor_request.due_on.isoformat()),
+        _(
+            "The vendor has been asked; the answer is due on %(day)s.",
+            day=vendor_request.due_on.isoformat(),
+        ),
         "success",
     )
     return redirect(url_for("staff.case_detail", reference=case.reference))
 
 
 @bp.route("/staff/cases/<reference>/vendors/<int:connector_id>/upload", methods=["POST"])
-@login_required
+@roles_required(*ACCESS_HANDLER_ROLES)
 def upload(reference: str, connector_id: int) -> ResponseReturnValue:
     """Store a file the vendor sent in answer to the request."""
     case = access_case_or_404(reference, Action.HANDLE_ACCESS)
@@ -311,15 +349,17 @@ def zoom_webhook(connector_id: int) -> ResponseReturnValue:
         return jsonify({"error": "not JSON"}), 400
     if not isinstance(event, dict):
         return jsonify({"error": "not an event"}), 400
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    raw_payload = event.get("payload")
+    payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     name = str(event.get("event", ""))
     if name == "endpoint.url_validation":
         plain = str(payload.get("plainToken", ""))
         if not plain:
             return jsonify({"error": "no plainToken"}), 400
         return jsonify(zoom.url_validation(secret, plain)), 200
-    meeting = payload.get("object") if isinstance(payload.get("object"), dict) else {}
-    meeting_id = str(meeting.get("id", "")) if meeting else ""
+    raw_meeting = payload.get("object")
+    meeting: dict[str, Any] = raw_meeting if isinstance(raw_meeting, dict) else {}
+    meeting_id = str(meeting.get("id", ""))
     if name == "recording.completed" and meeting_id:
         queue_task(MEETING_TASK, found.id, meeting_id)
     record(

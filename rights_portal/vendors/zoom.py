@@ -76,7 +76,10 @@ class ZoomConnector:
                     "grant_type": "account_credentials",
                     "account_id": self.credentials.get("account_id", ""),
                 },
-                auth=(self.credentials.get("client_id", ""), self.credentials.get("client_secret", "")),
+                auth=(
+                    self.credentials.get("client_id", ""),
+                    self.credentials.get("client_secret", ""),
+                ),
             )
             body = json_of(NAME, response)
             token = body.get("access_token")
@@ -97,7 +100,9 @@ class ZoomConnector:
 
     def meeting_files(self, link: VendorLink) -> Iterator[RemoteFile]:
         """The files of the link's meeting."""
-        meeting = self._get(f"/meetings/{requests.utils.quote(link.vendor_ref, safe='')}/recordings")
+        meeting = self._get(
+            f"/meetings/{requests.utils.quote(link.vendor_ref, safe='')}/recordings"
+        )
         yield from self._files(meeting, link)
 
     def _files(self, meeting: dict[str, Any], link: VendorLink) -> Iterator[RemoteFile]:
@@ -141,7 +146,9 @@ class ZoomConnector:
             }
             if token:
                 params["next_page_token"] = token
-            body = self._get(f"/users/{requests.utils.quote(user_id, safe='')}/recordings", **params)
+            body = self._get(
+                f"/users/{requests.utils.quote(user_id, safe='')}/recordings", **params
+            )
             yield from (m for m in body.get("meetings") or [] if isinstance(m, dict))
             token = str(body.get("next_page_token") or "")
             if not token:
