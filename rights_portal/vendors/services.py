@@ -253,22 +253,31 @@ def _record_run(report: RunReport, *, actor: User | None, case: Case | None) -> 
             "exam_id": item.exam_id,
             "student_id": item.student_id,
         }
+        case_id = case.id if case else None
         if event["action"] == "vendors.file_fetched":
             after.update(
                 recording_file_id=item.recording_file_id,
                 stored=event["stored"],
                 bytes=event["bytes"],
             )
+            record(
+                "vendors.file_fetched",
+                actor=actor,
+                object_type="vendor_item",
+                object_id=item.id,
+                case_id=case_id,
+                after=after,
+            )
         else:
             after["error"] = event["error"][:500]
-        record(
-            event["action"],
-            actor=actor,
-            object_type="vendor_item",
-            object_id=item.id,
-            case_id=case.id if case else None,
-            after=after,
-        )
+            record(
+                "vendors.fetch_failed",
+                actor=actor,
+                object_type="vendor_item",
+                object_id=item.id,
+                case_id=case_id,
+                after=after,
+            )
 
 
 def case_connectors(case: Case) -> list[tuple[VendorConnector, list[Exam]]]:
