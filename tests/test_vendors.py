@@ -779,3 +779,33 @@ def test_an_admin_configures_a_connector_checks_it_and_links_an_exam(app, world,
     handler = app.test_client()
     login(handler, "handler@uni.example")
     assert handler.get("/staff/integrations/vendors").status_code == 403
+
+
+def test_a_fetch_task_that_dies_keeps_the_files_it_completed_and_its_retry_fetches_the_rest(
+    app, world, zoom_vendor, monkeypatch
+):
+    from rights_portal.access.storage import LocalStorage
+
+    zoom_connector(world, zoom_vendor)
+    case = access_case(world)
+    real_put_file = LocalStorage.put_file
+    calls = {"n": 0}
+
+    def disk_full_on_the_third(self, path):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real_put_file(self, path)
+
+    monkeypatch.setattr(LocalStorage, "put_file", disk_full_on_the_third)
+    before = stored_files(app)
+    with pytest.raises(OSError):
+        tasks.fetch_vendor_files.run(case.id)
+    db.session.expire_all()
+    # The two files completed before the crash were committed with their audit events.
+    assert file_rows() == 2 and len(stored_files(app) - before) == 2
+    assert actions().count("vendors.file_fetched") == 2
+    monkeypatch.setattr(LocalStorage, "put_file", real_put_file)
+    result = tasks.fetch_vendor_files.run(case.id)
+    assert result == {"Zoom": {"listed": 3, "stored": 1, "errors": []}}
+    assert file_rows() == 3 and len(stored_files(app) - before) == 3

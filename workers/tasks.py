@@ -196,6 +196,7 @@ def delete_decided_files(case_id: int) -> int:
 def fetch_vendor_files(case_id: int) -> dict[str, object]:
     """List and fetch what the connected vendors hold of an access case's student (R11).
 
+    Commits after the listing and after each file (rights_portal/vendors/tasks.py says why).
     Idempotent: a file fetched before (same vendor id or sha256) is not stored again.
     """
     return vendor_tasks.fetch_for_case(case_id)

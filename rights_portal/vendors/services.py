@@ -1,14 +1,15 @@
 """The named operations on connectors: configure, check, list, fetch for a case or a webhook.
 
-Like every service these flush and never commit, except :func:`fetch_for_case` and
-:func:`fetch_meeting`, which the task runs: they record their audit events after the downloads,
-so the audit chain's lock (taken by ``record``) is not held while bytes are on the way.
+Like every service these flush and never commit. :func:`fetch_for_case` and :func:`fetch_meeting`
+take a ``step`` the task sets to ``transactions.commit``: it is called after the listing and after
+each file with its audit event, so a long download holds no lock (the audit chain's, taken by
+``record``, or the connector's row) and a worker that dies keeps every file that was complete.
 Permission checks are the callers', via :mod:`rights_portal.permissions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,73 +212,67 @@ class RunReport:
     stored: list[int] = field(default_factory=list)  # recording file ids stored now
     already: int = 0
     errors: list[str] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+Step = Callable[[], None]
+
+
+def _no_step() -> None:
+    """Keep everything in the caller's transaction."""
 
 
 def _fetch_items(
-    connector: VendorConnector, items: Iterable[VendorItem], report: RunReport
+    connector: VendorConnector,
+    items: Iterable[VendorItem],
+    report: RunReport,
+    *,
+    actor: User | None,
+    case: Case | None,
+    step: Step,
 ) -> None:
     client = connector_for(connector)
     for item in items:
         if item.state is ItemState.FETCHED:
             report.already += 1
             continue
-        try:
-            outcome = fetching.fetch(client, item)
-        except VendorError as exc:
-            report.errors.append(f"{item.filename}: {exc}")
-            report.events.append(
-                {"action": "vendors.fetch_failed", "item": item, "error": str(exc)}
-            )
-            continue
-        if outcome.stored:
-            report.stored.append(required(item.recording_file_id, "stored file"))
-        else:
-            report.already += 1
-        report.events.append(
-            {
-                "action": "vendors.file_fetched",
-                "item": item,
-                "stored": outcome.stored,
-                "bytes": outcome.bytes,
-            }
-        )
-
-
-def _record_run(report: RunReport, *, actor: User | None, case: Case | None) -> None:
-    for event in report.events:
-        item: VendorItem = event["item"]
-        after = {
-            "connector": report.connector.name,
+        after: dict[str, Any] = {
+            "connector": connector.name,
             "vendor_file_id": item.vendor_file_id,
             "exam_id": item.exam_id,
             "student_id": item.student_id,
         }
-        case_id = case.id if case else None
-        if event["action"] == "vendors.file_fetched":
-            after.update(
-                recording_file_id=item.recording_file_id,
-                stored=event["stored"],
-                bytes=event["bytes"],
-            )
-            record(
-                "vendors.file_fetched",
-                actor=actor,
-                object_type="vendor_item",
-                object_id=item.id,
-                case_id=case_id,
-                after=after,
-            )
-        else:
-            after["error"] = event["error"][:500]
+        try:
+            outcome = fetching.fetch(client, item)
+        except VendorError as exc:
+            report.errors.append(f"{item.filename}: {exc}")
             record(
                 "vendors.fetch_failed",
                 actor=actor,
                 object_type="vendor_item",
                 object_id=item.id,
-                case_id=case_id,
-                after=after,
+                case_id=case.id if case else None,
+                after={**after, "error": str(exc)[:500]},
             )
+            step()
+            continue
+        if outcome.stored:
+            report.stored.append(required(item.recording_file_id, "stored file"))
+        else:
+            report.already += 1
+        record(
+            "vendors.file_fetched",
+            actor=actor,
+            object_type="vendor_item",
+            object_id=item.id,
+            case_id=case.id if case else None,
+            after={
+                **after,
+                "recording_file_id": item.recording_file_id,
+                "stored": outcome.stored,
+                "bytes": outcome.bytes,
+            },
+        )
+        step()
 
 
 def case_connectors(case: Case) -> list[tuple[VendorConnector, list[Exam]]]:
@@ -304,7 +299,7 @@ def case_connectors(case: Case) -> list[tuple[VendorConnector, list[Exam]]]:
     return found
 
 
-def fetch_for_case(case: Case, *, actor: User | None) -> list[RunReport]:
+def fetch_for_case(case: Case, *, actor: User | None, step: Step = _no_step) -> list[RunReport]:
     """List and fetch, from every API connector, what is missing of the case's student (R11)."""
     reports: list[RunReport] = []
     for connector, exams in case_connectors(case):
@@ -317,22 +312,20 @@ def fetch_for_case(case: Case, *, actor: User | None) -> list[RunReport]:
                 items += list_into_items(connector, student=case.subject, exam=exam)
         except VendorError as exc:
             report.errors.append(str(exc))
-        report.listed = len(items)
-        if not report.errors:
-            _fetch_items(connector, items, report)
-        _check(connector, case, report)
-        reports.append(report)
-    for report in reports:
-        _record_run(report, actor=actor, case=case)
-        if report.errors and not report.events:
             record(
                 "vendors.fetch_failed",
                 actor=actor,
                 object_type="vendor_connector",
-                object_id=report.connector.id,
+                object_id=connector.id,
                 case_id=case.id,
-                after={"connector": report.connector.name, "error": report.errors[0][:500]},
+                after={"connector": connector.name, "error": str(exc)[:500]},
             )
+        report.listed = len(items)
+        step()
+        if not report.errors:
+            _fetch_items(connector, items, report, actor=actor, case=case, step=step)
+        _check(connector, case, report)
+        reports.append(report)
     return reports
 
 
@@ -352,7 +345,9 @@ def _check(connector: VendorConnector, case: Case, report: RunReport) -> None:
     db.session.flush()
 
 
-def fetch_meeting(connector: VendorConnector, meeting_id: str) -> RunReport:
+def fetch_meeting(
+    connector: VendorConnector, meeting_id: str, *, step: Step = _no_step
+) -> RunReport:
     """After Zoom's recording.completed: list and fetch the files of the linked meeting."""
     from .zoom import ZoomConnector
 
@@ -376,14 +371,16 @@ def fetch_meeting(connector: VendorConnector, meeting_id: str) -> RunReport:
     except VendorError as exc:
         _note(connector, str(exc))
         report.errors.append(str(exc))
-    else:
-        _note(connector, None)
+        record(
+            "vendors.fetch_failed",
+            actor=None,
+            object_type="vendor_connector",
+            object_id=connector.id,
+            after={"connector": connector.name, "meeting_id": meeting_id, "error": str(exc)[:500]},
+        )
+        return report
+    _note(connector, None)
     report.listed = len(items)
-    _fetch_items(connector, items, report)
-    _record_run(report, actor=None, case=None)
+    step()
+    _fetch_items(connector, items, report, actor=None, case=None, step=step)
     return report
-
-
-def zoom_connectors() -> list[VendorConnector]:
-    """The enabled Zoom connectors (the webhook finds the one whose secret signed it)."""
-    return [c for c in connectors() if c.kind is ConnectorKind.ZOOM and c.enabled]
