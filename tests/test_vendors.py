@@ -14,6 +14,7 @@ import io
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -809,3 +810,35 @@ def test_a_fetch_task_that_dies_keeps_the_files_it_completed_and_its_retry_fetch
     result = tasks.fetch_vendor_files.run(case.id)
     assert result == {"Zoom": {"listed": 3, "stored": 1, "errors": []}}
     assert file_rows() == 3 and len(stored_files(app) - before) == 3
+
+
+@pytest.fixture
+def s3_app(app, s3_server, monkeypatch):
+    bucket = s3_server.new_bucket()
+    for name, value in s3_server.config(bucket).items():
+        monkeypatch.setitem(app.config, name, value)
+    return app
+
+
+@pytest.mark.s3
+def test_fetched_files_go_to_the_s3_store_verified_with_no_local_copy_left(
+    s3_app, s3_server, world, zoom_vendor
+):
+    from rights_portal.access.s3 import S3Storage
+
+    zoom_vendor.faults.break_once.add("f-video")
+    zoom_connector(world, zoom_vendor)
+    [report] = services.fetch_for_case(access_case(world), actor=world["handler"])
+    commit()
+    assert report.errors == [] and len(report.stored) == 3
+    store = recordings_storage()
+    assert isinstance(store, S3Storage)
+    listing = s3_server.client().list_objects_v2(Bucket=s3_app.config["RECORDINGS_S3_BUCKET"])
+    keys = {item["Key"] for item in listing.get("Contents", [])}
+    files = db.session.scalars(select(RecordingFile)).all()
+    assert {f"recordings/{f.storage_key}" for f in files} == keys
+    video = next(f for f in files if f.kind is FileKind.VIDEO)
+    with store.open(video.storage_key, video.sha256, video.size_bytes) as stream:
+        assert stream.read() == VIDEO
+    work = Path(s3_app.config["RECORDINGS_DIR"]) / ".incoming"
+    assert not work.exists() or list(work.iterdir()) == []
