@@ -28,7 +28,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(build_config(instance_path, dict(overrides or {})))
 
-
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops > 0:
         # Only as many X-Forwarded-* entries as there are proxies we run are believed; the
@@ -112,6 +111,7 @@ def _register_models() -> None:
     from .ooapi import models as _ooapi  # noqa: F401
     from .register import models as _register  # noqa: F401
     from .retention import models as _retention  # noqa: F401
+    from .vendors import models as _vendors  # noqa: F401
     from .webhooks import events as _webhook_events  # noqa: F401  (turns audit events into deliveries)
     from .webhooks import models as _webhooks  # noqa: F401
 
@@ -137,6 +137,12 @@ def _register_domain_wiring(app: Flask) -> None:
     from .intake.requesters import take_over_case_identity_check
 
     register_verified_hook(app, take_over_case_identity_check)
+
+    # The vendors' panel on an access request's staff page (vendors builds on access).
+    from .cases.registry import add_staff_panel
+    from .vendors import panel as vendors_panel
+
+    add_staff_panel("access", vendors_panel.TEMPLATE, vendors_panel.build)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -164,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     from .staff import guardians as _staff_guardians  # noqa: F401  (routes on the staff bp)
     from .staff import identity as _staff_identity  # noqa: F401
     from .staff.views import bp as staff_bp
+    from .vendors.views import bp as vendors_bp
     from .web import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -183,6 +190,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
     app.register_blueprint(ooapi_bp)  # /staff/integrations/ooapi
+
+    app.register_blueprint(vendors_bp)  # /staff/integrations/vendors, case buttons, Zoom's webhook
 
     @app.route("/")
     def index() -> ResponseReturnValue:

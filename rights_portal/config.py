@@ -4,7 +4,7 @@ Every setting has an embedded default so the portal runs on a bare machine (SQLi
 ``instance/``, a Celery broker on SQLite, e-mail written to ``instance/mail``), and every setting
 can be overridden by an environment variable of the same name. Production sets
 ``RIGHTS_PORTAL_ENV=production`` together with ``DATABASE_URL``, ``CELERY_BROKER_URL``,
-``SECRET_KEY`` and ``SMTP_HOST``.
+``SECRET_KEY``, ``VENDOR_CREDENTIALS_KEY`` and ``SMTP_HOST``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         if not development:
             raise RuntimeError("SECRET_KEY must be set outside development")
         secret_key = _dev_secret(instance_path)
+    # Vendor connectors' credentials are encrypted with this Fernet key (rights_portal/vendors/
+    # secrets.py). Outside development it must be given: a key derived from SECRET_KEY would
+    # put both secrets in one.
+    vendor_key = _env("VENDOR_CREDENTIALS_KEY")
+    if vendor_key is None and not development:
+        raise RuntimeError("VENDOR_CREDENTIALS_KEY must be set outside development")
 
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'rights_portal.sqlite'}")
     broker_url = _env(
@@ -199,6 +205,20 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "IMPORT_MAX_UNPACKED_BYTES": int(
             _env("IMPORT_MAX_UNPACKED_BYTES", str(8 * 1024**3)) or 8 * 1024**3
         ),
+        # Vendor connectors (rights_portal/vendors): the credentials' key (None in development:
+        # derived from SECRET_KEY, with a warning), HTTP timeout, download attempts (resumed
+        # with Range), the most pages one listing may take, the on-request vendors' due date and
+        # reminder in working days, Zoom's webhook timestamp window, the webhook's rate limit.
+        "VENDOR_CREDENTIALS_KEY": vendor_key,
+        "VENDOR_HTTP_TIMEOUT_SECONDS": float(_env("VENDOR_HTTP_TIMEOUT_SECONDS", "30") or 30),
+        "VENDOR_FETCH_ATTEMPTS": int(_env("VENDOR_FETCH_ATTEMPTS", "3") or 3),
+        "VENDOR_MAX_PAGES": int(_env("VENDOR_MAX_PAGES", "200") or 200),
+        "VENDOR_REQUEST_WORKING_DAYS": int(_env("VENDOR_REQUEST_WORKING_DAYS", "10") or 10),
+        "VENDOR_REQUEST_REMINDER_WORKING_DAYS": int(
+            _env("VENDOR_REQUEST_REMINDER_WORKING_DAYS", "2") or 2
+        ),
+        "ZOOM_WEBHOOK_TOLERANCE_SECONDS": int(_env("ZOOM_WEBHOOK_TOLERANCE_SECONDS", "300") or 300),
+        "VENDOR_WEBHOOK_RATE_LIMIT": _env("VENDOR_WEBHOOK_RATE_LIMIT", "120 per minute"),
         "PACKAGE_LINK_DAYS": int(_env("PACKAGE_LINK_DAYS", "30") or 30),
         "PACKAGE_HOUSEKEEPING_MINUTES": int(_env("PACKAGE_HOUSEKEEPING_MINUTES", "15") or 15),
         # A build not started (or not heard from) for this long is shown to staff as stuck,

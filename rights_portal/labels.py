@@ -165,6 +165,17 @@ AUDIT_ACTION_LABELS: dict[str, LazyString] = {
     "programme.removed_in_source": _l("Programme no longer in the student-information system"),
     "programme.updated": _l("Programme changed"),
     "user.date_of_birth_from_source": _l("Date of birth taken from the student-information system"),
+    "vendors.connector_created": _l("Vendor connector created"),
+    "vendors.connector_changed": _l("Vendor connector changed"),
+    "vendors.link_added": _l("Exam linked to the vendor"),
+    "vendors.connection_checked": _l("Connection to the vendor checked"),
+    "vendors.fetch_queued": _l("Fetching the vendor's recordings requested"),
+    "vendors.file_fetched": _l("Recording fetched from the vendor"),
+    "vendors.fetch_failed": _l("Fetching from the vendor failed"),
+    "vendors.webhook_received": _l("Vendor's notice of a new recording received"),
+    "vendors.request_sent": _l("Vendor asked for the recordings"),
+    "vendors.request_reminded": _l("Vendor reminded of the request for recordings"),
+    "vendors.request_file_received": _l("File received from the vendor"),
 }
 
 FLAG_KIND_LABELS: dict[str, LazyString] = {

@@ -55,6 +55,7 @@ def test_login_sets_a_httponly_samesite_session_cookie_and_logout_ends_it(app, s
 def test_session_cookie_is_secure_outside_development(monkeypatch, instance_dir):
     monkeypatch.setenv("RIGHTS_PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("VENDOR_CREDENTIALS_KEY", "y" * 43 + "=")
     # Flask-Limiter keeps its on/off switch on the shared extension: keep it off as in the suite.
     quiet = {"RATELIMIT_ENABLED": False}
     app = create_app(quiet)

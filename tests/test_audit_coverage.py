@@ -75,6 +75,38 @@ MEDIA_STEPS = (
     "test_the_handler_redacts_confirms_cancels_and_retries_on_the_workspace"
 )
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "vendors.connectors": (
+        "vendors.connector_created",
+        "tests/test_vendors.py::test_an_admin_configures_a_connector_checks_it_and_links_an_exam",
+    ),
+    "vendors.connector": (
+        "vendors.connector_changed",
+        "tests/test_vendors.py::test_an_admin_configures_a_connector_checks_it_and_links_an_exam",
+    ),
+    "vendors.add_link": (
+        "vendors.link_added",
+        "tests/test_vendors.py::test_an_admin_configures_a_connector_checks_it_and_links_an_exam",
+    ),
+    "vendors.check": (
+        "vendors.connection_checked",
+        "tests/test_vendors.py::test_an_admin_configures_a_connector_checks_it_and_links_an_exam",
+    ),
+    "vendors.fetch_missing": (
+        "vendors.fetch_queued",
+        "tests/test_vendors.py::test_the_handler_sees_each_vendor_fetches_what_is_missing_and_the_package_holds_it",
+    ),
+    "vendors.request_files": (
+        "vendors.request_sent",
+        "tests/test_vendors.py::test_a_vendor_without_an_api_is_asked_reminded_once_and_its_files_uploaded",
+    ),
+    "vendors.upload": (
+        "vendors.request_file_received",
+        "tests/test_vendors.py::test_a_vendor_without_an_api_is_asked_reminded_once_and_its_files_uploaded",
+    ),
+    "vendors.zoom_webhook": (
+        "vendors.webhook_received",
+        "tests/test_vendors.py::test_recording_completed_queues_the_fetch_of_the_linked_meeting",
+    ),
     "api_v1.Cases": (
         "case.received",
         "tests/test_api.py::test_filing_through_the_api_records_channel_and_client_and_files_once",
@@ -370,6 +402,18 @@ TASKS_WITHOUT_EVENTS: dict[str, str] = {
         " ooapi.sync_failed (tests/test_ooapi.py::"
         "test_the_admin_sees_the_connector_and_syncs_now_and_others_may_not)"
     ),
+    "rights_portal.fetch_vendor_files": (
+        "records vendors.file_fetched / vendors.fetch_failed per file (tests/test_vendors.py::"
+        "test_the_handler_sees_each_vendor_fetches_what_is_missing_and_the_package_holds_it)"
+    ),
+    "rights_portal.fetch_zoom_meeting": (
+        "records vendors.file_fetched per file (tests/test_vendors.py::"
+        "test_recording_completed_queues_the_fetch_of_the_linked_meeting)"
+    ),
+    "rights_portal.vendor_request_reminders": (
+        "records vendors.request_reminded per reminder (tests/test_vendors.py::"
+        "test_a_vendor_without_an_api_is_asked_reminded_once_and_its_files_uploaded)"
+    ),
 }
 
 # GET endpoint that opens one object -> the action it records
@@ -399,6 +443,10 @@ UNAUDITED_VIEWS: dict[str, str] = {
     "api_v1.CaseEvents": (
         "an API call with a bearer token: records api.case_read (tests/test_api.py::"
         "test_the_staff_list_pages_by_keyset_and_filters)"
+    ),
+    "vendors.connector": (
+        "a connector's settings, links and counts for the admin; secrets are never shown; saving"
+        " records vendors.connector_changed"
     ),
     "webhooks.log": "an endpoint's delivery log: event types, ids and states, no personal data",
     "static": "stylesheets and images",

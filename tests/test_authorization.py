@@ -76,6 +76,9 @@ ACCESS_CASE = "access_case"  # OK on an access request, 403 on other case types 
 # OK on the access request that holds the walk's file, redacted copy and package; 404 on another
 # access request (someone else's object), 403 on other case types.
 ACCESS_OBJECT = "access_object"
+# 404 on an access request (the walk has no object of this kind, e.g. no vendor connector), 403
+# on other case types.
+ACCESS_CASE_NO_OBJECT = "access_case_no_object"
 PACKAGE_OWNER = "package_owner"  # OK for who filed the released package's case, else 404 (R14)
 LOGGED_OUT = "logged_out"  # logging out ends on the login page too
 UNAUTHENTICATED = 401  # the API: a session cookie is no bearer token, for every role
@@ -156,6 +159,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # Without OOAPI_BASE_URL (as in the walk) "sync now" explains the settings and redirects.
     "ooapi.connector": expect(FORBIDDEN, admin=OK),
     "ooapi.sync_now": expect(FORBIDDEN, admin=OK),
+    # Vendor connectors: the admin's pages (no connector exists in the walk: 404 for the admin),
+    # the access handler's buttons on an access request, and Zoom's public, signed webhook.
+    "vendors.connectors": expect(FORBIDDEN, admin=OK),
+    "vendors.connector": expect(FORBIDDEN, admin=NOT_FOUND),
+    "vendors.add_link": expect(FORBIDDEN, admin=NOT_FOUND),
+    "vendors.check": expect(FORBIDDEN, admin=NOT_FOUND),
+    "vendors.fetch_missing": expect(FORBIDDEN, case_handler=ACCESS_CASE),
+    "vendors.request_files": expect(FORBIDDEN, case_handler=ACCESS_CASE_NO_OBJECT),
+    "vendors.upload": expect(FORBIDDEN, case_handler=ACCESS_CASE_NO_OBJECT),
+    "vendors.zoom_webhook": expect(NOT_FOUND, anonymous=NOT_FOUND),
     # Without OIDC_ISSUER (as in the walk) the institutional login does not exist: 404.
     "institution.start": expect(NOT_FOUND, anonymous=NOT_FOUND),
     "institution.callback": expect(NOT_FOUND, anonymous=NOT_FOUND),
@@ -365,6 +378,8 @@ def resolve(outcome: Any, role: str, target: Target) -> Any:
         return OK if role == target.reviewer else FORBIDDEN
     if outcome == ACCESS_CASE:
         return OK if target.access else FORBIDDEN
+    if outcome == ACCESS_CASE_NO_OBJECT:
+        return NOT_FOUND if target.access else FORBIDDEN
     if outcome == ACCESS_OBJECT:
         if not target.access:
             return FORBIDDEN
@@ -551,6 +566,7 @@ def world(app_ctx, tmp_path):
                 "letter_id": 1,  # no case of the walk has letters (intake.letter)
                 "client_id": 999999,  # no API client exists in the walk (404 for the admin)
                 "endpoint_id": 999999,  # no webhook endpoint exists in the walk
+                "connector_id": 999999,  # no vendor connector exists in the walk
             },
         }
 

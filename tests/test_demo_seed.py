@@ -283,3 +283,91 @@ def test_the_dpo_opens_the_dashboard_and_the_audit_trail(demo):
     trail = dpo.get("/staff/audit/")
     assert trail.status_code == 200
     assert "guardian_link.verified" in trail.get_data(as_text=True)
+
+
+def test_a_demo_students_access_request_includes_recordings_fetched_through_a_connector(demo):
+    """Issue 25: an admin connects the demo's video-call tool to Zoom (a local stand-in), the
+    demo student asks for her data, the handler fetches what Zoom holds, the package has it."""
+    from rights_portal.cases import services as case_services
+    from rights_portal.exams.models import ProctoringTool
+    from rights_portal.vendors.models import VendorConnector
+    from tests.test_access_package import zip_of
+    from tests.vendor_support import ZoomFile, ZoomStandIn
+    from workers import tasks
+
+    app = demo["app"]
+    zoom = ZoomStandIn()
+    try:
+        exam = db.session.scalars(select(Exam).where(Exam.course_code == "PSY-1005")).one()
+        zoom.add_meeting(
+            "84400011122",
+            exam.starts_at.isoformat(),
+            [ZoomFile("z-1", "MP4", b"\x00oral exam" * 5000)],
+        )
+        tool = db.session.scalars(
+            select(ProctoringTool).where(ProctoringTool.name == "CampusMeet")
+        ).one()
+        admin = logged_in(app, "admin@demo.example")
+        saved = post_form(
+            admin,
+            "/staff/integrations/vendors",
+            {
+                "name": "Zoom",
+                "kind": "zoom",
+                "tool_id": str(tool.id),
+                "base_url": zoom.api,
+                "token_url": zoom.token_url,
+                "enabled": "y",
+                "account_id": zoom.account_id,
+                "client_id": zoom.client_id,
+                "client_secret": zoom.client_secret,
+            },
+        )
+        assert saved.status_code == 302, saved.get_data(as_text=True)[:1000]
+        connector = db.session.scalars(select(VendorConnector)).one()
+        page = f"/staff/integrations/vendors/{connector.id}"
+        linked = post_form(
+            admin,
+            f"{page}/links",
+            {
+                "exam_id": str(exam.id),
+                "vendor_ref": "84400011122",
+                "student_number": "s1234567",
+            },
+            token_from=page,
+        )
+        assert linked.status_code == 302, linked.get_data(as_text=True)[:1000]
+
+        student = logged_in(app, STUDENT)
+        filed = post_form(student, "/my/cases/new/access", {"scope": "all"})
+        assert filed.status_code == 302, filed.get_data(as_text=True)[:1000]
+        db.session.expire_all()
+        case = db.session.scalars(
+            select(Case)
+            .where(Case.subject_id == user(STUDENT).id, Case.case_type == CaseType.ACCESS)
+            .order_by(Case.id.desc())
+        ).first()
+        case_services.assign(case, user(HANDLER), actor=user(HANDLER))
+        db.session.commit()
+
+        handler = logged_in(app, HANDLER)
+        detail = f"/staff/cases/{case.reference}"
+        assert (
+            post_form(handler, f"{detail}/vendors/fetch", {}, token_from=detail).status_code == 302
+        )
+        tasks.fetch_vendor_files.run(case.id)
+        assert "Alles opgehaald" in handler.get(detail).get_data(as_text=True)
+        workspace = f"{detail}/access"
+        assert (
+            post_form(handler, f"{workspace}/packages", {}, token_from=workspace).status_code == 302
+        )
+        db.session.expire_all()
+        package = db.session.scalars(
+            select(AccessPackage).where(AccessPackage.case_id == case.id)
+        ).one()
+        assert package.status is PackageStatus.READY, package.error
+        archive = zip_of(package)
+        fetched = [n for n in archive.namelist() if archive.read(n) == b"\x00oral exam" * 5000]
+        assert len(fetched) == 1 and fetched[0].startswith("recordings/PSY-1005"), fetched
+    finally:
+        zoom.close()

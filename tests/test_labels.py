@@ -146,8 +146,11 @@ def enum_label_tables() -> list[tuple[type[enum.Enum], Mapping[Any, object]]]:
     )
     from rights_portal.cases.models import CaseStatus, CaseType, Channel, MessageKind, Outcome
     from rights_portal.exams.models import FileKind, FlagReviewStatus
+    from rights_portal.vendors.labels import CONNECTOR_KIND_LABELS
+    from rights_portal.vendors.models import ConnectorKind
 
     return [
+        (ConnectorKind, CONNECTOR_KIND_LABELS),
         (Role, ROLE_LABELS),
         (Channel, CHANNEL_LABELS),
         (FileKind, FILE_KIND_LABELS),

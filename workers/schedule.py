@@ -43,6 +43,11 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "rights_portal.register_reminders",
             "schedule": crontab(hour=7, minute=0),  # daily, Europe/Amsterdam (Celery timezone)
         },
+        # Vendors without an API: one reminder before the request's due date.
+        "vendor-request-reminders": {
+            "task": "rights_portal.vendor_request_reminders",
+            "schedule": crontab(hour=7, minute=15),  # daily, Europe/Amsterdam
+        },
         "retention-purge": {
             "task": "rights_portal.retention_purge",
             "schedule": crontab(hour=3, minute=30),  # daily, Europe/Amsterdam (R25)

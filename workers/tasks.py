@@ -32,6 +32,8 @@ from rights_portal.transactions import (
     unit_of_work,
     unsent_task_ids,
 )
+from rights_portal.vendors import on_request as vendor_on_request
+from rights_portal.vendors import tasks as vendor_tasks
 from rights_portal.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
@@ -198,3 +200,28 @@ def ooapi_sync_run(trigger: str = "schedule") -> dict[str, object]:
         return {"status": "not configured"}
     run = ooapi_sync.run(trigger=trigger)
     return {"status": run.status, "changes": len(run.changes), "error": run.error_detail}
+
+
+@shared_task(name="rights_portal.fetch_vendor_files")
+@unit_of_work
+def fetch_vendor_files(case_id: int) -> dict[str, object]:
+    """List and fetch what the connected vendors hold of an access case's student (R11).
+
+    Commits after the listing and after each file (rights_portal/vendors/tasks.py says why).
+    Idempotent: a file fetched before (same vendor id or sha256) is not stored again.
+    """
+    return vendor_tasks.fetch_for_case(case_id)
+
+
+@shared_task(name="rights_portal.fetch_zoom_meeting")
+@unit_of_work
+def fetch_zoom_meeting(connector_id: int, meeting_id: str) -> dict[str, object]:
+    """After Zoom's recording.completed webhook: fetch the linked meeting's files."""
+    return vendor_tasks.fetch_meeting(connector_id, meeting_id)
+
+
+@shared_task(name="rights_portal.vendor_request_reminders")
+@unit_of_work
+def vendor_request_reminders() -> list[int]:
+    """Daily: remind vendors without an API (and the handler) of requests coming due."""
+    return vendor_on_request.remind_due()

@@ -122,6 +122,21 @@ class CaseKind:
 
 _KINDS: dict[str, CaseKind] = {}
 _loaded = False
+#: Parts of a type's staff case page that another domain adds (wired by ``create_app``), e.g.
+#: the vendor connectors' panel on access requests: the type's module need not import them.
+_EXTRA_PANELS: dict[str, list[tuple[str, Panel]]] = {}
+
+
+def add_staff_panel(name: str, template: str, build: Panel) -> None:
+    """Add a part to the staff case page of type ``name``; its template reads ``panel``."""
+    panels = _EXTRA_PANELS.setdefault(name, [])
+    if all(existing != template for existing, _build in panels):
+        panels.append((template, build))
+
+
+def extra_staff_panels(kind: CaseKind) -> list[tuple[str, Panel]]:
+    """The parts other domains added to ``kind``'s staff case page."""
+    return list(_EXTRA_PANELS.get(kind.name, []))
 
 
 def _load_built_ins() -> None:

@@ -14,7 +14,8 @@ The decisions live by domain; every name is imported from here
 - :mod:`.guardians`: who files for whom (R20, R21), guardian links, exam privacy notices;
 - :mod:`.staff_tools`: the register, exams, retention, intake, sessions, the delivery banner;
 - :mod:`.dpo`: the dashboard, the report and the data-breach register (R26);
-- :mod:`.integrations`: institutional login links, API clients, webhooks, the OOAPI sync.
+- :mod:`.integrations`: institutional login links, API clients, webhooks, the OOAPI sync,
+  vendor connectors.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ from .integrations import (
     can_link_staff_accounts,
     can_manage_api_clients,
     can_manage_ooapi,
+    can_manage_vendor_connectors,
 )
 from .staff_tools import (
     asks_second_factor,
@@ -159,6 +161,7 @@ __all__ = [
     "can_manage_api_clients",
     "can_manage_exams",
     "can_manage_ooapi",
+    "can_manage_vendor_connectors",
     "can_open_recording",
     "can_read_privacy_notice",
     "can_read_report",

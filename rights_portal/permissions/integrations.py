@@ -43,3 +43,8 @@ def api_case_clause(client: ApiClient) -> ColumnElement[bool]:
         filed = select(ApiCaseOrigin.case_id).where(ApiCaseOrigin.client_id == client.id)
         return Case.id.in_(filed)
     return false()
+
+
+def can_manage_vendor_connectors(user: User) -> bool:
+    """Admins configure the vendor connectors, their credentials and links, and see their state."""
+    return bool(user.is_authenticated) and user.role in INTEGRATION_ADMIN_ROLES

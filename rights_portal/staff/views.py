@@ -99,6 +99,10 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
     if kind.staff_panel is not None:
         panel_template, build_panel = kind.staff_panel
         panel_context = build_panel(case, current_user, forms)
+    extra_panels = [
+        (template, build(case, current_user, forms))
+        for template, build in registry.extra_staff_panels(kind)
+    ]
     decision_form = kind.decision_form or DecideForm
     return (
         render_template(
@@ -135,6 +139,7 @@ def render_case(case: Case, status: int = 200, **forms: Any) -> ResponseReturnVa
             extend_form=forms.get("extend_form") or ExtendForm(),
             duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
             panel_template=panel_template,
+            extra_panels=[(t, p) for t, p in extra_panels if p],
             **panel_context,
             identity_checks=identity.checks_for(case),
             may_verify_identity=can(current_user, Action.VERIFY_IDENTITY, case),
