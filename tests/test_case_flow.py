@@ -241,7 +241,17 @@ def test_roles_reach_only_their_areas(app, world):
     admin = app.test_client()
     login(admin, "admin@uni.example")
     assert admin.get("/staff/queue").status_code == 403  # admins see no case contents
-    assert admin.get("/staff/admin").status_code == 200
+    home = admin.get("/staff/admin")
+    assert home.status_code == 200
+    # The institution's systems are each one link away from the administration page.
+    for path in (
+        "/staff/integrations/ooapi",
+        "/staff/integrations/vendors",
+        "/staff/api-clients",
+        "/staff/webhooks",
+    ):
+        assert f'href="{path}"' in home.get_data(as_text=True)
+        assert admin.get(path).status_code == 200
     dpo = app.test_client()
     login(dpo, "dpo@uni.example")
     assert dpo.get("/staff/queue").status_code == 200
