@@ -13,6 +13,7 @@ import functools
 import uuid
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,16 @@ EVENT_TYPES = {
     "package.built": "package.ready",
 }
 ALL_EVENTS = sorted(set(EVENT_TYPES.values()))
+#: What each event type means, for the admin who chooses them (the type itself is the contract).
+EVENT_LABELS = {
+    "case.assigned": _l("A case was assigned to a handler"),
+    "case.decided": _l("A case was decided"),
+    "case.extended": _l("A case's term was extended"),
+    "case.filed": _l("A case was filed or registered"),
+    "case.overdue": _l("A case is overdue and was escalated"),
+    "case.paused": _l("A case's clock was paused"),
+    "package.ready": _l("An access package is ready"),
+}
 
 
 def payload(event_type: str, case: Case | None, audit: AuditEvent) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..errors import RuleViolation
 from ..extensions import db
 from ..permissions import can_manage_api_clients
 from . import services
+from .events import EVENT_LABELS
 from .forms import EndpointForm
 from .models import WebhookEndpoint
 
@@ -45,7 +46,12 @@ def endpoints() -> ResponseReturnValue:
     elif form.is_submitted():
         status = 400
     return (
-        render_template("webhooks/endpoints.html", form=form, endpoints=services.endpoints()),
+        render_template(
+            "webhooks/endpoints.html",
+            form=form,
+            endpoints=services.endpoints(),
+            event_labels=EVENT_LABELS,
+        ),
         status,
     )
 
