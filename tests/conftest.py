@@ -6,6 +6,7 @@ under CI=true, where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -138,6 +139,63 @@ def redis_url() -> str:
     except redis.exceptions.RedisError as exc:
         unavailable(f"Redis not reachable at {url}: {exc}")
     return url
+
+
+# --- RabbitMQ, the second supported broker --------------------------------------------------
+
+DEFAULT_TEST_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
+BROKERS = ("redis", "rabbitmq")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> Iterator[str]:
+    """An AMQP URL on a vhost of this run's own, deleted at the end (``TEST_RABBITMQ_URL``).
+
+    With a vhost named in ``TEST_RABBITMQ_URL`` that vhost is used as it is; otherwise one is
+    made with rabbitmqctl (``rp_test_<random>``), so parallel runs never share a queue.
+    """
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    from kombu import Connection
+
+    base = os.environ.get("TEST_RABBITMQ_URL", DEFAULT_TEST_RABBITMQ)
+    parts = urlsplit(base)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), 2).close()
+    except OSError as exc:
+        unavailable(f"RabbitMQ not reachable at {parts.hostname}:{parts.port or 5672}: {exc}")
+    vhost = parts.path.removeprefix("/")
+    made = ""
+    if not vhost:
+        made = vhost = f"rp_test_{uuid.uuid4().hex[:12]}"
+        user = parts.username or "guest"
+        try:
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+        except (OSError, subprocess.SubprocessError) as exc:
+            unavailable(f"could not make a RabbitMQ vhost with rabbitmqctl: {exc}")
+    url = urlunsplit(parts._replace(path=f"/{vhost}"))
+    try:
+        with Connection(url, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=2)
+    except Exception as exc:
+        unavailable(f"RabbitMQ refused vhost {vhost!r}: {exc}")
+    yield url
+    if made:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            _rabbitmqctl("delete_vhost", made)
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])  # fmt: skip
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """Each supported production broker in turn: Redis, then RabbitMQ (its own vhost)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 # --- S3-compatible object stores: two independent implementations, real HTTP endpoints ------
@@ -482,9 +540,13 @@ def start_worker(
         *,
         queues: Sequence[str] | None = None,
         broker_url: str | None = None,
+        include: Sequence[str] = (),
         **extra_env: str,
     ) -> subprocess.Popen:
-        """A solo worker taking ``queues`` (all by default) from ``broker_url`` (Redis)."""
+        """A solo worker taking ``queues`` (all by default) from ``broker_url`` (Redis).
+
+        ``include`` names extra task modules for it to load (``tests.slow_tasks``).
+        """
         from rights_portal.config import ALL_QUEUES
 
         env = {
@@ -515,6 +577,7 @@ def start_worker(
                 ",".join(queues or ALL_QUEUES),
                 "-n",
                 f"test-{os.getpid()}-{len(processes)}@%h",
+                *(["--include", ",".join(include)] if include else []),
             ],
             cwd=ROOT,
             env=env,
