@@ -17,7 +17,7 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-header --
 	$(if $(UPGRADE),--upgrade)
 
 .PHONY: install run test lint typecheck lock lock-check translations extract-messages migrate \
-	seed worker clean
+	seed worker clean test-servers
 
 install: $(STAMP)
 
@@ -63,7 +63,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lock-check translations lint typecheck
+# s3rver, the second S3 implementation the S3 store is tested against, from the npm registry
+# exactly as tests/s3/package-lock.json pins it (without npm its tests are skipped, outside CI).
+S3RVER_STAMP := tests/s3/node_modules/.installed
+
+$(S3RVER_STAMP): tests/s3/package.json tests/s3/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/s3 --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the tests against s3rver will be skipped"; fi
+
+test-servers: $(S3RVER_STAMP)
+
+test: lock-check translations lint typecheck test-servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -48,6 +48,46 @@ def broker_transport_options(broker_url: str) -> dict[str, Any]:
     return {}
 
 
+#: The queues and the tasks routed to each; a task not named here goes to the default queue.
+#: Short work (mail, the sweeps) never shares a queue with long work (packages, media), and
+#: each queue's workers take one task at a time (prefetch 1, acks late), so a long task holds
+#: nothing back but its own queue.
+TASK_QUEUES: dict[str, tuple[str, ...]] = {
+    # Outgoing e-mail: acknowledgements, reminders, decisions (many, short, SMTP-bound).
+    "mail": ("rights_portal.deliver_email",),
+    # The scheduled sweeps that send reminders (R9, R10, R26) and the relays that re-send what a
+    # lost dispatch left behind: short, and late reminders are what the portal must not have.
+    "deadlines": (
+        "rights_portal.sweep_deadlines",
+        "rights_portal.breach_reminders",
+        "rights_portal.register_reminders",
+        "rights_portal.relay_outbox",
+        "rights_portal.relay_webhooks",
+        "rights_portal.access_package_housekeeping",
+        "rights_portal.anchor_audit_head",
+    ),
+    # Access packages (R11, R12) and the file deletions decisions ask for (R25): storage-bound,
+    # seconds to minutes each.
+    "packages": ("rights_portal.build_access_package", "rights_portal.delete_decided_files"),
+    # Bystander redaction (R27): CPU-bound, minutes per recording.
+    "media": ("rights_portal.redact_recording",),
+}
+#: Celery's default queue: webhook deliveries, the nightly verification, the daily purge.
+DEFAULT_QUEUE = "celery"
+#: Every queue, for a worker that takes them all (``make run``'s embedded worker, the tests).
+ALL_QUEUES: tuple[str, ...] = (DEFAULT_QUEUE, *TASK_QUEUES)
+
+
+def task_routes() -> dict[str, dict[str, str]]:
+    """Celery's ``task_routes``: each task name to its queue (:data:`TASK_QUEUES`)."""
+    return {task: {"queue": queue} for queue, tasks in TASK_QUEUES.items() for task in tasks}
+
+
+def queue_of(task_name: str) -> str:
+    """The queue a task is routed to (the default queue if it is not named)."""
+    return task_routes().get(task_name, {}).get("queue", DEFAULT_QUEUE)
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the configuration mapping: defaults, then environment, then ``overrides``."""
     env = _env("RIGHTS_PORTAL_ENV", "development")
@@ -245,9 +285,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             },
             "timezone": "Europe/Amsterdam",
             "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
-            # Redaction is long CPU work: its own queue, so e-mail and packages never wait
-            # behind it (a worker takes it with -Q celery,media, or a worker of its own).
-            "task_routes": {"rights_portal.redact_recording": {"queue": "media"}},
+            # Each kind of work on its own queue (TASK_QUEUES), so a long job never delays a
+            # reminder when each queue has workers of its own (docker-compose.yml); the
+            # embedded default's one worker takes them all (ALL_QUEUES). Routing by task name
+            # applies to every send: .delay, beat's schedule and the task outbox alike.
+            "task_routes": task_routes(),
         },
     }
     if overrides:

@@ -6,6 +6,7 @@ under CI=true, where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -140,7 +141,71 @@ def redis_url() -> str:
     return url
 
 
-# --- S3-compatible object store (moto's server, a real HTTP endpoint) ---------------------------
+# --- RabbitMQ, the second supported broker --------------------------------------------------
+
+DEFAULT_TEST_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
+BROKERS = ("redis", "rabbitmq")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> Iterator[str]:
+    """An AMQP URL on a vhost of this run's own, deleted at the end (``TEST_RABBITMQ_URL``).
+
+    With a vhost named in ``TEST_RABBITMQ_URL`` that vhost is used as it is; otherwise one is
+    made with rabbitmqctl (``rp_test_<random>``), so parallel runs never share a queue.
+    """
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    from kombu import Connection
+
+    base = os.environ.get("TEST_RABBITMQ_URL", DEFAULT_TEST_RABBITMQ)
+    parts = urlsplit(base)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), 2).close()
+    except OSError as exc:
+        unavailable(f"RabbitMQ not reachable at {parts.hostname}:{parts.port or 5672}: {exc}")
+    vhost = parts.path.removeprefix("/")
+    made = ""
+    if not vhost:
+        made = vhost = f"rp_test_{uuid.uuid4().hex[:12]}"
+        user = parts.username or "guest"
+        try:
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+        except (OSError, subprocess.SubprocessError) as exc:
+            unavailable(f"could not make a RabbitMQ vhost with rabbitmqctl: {exc}")
+    url = urlunsplit(parts._replace(path=f"/{vhost}"))
+    try:
+        with Connection(url, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=2)
+    except Exception as exc:
+        unavailable(f"RabbitMQ refused vhost {vhost!r}: {exc}")
+    yield url
+    if made:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            _rabbitmqctl("delete_vhost", made)
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])  # fmt: skip
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """Each supported production broker in turn: Redis, then RabbitMQ (its own vhost)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+# --- S3-compatible object stores: two independent implementations, real HTTP endpoints ------
+#
+# The S3 store is tested against moto's server (Python) and s3rver (Node, installed from the npm
+# registry into tests/s3 by `make test` and .ci/run), each a real process on a free loopback
+# port: what works on only one of them is a dependence on that server, not S3.
+
+S3RVER = Path(__file__).resolve().parent / "s3" / "node_modules" / ".bin" / "s3rver"
+S3_IMPLEMENTATIONS = ("moto", "s3rver")
 
 
 @dataclass
@@ -148,25 +213,30 @@ class S3Server:
     """A local S3-compatible endpoint and the settings that point the portal at one bucket."""
 
     endpoint_url: str
+    access_key: str = "testing"
+    secret_key: str = "testing"
+    name: str = "moto"
 
     def config(self, bucket: str) -> dict[str, Any]:
         return {
             "RECORDINGS_S3_BUCKET": bucket,
             "RECORDINGS_S3_ENDPOINT_URL": self.endpoint_url,
             "RECORDINGS_S3_REGION": "eu-west-1",
-            "RECORDINGS_S3_ACCESS_KEY_ID": "testing",
-            "RECORDINGS_S3_SECRET_ACCESS_KEY": "testing",
+            "RECORDINGS_S3_ACCESS_KEY_ID": self.access_key,
+            "RECORDINGS_S3_SECRET_ACCESS_KEY": self.secret_key,
         }
 
     def client(self) -> Any:
         import boto3
+        from botocore.config import Config
 
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint_url,
             region_name="eu-west-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(s3={"addressing_style": "path"}),
         )
 
     def new_bucket(self) -> str:
@@ -186,29 +256,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """moto's S3 server in a subprocess on a free loopback port, stopped at the end."""
+def _serve_s3(
+    name: str, argv: list[str], port: int, log_path: Path, env: dict[str, str]
+) -> Iterator[str]:
+    """Run ``argv`` until its S3 endpoint on ``port`` answers; yield the endpoint, then stop it."""
     import urllib.error
     import urllib.request
 
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
                 unavailable(
-                    f"moto S3 server did not start (exit {process.returncode}): "
+                    f"{name} S3 server did not start (exit {process.returncode}): "
                     f"{log_path.read_text(errors='replace')[-500:]}"
                 )
             try:
@@ -218,9 +281,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                 break  # it answers, even if with an error status
             except OSError:
                 if time.monotonic() > deadline:
-                    unavailable(f"moto S3 server did not answer on {endpoint} within 30 s")
+                    unavailable(f"{name} S3 server did not answer on {endpoint} within 30 s")
                 time.sleep(0.2)
-        yield S3Server(endpoint_url=endpoint)
+        yield endpoint
     finally:
         process.terminate()
         try:
@@ -228,6 +291,41 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server in a subprocess on a free loopback port, stopped at the end."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    for endpoint in _serve_s3("moto", argv, port, log_path, env):
+        yield S3Server(endpoint_url=endpoint, name="moto")
+
+
+@pytest.fixture(scope="session")
+def s3rver_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """s3rver (Node) in a subprocess on a free loopback port, its objects in a temporary folder.
+
+    Its fixed credentials are S3RVER/S3RVER; it checks every request's AWS signature with them.
+    """
+    if not S3RVER.exists():
+        unavailable(f"s3rver is not installed ({S3RVER}); run `npm ci --prefix tests/s3`")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("s3rver")
+    argv = [
+        str(S3RVER), "--directory", str(folder / "data"), "--address", "127.0.0.1",
+        "--port", str(port), "--silent", "--no-vhost-buckets",
+    ]  # fmt: skip
+    for endpoint in _serve_s3("s3rver", argv, port, folder / "s3rver.log", dict(os.environ)):
+        yield S3Server(endpoint, access_key="S3RVER", secret_key="S3RVER", name="s3rver")
+
+
+@pytest.fixture(scope="session", params=S3_IMPLEMENTATIONS)
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    """Each S3 implementation in turn: a test using it runs once against moto, once s3rver."""
+    return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
@@ -437,11 +535,24 @@ def start_worker(
     processes: list[subprocess.Popen] = []
     logs: list[Any] = []
 
-    def start(smtp_port: int, **extra_env: str) -> subprocess.Popen:
+    def start(
+        smtp_port: int,
+        *,
+        queues: Sequence[str] | None = None,
+        broker_url: str | None = None,
+        include: Sequence[str] = (),
+        **extra_env: str,
+    ) -> subprocess.Popen:
+        """A solo worker taking ``queues`` (all by default) from ``broker_url`` (Redis).
+
+        ``include`` names extra task modules for it to load (``tests.slow_tasks``).
+        """
+        from rights_portal.config import ALL_QUEUES
+
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": redis_url,
+            "CELERY_BROKER_URL": broker_url or redis_url,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "RIGHTS_PORTAL_INSTANCE": instance_dir,
@@ -463,9 +574,10 @@ def start_worker(
                 "--without-mingle",
                 "--without-gossip",
                 "-Q",
-                "celery,media",  # the default queue and the redaction queue (R27)
+                ",".join(queues or ALL_QUEUES),
                 "-n",
                 f"test-{os.getpid()}-{len(processes)}@%h",
+                *(["--include", ",".join(include)] if include else []),
             ],
             cwd=ROOT,
             env=env,

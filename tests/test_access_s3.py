@@ -1,6 +1,7 @@
 """Recordings and packages in S3-compatible object storage, end to end (issue 5, R12).
 
-The portal is pointed at a bucket on moto's S3 server (a real HTTP endpoint in a subprocess):
+The portal is pointed at a bucket on each of two independent S3 implementations in turn, moto's
+server and s3rver (real HTTP endpoints in subprocesses):
 a vendor export is imported into it, a handler plays a recording with HTTP Range requests, and
 the access package built from it holds media byte-identical to the export, with nothing written
 to the local stores.

@@ -2,9 +2,9 @@
 
 - the rules: delivery stalls when no worker or scheduler beat within WORKER_STALE_SECONDS, or an
   e-mail waited longer than OUTBOX_STUCK_SECONDS; "since when" is the earliest failing moment;
-- a real worker and a real beat process write heartbeats: /readyz is 200 while they run, and
-  after the worker is killed it turns 503 and every staff page says since when nothing went out,
-  students see nothing of it;
+- a real worker and a real beat process write heartbeats (on Redis, then on RabbitMQ): /readyz is
+  200 while they run, and after the worker is killed it turns 503 and every staff page says since
+  when nothing went out, students see nothing of it;
 - an e-mail stuck in the outbox makes /readyz 503 with its age, even with the worker up.
 """
 
@@ -120,16 +120,16 @@ def test_heartbeats_are_read_per_kind_and_a_restarted_process_starts_afresh(app_
 
 
 @pytest.fixture
-def watched_app(make_other_app, database_url, smtp_sink, redis_url):
-    """A portal that sends tasks to a real broker, with short limits for the test."""
+def watched_app(make_other_app, database_url, smtp_sink, broker_url):
+    """A portal that sends tasks to a real broker (Redis, then RabbitMQ), with short limits."""
     config = conftest.test_config(database_url, smtp_sink)
-    config["CELERY"] = {"broker_url": redis_url, "task_always_eager": False}
+    config["CELERY"] = {"broker_url": broker_url, "task_always_eager": False}
     config.update(WORKER_STALE_SECONDS=4, OUTBOX_STUCK_SECONDS=60)
     return make_other_app(config)
 
 
 @pytest.fixture
-def start_beat(database_url, redis_url, instance_dir, tmp_path):
+def start_beat(database_url, broker_url, instance_dir, tmp_path):
     processes: list[subprocess.Popen] = []
     logs: list[Any] = []
 
@@ -137,7 +137,7 @@ def start_beat(database_url, redis_url, instance_dir, tmp_path):
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": redis_url,
+            "CELERY_BROKER_URL": broker_url,
             "RIGHTS_PORTAL_INSTANCE": instance_dir,
             "RIGHTS_PORTAL_ENV": "test",
             "WORKER_HEARTBEAT_SECONDS": "1",
@@ -166,10 +166,9 @@ def readyz(app) -> tuple[int, dict[str, Any]]:
 
 
 @pytest.mark.postgres
-@pytest.mark.redis
 @pytest.mark.worker
 def test_readyz_and_the_staff_banner_with_the_worker_running_then_killed(
-    watched_app, start_worker, start_beat, smtp_sink
+    watched_app, start_worker, start_beat, smtp_sink, broker_url
 ):
     with watched_app.app_context():
         UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER, locale="nl")
@@ -179,7 +178,7 @@ def test_readyz_and_the_staff_banner_with_the_worker_running_then_killed(
     code, report = readyz(watched_app)
     assert code == 503 and report["worker"] == "down" and report["worker_last_seen"] is None
 
-    worker = start_worker(smtp_sink.port, WORKER_HEARTBEAT_SECONDS="1")
+    worker = start_worker(smtp_sink.port, broker_url=broker_url, WORKER_HEARTBEAT_SECONDS="1")
     start_beat()
     assert wait_for(lambda: readyz(watched_app)[0] == 200, 60), readyz(watched_app)
     code, report = readyz(watched_app)
@@ -206,7 +205,6 @@ def test_readyz_and_the_staff_banner_with_the_worker_running_then_killed(
 
 
 @pytest.mark.postgres
-@pytest.mark.redis
 def test_an_email_waiting_too_long_makes_readyz_fail_with_its_age(watched_app):
     with watched_app.app_context():
         for kind, name in ((ProcessKind.WORKER, "celery@w"), (ProcessKind.SCHEDULER, "beat@w")):

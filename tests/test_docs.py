@@ -118,3 +118,39 @@ def test_nothing_outside_tests_refers_to_the_specification_outside_the_repositor
         if OUTSIDE_REFERENCE.search(line)
     ]
     assert not offenders, "refer to docs/rules.md instead:\n" + "\n".join(offenders)
+
+
+MARKDOWN_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
+
+
+def heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors for the headings: lower case, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    for heading in HEADING.findall(text):
+        plain = re.sub(r"[`*_]", "", heading).lower()
+        anchors.add(re.sub(r"[^\w\- ]", "", plain).replace(" ", "-"))
+    return anchors
+
+
+def test_every_relative_link_in_the_docs_reaches_a_file_and_heading() -> None:
+    tracked = set(tracked_files())
+    wrong: list[str] = []
+    pages = [name for name in tracked if name.endswith(".md") and "node_modules" not in name]
+    for name in pages:
+        for target in MARKDOWN_LINK.findall(read_text(name)):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s)://, mailto: — not checked offline
+            path, _, anchor = target.partition("#")
+            linked = name
+            if path:
+                resolved = (ROOT / Path(name).parent / path).resolve()
+                linked = resolved.relative_to(ROOT.resolve()).as_posix()
+            if path and not (linked in tracked or (ROOT / linked).is_dir()):
+                wrong.append(f"{name}: {target} (no such file)")
+            elif anchor and linked.endswith(".md") and anchor not in heading_anchors(
+                read_text(linked)
+            ):
+                wrong.append(f"{name}: {target} (no such heading)")
+    assert "docs/deployment.md" in tracked
+    assert not wrong, "broken links:\n" + "\n".join(wrong)

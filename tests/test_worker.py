@@ -1,4 +1,4 @@
-"""Real Celery worker processes on Redis deliver each reminder exactly once (R9).
+"""Real Celery worker processes deliver each reminder exactly once (R9), on Redis and RabbitMQ.
 
 - the sweep task sent twice (two beat schedulers, or a retried sweep) mails each milestone once;
 - a mail server that refuses at first makes the delivery task retry until it is accepted, once;
@@ -33,7 +33,7 @@ from rights_portal.transactions import commit
 from tests.conftest import wait_for
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
+pytestmark = [pytest.mark.postgres, pytest.mark.worker]  # each broker marks its own (conftest)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,11 +97,11 @@ def reminders_in(messages: list[Message], case: Case) -> list[Message]:
 
 
 def test_two_sweeps_through_a_real_worker_mail_the_reminder_once(
-    due_case, redis_url, scripted_smtp, start_worker
+    due_case, broker_url, scripted_smtp, start_worker
 ):
     smtp = scripted_smtp()
-    worker = start_worker(smtp.port)
-    client = Celery(broker=redis_url)
+    worker = start_worker(smtp.port, broker_url=broker_url)
+    client = Celery(broker=broker_url)
     client.send_task("rights_portal.sweep_deadlines")
     client.send_task("rights_portal.sweep_deadlines")  # a second scheduler, or a retry
     assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1), "no reminder arrived"
@@ -112,11 +112,11 @@ def test_two_sweeps_through_a_real_worker_mail_the_reminder_once(
 
 
 def test_a_refusing_mail_server_makes_the_task_retry_until_accepted_once(
-    due_case, redis_url, scripted_smtp, start_worker
+    due_case, broker_url, scripted_smtp, start_worker
 ):
     smtp = scripted_smtp(refuse=2)
-    start_worker(smtp.port)
-    Celery(broker=redis_url).send_task("rights_portal.sweep_deadlines")
+    start_worker(smtp.port, broker_url=broker_url)
+    Celery(broker=broker_url).send_task("rights_portal.sweep_deadlines")
     assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1, 60), "never delivered"
     time.sleep(2)
     assert smtp.attempts >= 3  # two refusals, then the accepted attempt
@@ -124,11 +124,11 @@ def test_a_refusing_mail_server_makes_the_task_retry_until_accepted_once(
 
 
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
-    due_case, redis_url, scripted_smtp, start_worker
+    due_case, broker_url, scripted_smtp, start_worker
 ):
     smtp = scripted_smtp(refuse=1, delay=30)  # the first attempt hangs: the worker dies in it
-    first = start_worker(smtp.port)
-    client = Celery(broker=redis_url)
+    first = start_worker(smtp.port, broker_url=broker_url)
+    client = Celery(broker=broker_url)
     client.send_task("rights_portal.sweep_deadlines")
     assert wait_for(lambda: smtp.attempts >= 1), "the worker never tried to send"
     first.send_signal(signal.SIGKILL)
@@ -136,7 +136,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     assert smtp.accepted == []
 
     # Another worker; the relay (beat's safety net) finds the committed, unsent outbox row.
-    start_worker(smtp.port, OUTBOX_RELAY_AGE_SECONDS="1")
+    start_worker(smtp.port, broker_url=broker_url, OUTBOX_RELAY_AGE_SECONDS="1")
     time.sleep(1.5)
     client.send_task("rights_portal.relay_outbox")
     assert wait_for(lambda: len(reminders_in(smtp.accepted, due_case)) >= 1), (

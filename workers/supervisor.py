@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from rights_portal import create_app
-from rights_portal.config import DEFAULT_INSTANCE
+from rights_portal.config import ALL_QUEUES, DEFAULT_INSTANCE
 from rights_portal.delivery.models import Heartbeat
 from rights_portal.extensions import db
 
@@ -88,7 +88,9 @@ def children(instance: Path, host: str, port: int) -> list[Child]:
                 "--without-mingle",
                 "--without-gossip",
                 "-Q",
-                "celery,media",  # the default queue and bystander redaction's (R27)
+                # One embedded worker takes every queue (a second one would share the SQLite
+                # broker); production runs a worker per queue (docs/deployment.md).
+                ",".join(ALL_QUEUES),
                 f"--logfile={instance / 'worker.log'}",
             ],
             instance / "worker.log",

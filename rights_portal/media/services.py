@@ -38,8 +38,7 @@ from .detect import DEFAULT_THRESHOLD
 from .models import Redaction, RedactionStatus
 
 log = logging.getLogger(__name__)
-TASK = "rights_portal.redact_recording"
-QUEUE = "media"
+TASK = "rights_portal.redact_recording"  # routed to the ``media`` queue (config.TASK_QUEUES)
 REDACTABLE = (FileKind.VIDEO, FileKind.SCREENSHOT)
 MAX_REASON = 1000
 PROTECTS = _l("Other people visible in the recording: their faces are covered.")
@@ -155,7 +154,7 @@ def enqueue(run_id: int) -> None:
     """
     celery = current_app.extensions["celery"]
     try:
-        celery.tasks[TASK].apply_async(args=(run_id,), queue=QUEUE)
+        celery.tasks[TASK].delay(run_id)
     except Exception:
         log.warning("could not enqueue redaction %s", run_id)
 
