@@ -65,14 +65,21 @@ TASK_QUEUES: dict[str, tuple[str, ...]] = {
         "rights_portal.relay_webhooks",
         "rights_portal.access_package_housekeeping",
         "rights_portal.anchor_audit_head",
+        "rights_portal.vendor_request_reminders",
     ),
-    # Access packages (R11, R12) and the file deletions decisions ask for (R25): storage-bound,
-    # seconds to minutes each.
-    "packages": ("rights_portal.build_access_package", "rights_portal.delete_decided_files"),
+    # Access packages (R11, R12), the recordings fetched from the vendors for them, and the file
+    # deletions decisions ask for (R25): storage- and network-bound, seconds to minutes each.
+    "packages": (
+        "rights_portal.build_access_package",
+        "rights_portal.delete_decided_files",
+        "rights_portal.fetch_vendor_files",
+        "rights_portal.fetch_zoom_meeting",
+    ),
     # Bystander redaction (R27): CPU-bound, minutes per recording.
     "media": ("rights_portal.redact_recording",),
 }
-#: Celery's default queue: webhook deliveries, the nightly verification, the daily purge.
+#: Celery's default queue: webhook deliveries, the nightly verification, the daily purge, the
+#: OOAPI sync (minutes against a large student-information system).
 DEFAULT_QUEUE = "celery"
 #: Every queue, for a worker that takes them all (``make run``'s embedded worker, the tests).
 ALL_QUEUES: tuple[str, ...] = (DEFAULT_QUEUE, *TASK_QUEUES)
