@@ -106,6 +106,7 @@ def _register_models() -> None:
     from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
+    from .exports import models as _exports  # noqa: F401
     from .intake import models as _intake  # noqa: F401
     from .media import models as _media  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
@@ -144,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
+    from .exports.views import bp as exports_bp
     from .intake.views import bp as intake_bp
     from .media.views import bp as media_bp
     from .notifications.blueprint import bp as notifications_bp
@@ -175,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dpo_bp, url_prefix="/staff/dpo")
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
+    app.register_blueprint(exports_bp, url_prefix="/staff/exports")
 
     @app.route("/")
     def index() -> ResponseReturnValue:

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import current_app
 from flask_babel import force_locale
@@ -47,6 +47,7 @@ BUILD_TASK = "rights_portal.build_access_package"
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 Progress = Callable[[int], None]
+COPY_CHUNK_SIZE = 4 * 1024 * 1024
 
 
 def enqueue_build(package_id: int) -> None:
@@ -115,8 +116,9 @@ def build(package_id: int, progress: Progress | None = None) -> PackageStatus | 
     store = access_storage.packages_storage()
     work = store.new_work_file()
     try:
-        contents = write_package(package, work, progress)
-        stored = store.put_file(work)
+        with blobs.HashingWriter(work) as written:
+            contents = write_package(package, cast(BinaryIO, written), progress)
+        stored = store.put_file(work, written.sha256, written.size)
     except Exception as exc:
         log.exception("building access package %s failed", package_id)
         db.session.rollback()
@@ -176,8 +178,14 @@ def _mark_failed(package_id: int, exc: Exception) -> PackageStatus:
 # --- the ZIP --------------------------------------------------------------------------------
 
 
-def write_package(package: AccessPackage, path: Path, progress: Progress) -> dict[str, Any]:
-    """Write the ZIP to ``path``; return the facts the package row keeps about its contents."""
+def write_package(
+    package: AccessPackage, out: Path | BinaryIO, progress: Progress
+) -> dict[str, Any]:
+    """Write the ZIP to ``out``; return the facts the package row keeps about its contents.
+
+    The recordings are copied in chunks of :data:`COPY_CHUNK_SIZE`: a few large reads and
+    writes cost less per byte in Python than many of a megabyte.
+    """
     case = package.case
     holdings = gather(case)
     fingerprint = holdings.fingerprint()
@@ -187,7 +195,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
     copied = 0
     progress(1)
     paths: dict[str, str] = {}
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         for item in files:
             name = _package_path(item)
             paths[item.key] = name
@@ -198,7 +206,7 @@ def write_package(package: AccessPackage, path: Path, progress: Progress) -> dic
                 _open_source(recordings, item) as source,
                 zf.open(info, "w", force_zip64=True) as target,
             ):
-                while chunk := source.read(blobs.CHUNK_SIZE):
+                while chunk := source.read(COPY_CHUNK_SIZE):
                     target.write(chunk)
                     copied += len(chunk)
                     progress(1 + 89 * copied // total)

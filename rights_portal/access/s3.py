@@ -222,8 +222,14 @@ class S3Storage:
         self.client.upload_fileobj(hashing, self.bucket, self.object_key(key))
         return StoredObject(key=key, sha256=hashing.hash.hexdigest(), size=hashing.size)
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Upload a local file under a new key, then remove the local file."""
+    def put_file(
+        self, path: Path, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
+        """Upload a local file under a new key, then remove the local file.
+
+        The upload reads the file once anyway and hashes it on the way; a given ``sha256`` is
+        not needed.
+        """
         try:
             with open(path, "rb") as source:
                 return self.put(source)
