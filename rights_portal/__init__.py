@@ -224,6 +224,7 @@ DOWNLOAD_ENDPOINTS = frozenset(
         "access.open_redacted",
         "access.package_page",
         "access.latest_package",
+        "exports.download",
     }
 )
 
@@ -275,6 +276,13 @@ def _register_request_hooks(app: Flask) -> None:
     # end-session page; CSP's form-action governs that redirect, so it names the provider.
     issuer = urlsplit(app.config.get("OIDC_ISSUER") or "")
     form_action = "'self'" + (f" {issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
+    # Recordings played from signed S3 addresses (RECORDINGS_S3_PRESIGNED_SECONDS): the video
+    # element follows the redirect to the bucket, which CSP must allow as a media source.
+    bucket = urlsplit(app.config.get("RECORDINGS_S3_ENDPOINT_URL") or "")
+    media_src = ""
+    if app.config.get("RECORDINGS_S3_BUCKET") and app.config.get("RECORDINGS_S3_PRESIGNED_SECONDS"):
+        origin = f"{bucket.scheme}://{bucket.netloc}" if bucket.netloc else "https://*.amazonaws.com"
+        media_src = f"media-src 'self' {origin}; "
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -282,6 +290,7 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"{media_src}"
             f"frame-ancestors 'none'; form-action {form_action}; base-uri 'none'; "
             "object-src 'none'",
         )

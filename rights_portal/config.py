@@ -177,6 +177,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "SENDFILE_VIA_ACCEL": _env("SENDFILE_VIA_ACCEL", "false") == "true",
         "SENDFILE_ACCEL_PREFIX": (_env("SENDFILE_ACCEL_PREFIX") or "/_stored").rstrip("/"),
         "RECORDINGS_S3_BUCKET": _env("RECORDINGS_S3_BUCKET"),
+        # With S3: answer an authorised (and audited) download with a redirect to a signed
+        # address valid this many seconds, so the bucket sends the bytes; 0 streams through the
+        # portal (the bucket's endpoint must be reachable from the browsers to turn it on).
+        "RECORDINGS_S3_PRESIGNED_SECONDS": int(_env("RECORDINGS_S3_PRESIGNED_SECONDS", "0") or 0),
         "RECORDINGS_S3_ENDPOINT_URL": _env("RECORDINGS_S3_ENDPOINT_URL"),
         "RECORDINGS_S3_REGION": _env("RECORDINGS_S3_REGION"),
         "RECORDINGS_S3_ACCESS_KEY_ID": _env("RECORDINGS_S3_ACCESS_KEY_ID"),

@@ -33,7 +33,7 @@ from werkzeug.serving import make_server
 
 from rights_portal.access import blobs
 from rights_portal.access.storage import LocalStorage, exports_storage, packages_storage
-from rights_portal.accounts.models import Role
+from rights_portal.accounts.models import Role, User
 from rights_portal.audit.models import AuditEvent
 from rights_portal.clock import now_utc
 from rights_portal.exports import services as export_services
@@ -246,6 +246,36 @@ def test_with_sendfile_via_accel_the_app_hands_the_bytes_to_nginx(app, people):
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.mimetype == "text/csv"
     assert actions_since(before) == ["export.downloaded"]  # still checked and audited by the app
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_with_sendfile_via_accel_a_package_goes_to_nginx_after_the_audit(app, app_ctx):
+    programme = ProgrammeFactory()
+    student = UserFactory(programme_id=programme.id)
+    UserFactory(email="worker@uni.example", role=Role.CASE_HANDLER)
+    commit()
+    handler = db.session.scalars(select(User).where(User.email == "worker@uni.example")).one()
+    built = handled_access_case(
+        student=student, handler=handler, exam=ExamFactory(programme=programme), until="built"
+    )
+    client = client_for(app, "worker@uni.example")
+    package = built.package
+    url = f"/staff/cases/{built.case.reference}/access/packages/{package.id}/zip"
+    app.config["SENDFILE_VIA_ACCEL"] = True
+    try:
+        before = last_event_id()
+        response = client.get(url)
+        packages_storage().delete(package.storage_key or "")
+        missing = client.get(url)
+    finally:
+        app.config["SENDFILE_VIA_ACCEL"] = False
+    key = package.storage_key or ""
+    assert response.status_code == 200 and response.get_data() == b""
+    assert response.headers["X-Accel-Redirect"] == f"/_stored/packages/{key[:2]}/{key[2:4]}/{key}"
+    assert response.mimetype == "application/zip"
+    assert actions_since(before)[:1] == ["package.opened"]
+    # A file gone from the store is a 404 from the app, not a redirect nginx cannot serve.
+    assert missing.status_code == 404 and "X-Accel-Redirect" not in missing.headers
 
 
 # --- a real nginx in front (skipped without one) -------------------------------------------------
@@ -296,11 +326,13 @@ def test_nginx_sends_the_file_the_app_authorised_range_included(app, people, tmp
     template = (Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf").read_text()
     conf = folder / "nginx.conf"
     conf.write_text(_nginx_conf(template, folder, port, server.server_port, instance))
-    nginx = subprocess.Popen(
-        [str(NGINX), "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = folder / "nginx.log"
+    with log.open("wb") as output:
+        nginx = subprocess.Popen(
+            [str(NGINX), "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 10
@@ -310,8 +342,7 @@ def test_nginx_sends_the_file_the_app_authorised_range_included(app, people, tmp
                 break
             except requests.RequestException:
                 if time.monotonic() > deadline or nginx.poll() is not None:
-                    output = nginx.stdout.read().decode() if nginx.stdout else ""
-                    pytest.fail(f"nginx did not start: {output}")
+                    pytest.fail(f"nginx did not start: {log.read_text()}")
                 time.sleep(0.1)
         browser = requests.Session()
         # Log in through nginx as the browser would, with the login page's CSRF token.

@@ -18,6 +18,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, BinaryIO, Protocol
 
 CHUNK_SIZE = 1024 * 1024
@@ -254,3 +255,45 @@ class HashingWriter(io.RawIOBase):
     def size(self) -> int:
         """Bytes written."""
         return self._position
+
+
+def read_ahead(source: Any, size: int, depth: int = 2) -> Iterator[bytes]:
+    """The chunks of ``source`` (read ``size`` bytes at a time), read on a thread of their own.
+
+    Reading a stored file through :class:`VerifyingReader` hashes it (hashlib releases the GIL),
+    so the next chunks are read and verified while the caller works on this one (the package
+    builder: the ZIP's CRC-32 and the write). At most ``depth`` chunks wait. What the reading
+    raises — :class:`IntegrityError` at the end of a damaged file — is raised here, in order,
+    after the chunks read before it. Stopping early (the caller raised) ends the thread.
+    """
+    pending: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                pending.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                chunk = source.read(size)
+                if not put(chunk or None) or not chunk:
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            put(exc)
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := pending.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

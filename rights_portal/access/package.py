@@ -4,7 +4,9 @@ The worker's task calls :func:`build`. It takes the build (queued → building) 
 transaction so the handler sees it start, then writes the ZIP into the package store's work
 folder: every media file is copied chunk by chunk from the recordings store (whose reader checks
 its sha256) into a ZIP64 entry opened with ``ZipFile.open(name, "w")``, so peak memory does not
-depend on the size of the recordings. Then ``data.json`` and ``data.csv`` (everything held that
+depend on the size of the recordings. The ZIP is written forward only through a hashing writer
+(entries end with data descriptors), so its sha256 is known when it is done and the finished
+file is not read again (issue 23). Then ``data.json`` and ``data.csv`` (everything held that
 was asked for, and what was not released and why) and the cover letter as HTML and PDF. Progress
 is written on its own connection as it goes, for the handler's progress page.
 
@@ -183,8 +185,11 @@ def write_package(
 ) -> dict[str, Any]:
     """Write the ZIP to ``out``; return the facts the package row keeps about its contents.
 
-    The recordings are copied in chunks of :data:`COPY_CHUNK_SIZE`: a few large reads and
-    writes cost less per byte in Python than many of a megabyte.
+    The recordings are copied in chunks of :data:`COPY_CHUNK_SIZE` (a few large reads and writes
+    cost less per byte in Python than many of a megabyte) in three overlapping steps on two
+    threads besides this one: reading and verifying a recording's sha256
+    (:func:`.blobs.read_ahead`), the ZIP's CRC-32 here, hashing and writing the ZIP
+    (:class:`.blobs.HashingWriter`, set up by :func:`build`).
     """
     case = package.case
     holdings = gather(case)
@@ -206,7 +211,7 @@ def write_package(
                 _open_source(recordings, item) as source,
                 zf.open(info, "w", force_zip64=True) as target,
             ):
-                while chunk := source.read(COPY_CHUNK_SIZE):
+                for chunk in blobs.read_ahead(source, COPY_CHUNK_SIZE):
                     target.write(chunk)
                     copied += len(chunk)
                     progress(1 + 89 * copied // total)

@@ -261,6 +261,30 @@ class S3Storage:
         )
         return VerifyingReader(cast(BinaryIO, raw), sha256, size)
 
+    def presigned_download(
+        self, key: str, *, filename: str, media_type: str, attachment: bool, seconds: int
+    ) -> str | None:
+        """A short-lived signed GET address of the object for the browser; None if it is gone.
+
+        The answer's type, disposition and no-store caching are signed into the address (S3's
+        ``response-*`` parameters), so the bucket sends them as the portal would.
+        """
+        if self._head(key) is None:
+            return None
+        disposition = "attachment" if attachment else "inline"
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.object_key(key),
+                "ResponseContentType": media_type,
+                "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
+                "ResponseCacheControl": "private, no-store",
+            },
+            ExpiresIn=seconds,
+        )
+        return url
+
     def delete(self, key: str) -> bool:
         """Remove the object; a missing object is not an error (deletion is idempotent)."""
         existed = self._head(key) is not None

@@ -8,7 +8,9 @@ With ``SENDFILE_VIA_ACCEL`` (behind the compose file's nginx) a locally stored f
 by the app at all: the view has checked permissions and audited the opening, and the answer is an
 empty response with ``X-Accel-Redirect`` naming the file under nginx's internal location; nginx
 sends the bytes (Range included) with the headers set here. A slow client then holds no app
-thread. What nginx sends is not re-hashed on the way (R12's check on a full read); the package
+thread. With the S3 backend and ``RECORDINGS_S3_PRESIGNED_SECONDS`` the answer is instead a
+redirect to a short-lived signed address of the object, and the bucket sends it. What nginx or
+the bucket sends is not re-hashed on the way (R12's check on a full read); the package
 builder and the integrity checks still verify every stored file when they read it.
 """
 
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 from typing import IO, cast
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import FileWrapper
 
 from . import blobs
+from .s3 import S3Storage
 from .storage import LocalStorage
 
 
@@ -48,6 +51,10 @@ def stream_stored(
 
     A file missing from storage answers 404, with ``missing_message`` if one is given.
     """
+    if isinstance(store, S3Storage) and current_app.config.get("RECORDINGS_S3_PRESIGNED_SECONDS"):
+        return _presigned_redirect(
+            store, key, mimetype, download_name, attachment, missing_message=missing_message
+        )
     accel = _accel_location(store, key)
     try:
         if accel is not None:
@@ -75,6 +82,34 @@ def stream_stored(
     response.content_length = size
     _download_headers(response, sha256, download_name, attachment)
     return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+
+
+def _presigned_redirect(
+    store: S3Storage,
+    key: str,
+    mimetype: str,
+    download_name: str,
+    attachment: bool,
+    *,
+    missing_message: str | None,
+) -> Response:
+    """Send the browser to a short-lived signed address of the object (the bucket serves it)."""
+    url = store.presigned_download(
+        key,
+        filename=download_name,
+        media_type=mimetype,
+        attachment=attachment,
+        seconds=int(current_app.config["RECORDINGS_S3_PRESIGNED_SECONDS"]),
+    )
+    if url is None:
+        if missing_message is None:
+            abort(404)
+        page = render_template("errors/error.html", code=404, message=missing_message)
+        return current_app.make_response((page, 404))
+    response = redirect(url, code=303)
+    response.headers["Cache-Control"] = "private, no-store"  # the address is a credential
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _accel_location(store: blobs.Storage, key: str) -> str | None:
