@@ -380,3 +380,36 @@ def test_nginx_sends_the_file_the_app_authorised_range_included(app, people, tmp
         nginx.wait(timeout=10)
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_beat_deletes_expired_exports_every_hour(app):
+    from workers.schedule import beat_schedule
+
+    entry = beat_schedule(app.config)["exports-purge"]
+    assert entry["task"] == "rights_portal.purge_exports"
+    assert entry["schedule"] == timedelta(hours=1)
+    assert "rights_portal.purge_exports" in app.extensions["celery"].tasks
+
+
+def test_production_serves_with_threads_and_nginx_sends_the_files():
+    """The Dockerfile runs gunicorn.conf.py (gthread); compose puts nginx in front (issue 23)."""
+    import runpy
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    settings = runpy.run_path(str(root / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "gthread" and settings["threads"] > 1
+    assert settings["workers"] >= 2
+    dockerfile = (root / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]' in dockerfile
+    assert "gunicorn.conf.py" in dockerfile.split("COPY wsgi.py", 1)[1].splitlines()[0]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["web"]["environment"]["SENDFILE_VIA_ACCEL"] == "true"
+    assert "ports" not in services["web"]  # reachable only through the proxy
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["8000:8080"]
+    assert "recordings:/srv/instance:ro" in proxy["volumes"]
+    nginx = (root / "deploy" / "nginx.conf").read_text()
+    assert "location /_stored/ {\n            internal;" in nginx
