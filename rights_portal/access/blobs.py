@@ -16,9 +16,9 @@ import os
 import queue
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, BinaryIO, Protocol
 
 CHUNK_SIZE = 1024 * 1024
