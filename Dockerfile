@@ -23,18 +23,20 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY rights_portal ./rights_portal
 COPY workers ./workers
 COPY migrations ./migrations
-COPY wsgi.py ./
+COPY wsgi.py gunicorn.conf.py ./
 
 # The sources run from /app (PYTHONPATH): nothing more to install, only the catalogs to compile.
 RUN pybabel compile -d rights_portal/translations
 
-# Unprivileged user; it may write only the instance folder (recordings, mail files). Creating
+# Unprivileged user (a fixed uid: the compose file's nginx runs as it to read the stored files);
+# it may write only the instance folder (recordings, mail files). Creating
 # the folder here with this owner makes a fresh named volume mounted on it writable too.
-RUN groupadd --system app \
- && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
  && mkdir -p /app/instance \
  && chown app:app /app/instance
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "wsgi:app"]
+# Threaded workers (gunicorn.conf.py): a download holds a thread, not a process.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]

@@ -162,8 +162,11 @@ def _cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
     return jar
 
 
-def login(port: int, email: str) -> str:
-    """Log in through the form like a browser; return the Cookie header for the session."""
+def login(port: int, email: str, after: str = "/staff/queue") -> str:
+    """Log in through the form like a browser; return the Cookie header for the session.
+
+    ``after`` is a page the account may open, asked once to check the session works.
+    """
     status, page, headers = request(port, "GET", "/login")
     jar = _cookies(headers)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -184,9 +187,9 @@ def login(port: int, email: str) -> str:
     if status != 302 or "session" not in jar:
         raise SystemExit(f"login as {email} failed ({status})")
     cookie = f"session={jar['session']}"
-    status, page, _headers = request(port, "GET", "/staff/queue", headers={"Cookie": cookie})
+    status, page, _headers = request(port, "GET", after, headers={"Cookie": cookie})
     if status != 200:
-        raise SystemExit(f"the queue answered {status} after login")
+        raise SystemExit(f"{after} answered {status} after login")
     return cookie
 
 

@@ -105,6 +105,7 @@ def _register_models() -> None:
     from .dpo import models as _dpo  # noqa: F401  (indexes for the dashboard)
     from .examboard import models as _examboard  # noqa: F401
     from .exams import models as _exams  # noqa: F401
+    from .exports import models as _exports  # noqa: F401
     from .intake import models as _intake  # noqa: F401
     from .media import models as _media  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
@@ -156,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     from .breaches.views import bp as breaches_bp
     from .dpo.views import bp as dpo_bp
     from .examboard.views import bp as examboard_bp
+    from .exports.views import bp as exports_bp
     from .intake.views import bp as intake_bp
     from .media.views import bp as media_bp
     from .notifications.blueprint import bp as notifications_bp
@@ -192,6 +194,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ooapi_bp)  # /staff/integrations/ooapi
 
     app.register_blueprint(vendors_bp)  # /staff/integrations/vendors, case buttons, Zoom's webhook
+
+    app.register_blueprint(exports_bp, url_prefix="/staff/exports")
 
     @app.route("/")
     def index() -> ResponseReturnValue:
@@ -240,6 +244,7 @@ DOWNLOAD_ENDPOINTS = frozenset(
         "access.open_redacted",
         "access.package_page",
         "access.latest_package",
+        "exports.download",
     }
 )
 
@@ -291,6 +296,13 @@ def _register_request_hooks(app: Flask) -> None:
     # end-session page; CSP's form-action governs that redirect, so it names the provider.
     issuer = urlsplit(app.config.get("OIDC_ISSUER") or "")
     form_action = "'self'" + (f" {issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
+    # Recordings played from signed S3 addresses (RECORDINGS_S3_PRESIGNED_SECONDS): the video
+    # element follows the redirect to the bucket, which CSP must allow as a media source.
+    bucket = urlsplit(app.config.get("RECORDINGS_S3_ENDPOINT_URL") or "")
+    media_src = ""
+    if app.config.get("RECORDINGS_S3_BUCKET") and app.config.get("RECORDINGS_S3_PRESIGNED_SECONDS"):
+        origin = f"{bucket.scheme}://{bucket.netloc}" if bucket.netloc else "https://*.amazonaws.com"
+        media_src = f"media-src 'self' {origin}; "
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -298,6 +310,7 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"{media_src}"
             f"frame-ancestors 'none'; form-action {form_action}; base-uri 'none'; "
             "object-src 'none'",
         )

@@ -233,7 +233,20 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         # S3-compatible backend (see rights_portal/access/s3.py); otherwise local folders.
         "RECORDINGS_DIR": _env("RECORDINGS_DIR", str(instance_path / "recordings")),
         "PACKAGES_DIR": _env("PACKAGES_DIR", str(instance_path / "packages")),
+        # Large exports (audit trail CSV, the DPO's report) are built by the worker into this
+        # store area (or the S3 bucket's prefix "exports/") and deleted after the retention.
+        "EXPORTS_DIR": _env("EXPORTS_DIR", str(instance_path / "exports")),
+        "EXPORT_RETENTION_HOURS": int(_env("EXPORT_RETENTION_HOURS", "72") or 72),
+        # Behind nginx (docker-compose.yml): the app checks and audits a download of a locally
+        # stored file, then answers with X-Accel-Redirect to SENDFILE_ACCEL_PREFIX/<area>/<path>
+        # (an internal nginx location on the same volume) and nginx sends the bytes.
+        "SENDFILE_VIA_ACCEL": _env("SENDFILE_VIA_ACCEL", "false") == "true",
+        "SENDFILE_ACCEL_PREFIX": (_env("SENDFILE_ACCEL_PREFIX") or "/_stored").rstrip("/"),
         "RECORDINGS_S3_BUCKET": _env("RECORDINGS_S3_BUCKET"),
+        # With S3: answer an authorised (and audited) download with a redirect to a signed
+        # address valid this many seconds, so the bucket sends the bytes; 0 streams through the
+        # portal (the bucket's endpoint must be reachable from the browsers to turn it on).
+        "RECORDINGS_S3_PRESIGNED_SECONDS": int(_env("RECORDINGS_S3_PRESIGNED_SECONDS", "0") or 0),
         "RECORDINGS_S3_ENDPOINT_URL": _env("RECORDINGS_S3_ENDPOINT_URL"),
         "RECORDINGS_S3_REGION": _env("RECORDINGS_S3_REGION"),
         "RECORDINGS_S3_ACCESS_KEY_ID": _env("RECORDINGS_S3_ACCESS_KEY_ID"),

@@ -95,3 +95,45 @@ def test_an_export_imported_into_s3_builds_a_package_with_byte_identical_media(
     assert {hashlib.sha256(data).hexdigest() for data in media.values()} == exported
     # Nothing went to the local stores (work files are removed once uploaded).
     assert local_files(s3_app) == local_before
+
+
+def test_with_presigned_downloads_the_bucket_sends_the_recording_the_portal_audited(
+    s3_app, s3_server, app_ctx, tmp_path, monkeypatch
+):
+    """RECORDINGS_S3_PRESIGNED_SECONDS: the portal checks and audits, then redirects (issue 23)."""
+    import requests
+
+    from rights_portal.audit.models import AuditEvent
+
+    monkeypatch.setitem(s3_app.config, "RECORDINGS_S3_PRESIGNED_SECONDS", 60)
+    world = make_world()
+    importer.import_export(
+        write_export(tmp_path / "export", standard_files(), standard_rows()), actor=None
+    )
+    case = access_filing.file_access_request(
+        subject=world["student"], filed_by=world["student"], description="", all_data=True
+    )
+    case_services.assign(case, world["handler"], actor=world["handler"])
+    commit()
+    video = next(f for f in db.session.scalars(select(RecordingFile)) if f.kind is FileKind.VIDEO)
+    client = s3_app.test_client()
+    login(client, "handler@uni.example")
+    response = client.get(f"/staff/cases/{case.reference}/access/files/{video.id}")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(s3_server.endpoint_url)
+    assert "no-store" in response.headers["Cache-Control"]
+    opened = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recording.opened")
+    ).all()
+    assert [event.object_id for event in opened] == [str(video.id)]
+    fetched = requests.get(response.headers["Location"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content == standard_files()[VIDEO]
+    assert fetched.headers["Content-Disposition"].startswith("inline")
+    assert fetched.headers["Content-Type"] == video.media_type
+    ranged = requests.get(
+        response.headers["Location"], headers={"Range": "bytes=10-19"}, timeout=10
+    )
+    assert ranged.status_code == 206 and ranged.content == standard_files()[VIDEO][10:20]
+    # The address expires: a forged one (another key, the same signature) is refused.
+    forged = response.headers["Location"].replace(video.storage_key or "", "0" * 32)
+    assert requests.get(forged, timeout=10).status_code == 403

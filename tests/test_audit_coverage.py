@@ -34,6 +34,8 @@ from rights_portal.cases import services
 from rights_portal.cases.models import Case, CaseType, Channel, Outcome
 from rights_portal.clock import now_utc, today_local
 from rights_portal.exams.models import AutomatedFlag, FileKind, Recording, RecordingFile, ToolKind
+from rights_portal.exports import services as export_services
+from rights_portal.exports.models import ExportKind
 from rights_portal.extensions import db
 from rights_portal.intake import letters as intake_letters
 from rights_portal.intake import requesters as intake_requesters
@@ -106,6 +108,14 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "vendors.zoom_webhook": (
         "vendors.webhook_received",
         "tests/test_vendors.py::test_recording_completed_queues_the_fetch_of_the_linked_meeting",
+    ),
+    "audit.export": (
+        "audit.trail_exported",
+        "tests/test_exports.py::test_the_dpo_asks_for_the_trail_as_csv_and_downloads_it_when_ready",
+    ),
+    "dpo.report_pdf": (
+        "dpo.report_exported",
+        "tests/test_exports.py::test_the_report_is_built_as_pdf_in_the_background",
     ),
     "api_v1.Cases": (
         "case.received",
@@ -377,6 +387,8 @@ AUDITED_TASKS: dict[str, tuple[str, ...]] = {
     "rights_portal.retention_purge": ("retention.purged",),
     "rights_portal.breach_reminders": ("breach.reminder_sent",),
     "rights_portal.redact_recording": ("media.redacted", "access.item_decided"),
+    "rights_portal.build_export": ("export.built",),
+    "rights_portal.purge_exports": ("export.deleted",),
 }
 TASKS_WITHOUT_EVENTS: dict[str, str] = {
     "rights_portal.anchor_audit_head": (
@@ -434,6 +446,7 @@ AUDITED_VIEWS: dict[str, str] = {
     "intake.acknowledgement": "intake.acknowledgement_printed",
     "intake.letter": "intake.letter_printed",  # a letter to a requester without an account
     "media.faces": "media_faces.opened",  # the faces found in a recording (R27)
+    "exports.download": "export.downloaded",  # R24: the trail or the report leaves the portal
 }
 UNAUDITED_VIEWS: dict[str, str] = {
     "api_v1.OneCase": (
@@ -576,6 +589,20 @@ def world(app_ctx):
     }
     db.session.commit()
     return people
+
+
+def trail_export(dpo: Any) -> Any:
+    """A queued export of the audit trail asked for by ``dpo`` (committed)."""
+    export = export_services.request_export(
+        ExportKind.AUDIT_TRAIL,
+        {},
+        actor=dpo,
+        filename="audit-trail.csv",
+        media_type="text/csv",
+        locale="en",
+    )
+    commit()
+    return export
 
 
 def events_of(response: Any) -> set[str]:
@@ -773,6 +800,14 @@ def test_each_audited_task_writes_its_audit_event(app, world, smtp_sink, tmp_pat
     runners["rights_portal.redact_recording"] = lambda: tasks[
         "rights_portal.redact_recording"
     ].apply(args=(redaction,))
+    queued_export = trail_export(world["dpo"])
+    expired_export = trail_export(world["dpo"])
+    export_services.build(expired_export.id)
+    expired_export.expires_at = now_utc() - timedelta(minutes=1)
+    commit()
+    runners["rights_portal.build_export"] = lambda: tasks["rights_portal.build_export"].apply(
+        args=(queued_export.id,)
+    )
     for name, actions in AUDITED_TASKS.items():
         before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
         runners[name]().get()
@@ -848,6 +883,9 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
     commit()
     run = db.session.get(Redaction, redaction)
     faces = f"/staff/cases/{run.case.reference}/access/redactions/{run.id}/faces.jpg"
+    ready_export = trail_export(world["dpo"])
+    export_services.build(ready_export.id)
+    commit()
     urls = {
         "staff.case_detail": (handler, f"/staff/cases/{case.reference}"),
         "examboard.review_flag": (board, f"/staff/flags/{recording.flags[0].id}"),
@@ -874,6 +912,7 @@ def test_each_audited_view_writes_its_audit_event(app, world, tmp_path):
             f"/staff/intake/{external.case.reference}/letters/{letter.id}.pdf",
         ),
         "media.faces": (handler, faces),
+        "exports.download": (dpo, f"/staff/exports/{ready_export.id}/download"),
     }
     assert set(urls) == set(AUDITED_VIEWS), "register a URL for every audited view"
     for endpoint, action in AUDITED_VIEWS.items():

@@ -262,6 +262,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     # R24: the whole trail is the DPO's alone.
     "audit.trail": expect(FORBIDDEN, dpo=OK),
     "audit.export": expect(FORBIDDEN, dpo=OK),
+    # Background exports (the trail's CSV, the report's PDF): the page and its status are for
+    # whoever may ask for one; a download only for who asked (the walk has none: 404).
+    "exports.list_exports": expect(FORBIDDEN, dpo=OK),
+    "exports.status": expect(FORBIDDEN, dpo=OK),
+    "exports.download": expect(FORBIDDEN, dpo=NOT_FOUND),
     # The register of tools: every staff member reads it; the admin and the DPO keep it.
     "register.index": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
     "register.tool_detail": expect(FORBIDDEN, **dict.fromkeys(STAFF, OK)),
@@ -567,6 +572,7 @@ def world(app_ctx, tmp_path):
                 "client_id": 999999,  # no API client exists in the walk (404 for the admin)
                 "endpoint_id": 999999,  # no webhook endpoint exists in the walk
                 "connector_id": 999999,  # no vendor connector exists in the walk
+                "export_id": 999999,  # no export exists in the walk (tests/test_exports.py)
             },
         }
 

@@ -146,6 +146,8 @@ def enum_label_tables() -> list[tuple[type[enum.Enum], Mapping[Any, object]]]:
     )
     from rights_portal.cases.models import CaseStatus, CaseType, Channel, MessageKind, Outcome
     from rights_portal.exams.models import FileKind, FlagReviewStatus
+    from rights_portal.exports.labels import EXPORT_KIND_LABELS, EXPORT_STATUS_LABELS
+    from rights_portal.exports.models import ExportKind, ExportStatus
     from rights_portal.vendors.labels import CONNECTOR_KIND_LABELS
     from rights_portal.vendors.models import ConnectorKind
 
@@ -162,4 +164,6 @@ def enum_label_tables() -> list[tuple[type[enum.Enum], Mapping[Any, object]]]:
         (MessageKind, MESSAGE_KIND_LABELS),
         (PackageStatus, PACKAGE_STATUS_LABELS),
         (Release, RELEASE_LABELS),
+        (ExportKind, EXPORT_KIND_LABELS),
+        (ExportStatus, EXPORT_STATUS_LABELS),
     ]

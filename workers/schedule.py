@@ -14,7 +14,8 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     The deadline sweep, the outbox relay (safety net for a lost dispatch), the register's daily
     reminders to the DPO (unique per tool, kind and date) and the nightly audit-trail
     verification with its anchor and the head anchor every few minutes (R24), and the daily
-    retention purge (R25), and the OOAPI sync when OOAPI_BASE_URL is set.
+    retention purge (R25), the hourly deletion of expired exports, and the OOAPI sync when
+    OOAPI_BASE_URL is set.
     """
     hour, minute = (int(part) for part in str(config["AUDIT_VERIFY_AT"]).split(":", 1))
     schedule: dict[str, dict[str, Any]] = {
@@ -30,6 +31,11 @@ def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "access-package-housekeeping": {
             "task": "rights_portal.access_package_housekeeping",
             "schedule": timedelta(minutes=config["PACKAGE_HOUSEKEEPING_MINUTES"]),
+        },
+        # Finished exports are kept EXPORT_RETENTION_HOURS; their files are deleted within the hour.
+        "exports-purge": {
+            "task": "rights_portal.purge_exports",
+            "schedule": timedelta(hours=1),
         },
         "webhook-relay": {
             "task": "rights_portal.relay_webhooks",

@@ -18,6 +18,7 @@ from rights_portal.access import package as access_package
 from rights_portal.audit.anchors import anchor_head, verify_and_anchor
 from rights_portal.breaches.reminders import send_reminders
 from rights_portal.cases.reminders import sweep
+from rights_portal.exports import services as export_services
 from rights_portal.extensions import db
 from rights_portal.media import services as media_services
 from rights_portal.media import worker as media_worker
@@ -138,6 +139,21 @@ def build_access_package(package_id: int) -> str | None:
     """Build an access package (R11, R12); a no-op if it is not queued (or stale) any more."""
     status = access_package.build(package_id)
     return status.value if status else None
+
+
+@shared_task(name="rights_portal.build_export")
+@unit_of_work
+def build_export(export_id: int) -> str | None:
+    """Build a large export (audit trail CSV, DPO report) into the store; a no-op if not queued."""
+    status = export_services.build(export_id)
+    return status.value if status else None
+
+
+@shared_task(name="rights_portal.purge_exports")
+@unit_of_work
+def purge_exports() -> int:
+    """Hourly: delete the files of exports past their retention (EXPORT_RETENTION_HOURS)."""
+    return export_services.purge_expired()
 
 
 @shared_task(name="rights_portal.redact_recording")

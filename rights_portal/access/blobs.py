@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import queue
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -45,8 +49,14 @@ class Storage(Protocol):
         """Store everything ``stream`` yields under a new key; the stream is read in chunks."""
         ...
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Store (and take over) a local file, e.g. a package built in a work folder."""
+    def put_file(
+        self, path: Path, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
+        """Store (and take over) a local file, e.g. a package built in a work folder.
+
+        ``sha256`` and ``size``, when the builder hashed the file while writing it, spare a
+        backend that would read the file only to hash it (:class:`~.storage.LocalStorage`).
+        """
         ...
 
     def new_work_file(self) -> Path:
@@ -165,3 +175,125 @@ def copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
         target.write(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
+
+
+class HashingWriter(io.RawIOBase):
+    """A write-only, forward-only file that writes to ``path`` and takes its sha256 on the way.
+
+    The builder of a package writes its ZIP through this, so the ZIP is not read a second time
+    to hash it (issue 23). Hashing and writing happen on a thread of their own (hashlib and
+    file writes release the GIL), so they overlap with reading and verifying the next chunk of
+    a recording; at most ``depth`` chunks wait in between (memory independent of the size).
+    It cannot seek: :mod:`zipfile` then writes each entry's CRC and sizes in a data
+    descriptor after the entry instead of going back to its header.
+    """
+
+    def __init__(self, path: Path, depth: int = 4) -> None:
+        super().__init__()
+        self._file = open(path, "xb")  # noqa: SIM115 - closed in close()
+        self._hash = hashlib.sha256()
+        self._position = 0
+        self._pending: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="hashing-writer", daemon=True)
+        self._thread.start()
+        self.sha256: str | None = None
+
+    def writable(self) -> bool:
+        """Always writable."""
+        return True
+
+    def seekable(self) -> bool:
+        """Never: the hash is taken in order."""
+        return False
+
+    def tell(self) -> int:
+        """Bytes written so far (zipfile needs it for the central directory)."""
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Refused: the hash covers the bytes in the order they were written."""
+        raise io.UnsupportedOperation("a HashingWriter cannot seek")
+
+    def write(self, data: Any) -> int:
+        """Queue ``data`` for hashing and writing; raise what the writing thread raised."""
+        if self._error is not None:
+            raise self._error
+        chunk = bytes(data)
+        if chunk:
+            self._pending.put(chunk)
+            self._position += len(chunk)
+        return len(chunk)
+
+    def _drain(self) -> None:
+        while (chunk := self._pending.get()) is not None:
+            if self._error is None:
+                try:
+                    self._hash.update(chunk)
+                    self._file.write(chunk)
+                except BaseException as exc:  # handed to the writer's thread
+                    self._error = exc
+
+    def close(self) -> None:
+        """Write what is left, flush to disk and close; the sha256 is then in :attr:`sha256`."""
+        if self.closed:
+            return
+        self._pending.put(None)
+        self._thread.join()
+        try:
+            if self._error is None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+            super().close()
+        if self._error is not None:
+            raise self._error
+        self.sha256 = self._hash.hexdigest()
+
+    @property
+    def size(self) -> int:
+        """Bytes written."""
+        return self._position
+
+
+def read_ahead(source: Any, size: int, depth: int = 2) -> Iterator[bytes]:
+    """The chunks of ``source`` (read ``size`` bytes at a time), read on a thread of their own.
+
+    Reading a stored file through :class:`VerifyingReader` hashes it (hashlib releases the GIL),
+    so the next chunks are read and verified while the caller works on this one (the package
+    builder: the ZIP's CRC-32 and the write). At most ``depth`` chunks wait. What the reading
+    raises — :class:`IntegrityError` at the end of a damaged file — is raised here, in order,
+    after the chunks read before it. Stopping early (the caller raised) ends the thread.
+    """
+    pending: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                pending.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                chunk = source.read(size)
+                if not put(chunk or None) or not chunk:
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            put(exc)
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := pending.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

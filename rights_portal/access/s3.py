@@ -222,8 +222,14 @@ class S3Storage:
         self.client.upload_fileobj(hashing, self.bucket, self.object_key(key))
         return StoredObject(key=key, sha256=hashing.hash.hexdigest(), size=hashing.size)
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Upload a local file under a new key, then remove the local file."""
+    def put_file(
+        self, path: Path, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
+        """Upload a local file under a new key, then remove the local file.
+
+        The upload reads the file once anyway and hashes it on the way; a given ``sha256`` is
+        not needed.
+        """
         try:
             with open(path, "rb") as source:
                 return self.put(source)
@@ -254,6 +260,30 @@ class S3Storage:
             head.get("ETag"),
         )
         return VerifyingReader(cast(BinaryIO, raw), sha256, size)
+
+    def presigned_download(
+        self, key: str, *, filename: str, media_type: str, attachment: bool, seconds: int
+    ) -> str | None:
+        """A short-lived signed GET address of the object for the browser; None if it is gone.
+
+        The answer's type, disposition and no-store caching are signed into the address (S3's
+        ``response-*`` parameters), so the bucket sends them as the portal would.
+        """
+        if self._head(key) is None:
+            return None
+        disposition = "attachment" if attachment else "inline"
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.object_key(key),
+                "ResponseContentType": media_type,
+                "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
+                "ResponseCacheControl": "private, no-store",
+            },
+            ExpiresIn=seconds,
+        )
+        return url
 
     def delete(self, key: str) -> bool:
         """Remove the object; a missing object is not an error (deletion is idempotent)."""

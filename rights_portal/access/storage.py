@@ -32,8 +32,11 @@ from .s3 import S3Storage
 class LocalStorage:
     """Files in a local folder, two levels of fan-out: ``ab/cd/abcd…``."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, area: str | None = None) -> None:
         self.root = Path(root)
+        #: "recordings", "packages" or "exports": the folder's name behind the web server's
+        #: internal location (X-Accel-Redirect, :mod:`.streaming`).
+        self.area = area
 
     def _path(self, key: str) -> Path:
         # The key is the whole name: anything but 32 hex digits is refused, so no "../".
@@ -44,6 +47,11 @@ class LocalStorage:
     def local_path(self, key: str) -> Path:
         """The file's path on disk (for efficient streaming by the web server)."""
         return self._path(key)
+
+    def relative_path(self, key: str) -> str:
+        """The file's path below the store's folder, as a URL path (``ab/cd/abcd…``)."""
+        self._path(key)  # refuses anything but a key
+        return f"{key[:2]}/{key[2:4]}/{key}"
 
     def _work_dir(self) -> Path:
         work = self.root / ".incoming"
@@ -66,16 +74,25 @@ class LocalStorage:
         finally:
             work.unlink(missing_ok=True)
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Hash a local file and move it into place (a rename on the same disk, no copy)."""
-        digest = hashlib.sha256()
-        size = 0
-        with open(path, "rb") as source:
-            while chunk := source.read(CHUNK_SIZE):
-                digest.update(chunk)
-                size += len(chunk)
+    def put_file(
+        self, path: Path, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
+        """Move a local file into place (a rename on the same disk, no copy).
+
+        Without the ``sha256`` and ``size`` its writer took, the file is read once to hash it.
+        """
         try:
-            return self._move_in(Path(path), digest.hexdigest(), size)
+            if sha256 is None or size is None:
+                digest = hashlib.sha256()
+                size = 0
+                with open(path, "rb") as source:
+                    while chunk := source.read(CHUNK_SIZE):
+                        digest.update(chunk)
+                        size += len(chunk)
+                sha256 = digest.hexdigest()
+            elif Path(path).stat().st_size != size:
+                raise OSError(f"{path} has {Path(path).stat().st_size} bytes, not {size}")
+            return self._move_in(Path(path), sha256, size)
         finally:
             Path(path).unlink(missing_ok=True)
 
@@ -117,14 +134,21 @@ class LocalStorage:
             return False
 
 
+_AREA_FOLDERS = {
+    "recordings": "RECORDINGS_DIR",
+    "packages": "PACKAGES_DIR",
+    "exports": "EXPORTS_DIR",
+}
+
+
 def storage_from_config(config: Mapping[str, Any], area: str) -> Storage:
-    """The store for ``area`` ("recordings" or "packages") as configured."""
-    folder = config["RECORDINGS_DIR"] if area == "recordings" else config["PACKAGES_DIR"]
+    """The store for ``area`` ("recordings", "packages" or "exports") as configured."""
+    folder = config[_AREA_FOLDERS[area]]
     if config.get("RECORDINGS_S3_BUCKET"):
-        # Both areas share the bucket under their own prefix; packages are built in a local
-        # work file in the area's folder before they are uploaded.
+        # The areas share the bucket under their own prefix; packages and exports are built in
+        # a local work file in the area's folder before they are uploaded.
         return S3Storage(config, prefix=area, work_dir=folder)
-    return LocalStorage(folder)
+    return LocalStorage(folder, area=area)
 
 
 def recordings_storage() -> Storage:
@@ -139,3 +163,10 @@ def packages_storage() -> Storage:
     from flask import current_app
 
     return storage_from_config(current_app.config, "packages")
+
+
+def exports_storage() -> Storage:
+    """The store of finished exports (audit trail CSV, the DPO's report), for the current app."""
+    from flask import current_app
+
+    return storage_from_config(current_app.config, "exports")

@@ -50,6 +50,18 @@ class TrailFilter:
         }
         return {key: value for key, value in values.items() if value}
 
+    @classmethod
+    def from_dict(cls, values: dict[str, str]) -> TrailFilter:
+        """The filter :meth:`as_dict` gave (a background export keeps it as JSON)."""
+        date_from, date_to = values.get("date_from"), values.get("date_to")
+        return cls(
+            case_reference=values.get("case", ""),
+            actor_email=values.get("actor", ""),
+            action=values.get("action", ""),
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+        )
+
 
 @dataclass(frozen=True)
 class TrailRow:

@@ -23,6 +23,7 @@ way round).
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -138,14 +139,21 @@ def extra_staff_panels(kind: CaseKind) -> list[tuple[str, Panel]]:
     """The parts other domains added to ``kind``'s staff case page."""
     return list(_EXTRA_PANELS.get(kind.name, []))
 
+# gthread workers serve requests on several threads: the first lookups may race, and a thread
+# must not see "loaded" before the built-in types are in _KINDS.
+_load_lock = threading.RLock()  # re-entered if a built-in module looks a type up on import
+
 
 def _load_built_ins() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for module in BUILT_IN_MODULES:
-        importlib.import_module(module)
+    with _load_lock:
+        if _loaded:
+            return
+        for module in BUILT_IN_MODULES:
+            importlib.import_module(module)
+        _loaded = True
 
 
 def register(kind: CaseKind) -> CaseKind:

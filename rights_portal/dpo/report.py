@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
+from ..accounts.models import User
 from ..breaches import export as breach_export
 from ..breaches import services as breach_services
 from ..clock import now_utc
@@ -18,11 +19,13 @@ from . import figures
 from .queries import Filters
 
 
-def render_html(filters: Filters) -> str:
-    """The report as a standalone HTML document."""
-    breaches = breach_services.register(
-        visible_breaches_clause(current_user), start=filters.start_utc, end=filters.end_utc
-    )
+def render_html(filters: Filters, viewer: User | None = None) -> str:
+    """The report as a standalone HTML document, with the breaches ``viewer`` may see.
+
+    ``viewer`` is the logged-in user unless given (the background export gives who asked).
+    """
+    visible = visible_breaches_clause(viewer or current_user)
+    breaches = breach_services.register(visible, start=filters.start_utc, end=filters.end_utc)
     return render_template(
         "dpo/report.html",
         filters=filters,

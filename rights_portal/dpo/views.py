@@ -1,5 +1,7 @@
 """The DPO's dashboard at /staff/dpo: figures, their CSV exports and the PDF report.
 
+The report is built in the background (:mod:`rights_portal.exports`); this page asks for it.
+
 Thin: reads the filters (period in Amsterdam dates, programme), asks
 :mod:`rights_portal.dpo.figures` for the figures and renders them. Who may look is decided in
 :mod:`rights_portal.permissions` (``DASHBOARD_ROLES``, ``REPORT_ROLES``). Bad filters re-render
@@ -12,16 +14,18 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..audit.services import record
 from ..clock import today_local
 from ..csvexport import csv_text
+from ..exports import views as export_views
+from ..exports.forms import StartExportForm
+from ..exports.models import ExportKind
 from ..permissions import DASHBOARD_ROLES, REPORT_ROLES, can_read_report, roles_required
-from . import figures, queries, report
+from . import figures, queries
 from .queries import Filters
 
 bp = Blueprint("dpo", __name__, template_folder="templates")
@@ -81,6 +85,7 @@ def dashboard() -> ResponseReturnValue:
         "programmes": queries.programmes(),
         "filter_args": _filter_args(raw),
         "may_report": _may_report(),
+        "export_form": StartExportForm(),
     }
     if filters is None:
         return render_template("dpo/dashboard.html", figures=[], **context), 400
@@ -111,29 +116,32 @@ def export_csv(key: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/report.pdf")
+@bp.route("/report.pdf", methods=["GET", "POST"])
 @roles_required(*REPORT_ROLES)
 def report_pdf() -> ResponseReturnValue:
-    """The accountability report for the period: case statistics and the breach register."""
-    filters, _raw, _errors = read_filters(request.args)
+    """Ask for the accountability report for the period: built as PDF in the background.
+
+    R24: the report carries the breach register's free text and handler names out of the
+    portal; asking for it is logged with the period, and so is every download. A GET (the old
+    address) shows the button that asks.
+    """
+    filters, raw, _errors = read_filters(request.args)
     if filters is None:
         abort(400)
-    html = report.render_html(filters)
-    # R24: the report carries the breach register's free text and handler names out of the
-    # portal; log who took it and for which period.
-    record(
-        "dpo.report_exported",
-        actor=current_user,
-        object_type="dpo_report",
-        after={
-            "from": filters.start,
-            "to": filters.end,
+    if request.method == "GET":
+        args: dict[str, Any] = _filter_args(raw)
+        return export_views.confirm(
+            ExportKind.DPO_REPORT,
+            _("Accountability report for this period (PDF)"),
+            url_for("dpo.report_pdf", **args),
+        )
+    return export_views.start(
+        ExportKind.DPO_REPORT,
+        {
+            "from": filters.start.isoformat(),
+            "to": filters.end.isoformat(),
             "programme_id": filters.programme_id,
         },
-    )
-    filename = f"accountability_{filters.start.isoformat()}_{filters.end.isoformat()}.pdf"
-    return Response(
-        report.to_pdf(html),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        filename=f"accountability_{filters.start.isoformat()}_{filters.end.isoformat()}.pdf",
+        media_type="application/pdf",
     )

@@ -1,4 +1,7 @@
-"""The DPO's desk: who sees the dashboard, the report and which breaches of the register (R26).
+"""The DPO's desk: the dashboard, the report, the breach register (R26) and the exports.
+
+Who sees which breaches of the register, and who may ask for and download the background exports
+(the trail's CSV, the report's PDF).
 
 The role groups (``DASHBOARD_ROLES``, ``REPORT_ROLES``, ``BREACH_REPORTER_ROLES``) and why they
 are who they are live in :mod:`rights_portal.permissions.gates`.
@@ -15,7 +18,7 @@ from sqlalchemy import ColumnElement, false, true
 from ..accounts.models import Role, User
 from ..breaches.models import Breach
 from ..extensions import db
-from .gates import BREACH_REPORTER_ROLES, REPORT_ROLES, has_role_in
+from .gates import AUDIT_TRAIL_ROLES, BREACH_REPORTER_ROLES, REPORT_ROLES, has_role_in
 
 
 class BreachAction(enum.StrEnum):
@@ -56,3 +59,23 @@ def breach_or_404(breach_id: int, action: BreachAction = BreachAction.VIEW) -> B
 def can_read_report(user: User) -> bool:
     """Whether ``user`` may open the accountability report and export the breach register."""
     return has_role_in(user, REPORT_ROLES)
+
+
+#: Who may ask for each kind of background export (``rights_portal.exports.models.ExportKind``
+#: values; named here as text so this module does not import the exports domain, which builds
+#: on the DPO's report and therefore on these permissions).
+_EXPORT_KIND_ROLES = {"audit_trail": AUDIT_TRAIL_ROLES, "dpo_report": REPORT_ROLES}
+
+
+def can_export(user: User, kind: str) -> bool:
+    """Whether ``user`` may ask for an export of ``kind`` (the same gate as its page)."""
+    roles = _EXPORT_KIND_ROLES.get(str(kind))
+    return roles is not None and has_role_in(user, roles)
+
+
+def may_download_export(user: User, requested_by_id: int, kind: str) -> bool:
+    """An export is downloaded only by who asked for it, while they may still ask for its kind.
+
+    Anyone else gets a 404 (its existence is not revealed).
+    """
+    return bool(user.is_authenticated) and user.id == requested_by_id and can_export(user, kind)

@@ -109,4 +109,7 @@ DASHBOARD_ROLES = (Role.DPO, Role.CASE_HANDLER)
 REPORT_ROLES = (Role.DPO,)
 # Anyone on staff must be able to report a suspected breach: the 72 hours start at discovery.
 BREACH_REPORTER_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO, Role.ADMIN)
+# Background exports (the exports page): whoever may ask for one of the kinds — the audit trail
+# (AUDIT_TRAIL_ROLES) and the accountability report (REPORT_ROLES).
+EXPORT_ROLES = tuple(dict.fromkeys((*AUDIT_TRAIL_ROLES, *REPORT_ROLES)))
 
