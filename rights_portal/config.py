@@ -66,11 +66,14 @@ TASK_QUEUES: dict[str, tuple[str, ...]] = {
         "rights_portal.access_package_housekeeping",
         "rights_portal.anchor_audit_head",
         "rights_portal.vendor_request_reminders",
+        "rights_portal.purge_exports",
     ),
-    # Access packages (R11, R12), the recordings fetched from the vendors for them, and the file
-    # deletions decisions ask for (R25): storage- and network-bound, seconds to minutes each.
+    # Access packages (R11, R12), the recordings fetched from the vendors for them, the large
+    # exports (audit CSV, DPO report), and the file deletions decisions ask for (R25): storage-
+    # and network-bound, seconds to minutes each.
     "packages": (
         "rights_portal.build_access_package",
+        "rights_portal.build_export",
         "rights_portal.delete_decided_files",
         "rights_portal.fetch_vendor_files",
         "rights_portal.fetch_zoom_meeting",

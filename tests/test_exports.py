@@ -292,7 +292,8 @@ def _free_port() -> int:
 def _nginx_conf(template: str, folder: Path, nginx_port: int, app_port: int, instance: Path) -> str:
     """deploy/nginx.conf, pointed at this test's ports, folders and no user switch."""
     text = template.replace("/tmp/", f"{folder}/")  # noqa: S108 - the config's own folder
-    text = text.replace("server web:8000;", f"server 127.0.0.1:{app_port};")
+    # Every web container of the compose file becomes this test's one app server.
+    text = re.sub(r"(\s*server web(-\d+)?:8000;)+", f"\n        server 127.0.0.1:{app_port};", text)
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{nginx_port};")
     text = text.replace("alias /srv/instance/;", f"alias {instance}/;")
     text = text.replace("error_log /dev/stderr warn;", f"error_log {folder}/error.log warn;")
