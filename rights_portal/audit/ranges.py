@@ -1,7 +1,7 @@
 """The verifier on PostgreSQL: ranges of the trail checked side by side, then joined (R24).
 
-The trail is cut into ranges of ids. Each range is read by a process of its own with ``COPY …
-TO STDOUT`` (text rows: far cheaper to produce and to split than rows decoded by a cursor) and
+The trail is cut into ranges of ids. Each range is read by a process of its own through a
+server-side cursor in binary (rows decoded in C, the JSON columns as their stored text) and
 checked there: every event's hash, and every link inside the range. Each range hands back what
 the join needs — its first event's ``prev_hash``, its last event's hash, how many events it
 holds, the anchored events it saw, and its first problem — and :func:`join` walks the ranges in
@@ -9,11 +9,8 @@ id order, checks the link across every boundary and reports exactly what the str
 (:func:`rights_portal.audit.verify.verify_chain` on SQLite) reports: the first broken event, the
 count verified before it and the last good head.
 
-The fast path spells the canonical bytes straight from the COPY text. It is taken only when no
-field needs JSON escaping (no quote, backslash or control character outside the stored JSON,
-which is spliced as stored, as :func:`canonical_bytes_from_columns` does); any other row, and
-any row whose hash does not match, goes through the exact spelling and then the reference
-serialization, so the fast path can only save time, never accept what the reference rejects.
+Each event's bytes are spelled by :func:`canonical_bytes_from_columns`; only when its hash does
+not match is the reference serialization tried, exactly as the streaming verifier does.
 """
 
 from __future__ import annotations
@@ -21,36 +18,16 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .services import GENESIS_HASH, canonical_bytes_from_columns
 
 if TYPE_CHECKING:
     from .verify import Anchor, VerificationResult
 
-# JSON columns last: everything before them must be free of characters JSON escapes.
-_COPY = """
-    COPY (SELECT id,
-                 to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-                 actor_id, case_id, actor_role, action, object_type, object_id, request_id,
-                 ip_address, prev_hash, hash, before::text, after::text
-            FROM audit_events
-           WHERE id >= {lo} AND id < {hi}
-           ORDER BY id) TO STDOUT
-"""
-_NULL = b"\\N"
-# A quote or a control character; a tab in a value reaches us escaped (caught as a backslash).
-_NEEDS_ESCAPING = re.compile(rb'["\x00-\x08\x0a-\x1f]')
-_COPY_ESCAPE = re.compile(rb"\\(.)")
-_COPY_CODES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
-_FAST = (
-    b'{"action":"%s","actor_id":%s,"actor_role":%s,"after":%s,"before":%s,"case_id":%s,'
-    b'"ip_address":%s,"object_id":%s,"object_type":"%s","occurred_at":"%s","prev_hash":"%s",'
-    b'"request_id":%s}'
-)
+_BATCH = 5000  # rows per fetch from the server-side cursor
 
 
 @dataclass
@@ -68,107 +45,55 @@ class RangeResult:
     problem: tuple[int, str, int, int | None, str | None] | None = None
 
 
-def _unescape(value: bytes) -> str | None:
-    if value == _NULL:
-        return None
-    return _COPY_ESCAPE.sub(lambda m: _COPY_CODES.get(m.group(1), m.group(1)), value).decode()
-
-
-def _row(fields: list[bytes]) -> tuple[Any, ...]:
-    """A COPY line as the verifier's row: id, occurred_at, actor_id, …, prev_hash, hash."""
-    v = [_unescape(f) for f in fields]
-    actor_id = None if v[2] is None else int(v[2])
-    case_id = None if v[3] is None else int(v[3])
-    # id, occurred_at, actor_id, actor_role, action, object_type, object_id, case_id,
-    # before, after, request_id, ip_address, prev_hash, hash
-    return (int(v[0] or 0), v[1], actor_id, v[4], v[5], v[6], v[7], case_id,
-            v[12], v[13], v[8], v[9], v[10], v[11])  # fmt: skip
-
-
-def _quoted(value: bytes) -> bytes:
-    return b"null" if value == _NULL else b'"' + value + b'"'
-
-
-def _lines(chunks: Iterable[Any]) -> Iterator[bytes]:
-    rest = b""
-    for chunk in chunks:
-        lines = (rest + bytes(chunk)).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
-
-
 def check_range(dsn: str, lo: int, hi: int, anchored: frozenset[int]) -> RangeResult:
     """Check the events with ``lo <= id < hi``: every hash, and every link after the first."""
     import psycopg
 
-    from .verify import _link_problem, _reference_hash
+    from .verify import _PG_QUERY, _link_problem, _reference_hash
 
     result = RangeResult()
-    sha256, fast, quoted = hashlib.sha256, _FAST, _quoted
-    needs_escaping, null = _NEEDS_ESCAPING.search, _NULL
-    anchored_ids = {str(a).encode() for a in anchored}
-    expected: bytes | None = None
-    previous: bytes | None = None
+    sha256, build = hashlib.sha256, canonical_bytes_from_columns
+    expected: str | None = None
+    previous: int | None = None
     count = 0
-    conn = psycopg.connect(dsn)
-    try:
-        cursor = conn.cursor()
-        copying = cursor.copy(_COPY.format(lo=int(lo), hi=int(hi)))
-        copy = copying.__enter__()
-        # Not left through __exit__: after a problem the rest of the range is not wanted, and
-        # closing the connection drops the unfinished COPY with it.
-        for line in _lines(copy):
-            f = line.split(b"\t")
-            event_id, prev, stored = f[0], f[10], f[11]
-            if expected is None:
-                result.first_id, result.first_prev = int(event_id), prev.decode()
-            elif prev != expected:
-                problem = _link_problem(prev.decode(), expected.decode(), int(previous or 0))
-                result.problem = (int(event_id), problem, count, int(previous or 0),
-                                  expected.decode())  # fmt: skip
-                break
-            plain = line.count(b"\\") == line.count(null) and (
-                needs_escaping(line, 0, len(line) - len(f[12]) - len(f[13]) - 2) is None
-            )
-            ok = False
-            if plain:
-                data = fast % (
-                    f[5], f[2] if f[2] != null else b"null", quoted(f[4]),
-                    f[13] if f[13] != null else b"null", f[12] if f[12] != null else b"null",
-                    f[3] if f[3] != null else b"null", quoted(f[9]), quoted(f[7]), f[6],
-                    f[1], prev, quoted(f[8]),
-                )  # fmt: skip
-                ok = sha256(data).hexdigest().encode() == stored
-            if not ok:
-                row = _row(f)
-                digest = hashlib.sha256(canonical_bytes_from_columns(*row[1:13])).hexdigest()
-                if digest != row[13]:
-                    digest = _reference_hash(row)
-                if digest != row[13]:
-                    result.problem = (
-                        row[0],
-                        f"content altered: the stored hash is {row[13][:16]}…"
-                        f" but the content hashes to {digest[:16]}…",
-                        count,
-                        None if previous is None else int(previous),
-                        None if expected is None else expected.decode(),
-                    )
+    query = _PG_QUERY.replace(
+        "ORDER BY id", f"WHERE id >= {int(lo)} AND id < {int(hi)} ORDER BY id"
+    )
+    with psycopg.connect(dsn) as conn:
+        # A named (server-side) cursor streams the range; binary rows decode fastest, in C.
+        with conn.cursor(name="audit_verify_range", binary=True) as cursor:
+            cursor.execute(query)
+            while batch := cursor.fetchmany(_BATCH):
+                for row in batch:
+                    event_id, prev, stored = row[0], row[12], row[13]
+                    if expected is None:
+                        result.first_id, result.first_prev = event_id, prev
+                    elif prev != expected:
+                        problem = _link_problem(prev, expected, previous)
+                        result.problem = (event_id, problem, count, previous, expected)
+                        break
+                    if sha256(build(*row[1:13])).hexdigest() != stored:
+                        digest = _reference_hash(row)
+                        if digest != stored:
+                            result.problem = (
+                                event_id,
+                                f"content altered: the stored hash is {stored[:16]}…"
+                                f" but the content hashes to {digest[:16]}…",
+                                count,
+                                previous,
+                                expected,
+                            )
+                            break
+                    count += 1
+                    if anchored and event_id in anchored:
+                        result.anchors.append((event_id, stored, count, previous, expected))
+                    expected, previous = stored, event_id
+                if result.problem is not None:
                     break
-            count += 1
-            if event_id in anchored_ids:
-                result.anchors.append(
-                    (int(event_id), stored.decode(), count,
-                     None if previous is None else int(previous),
-                     None if expected is None else expected.decode())
-                )  # fmt: skip
-            expected, previous = stored, event_id
-    finally:
-        conn.close()
+        conn.rollback()
     result.count = count
     if previous is not None and expected is not None:
-        result.last_id, result.last_hash = int(previous), expected.decode()
+        result.last_id, result.last_hash = previous, expected
     return result
 
 
