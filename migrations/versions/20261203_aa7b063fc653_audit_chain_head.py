@@ -11,7 +11,7 @@ This replaces the two unique indexes on random keys, uq_audit_events_hash and
 ix_audit_events_prev_hash: every append wrote a random leaf page of each (sha256 values), and
 at 5 million events those indexes (~490 MB each) no longer fit in shared buffers, so the cost of
 an append grew with the trail (bench/results/audit-append-before.md). Every remaining index of
-audit_events grows at its right edge.
+audit_events inserts at the end of its key (id, or id within a case, actor or action).
 
 The head row is guarded too: it cannot be deleted or truncated, it can only be created for an
 empty trail (naming the genesis hash), and on PostgreSQL only the chain trigger may update it

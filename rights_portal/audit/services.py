@@ -5,8 +5,8 @@ roll back together. Appends are serialised by the row lock on the chain head
 (:class:`~rights_portal.audit.models.AuditChainHead`, ``SELECT … FOR UPDATE``; on SQLite the
 database write lock), which also gives the hash to link to, so concurrent writers never fork the
 chain; the database's own trigger refuses any event that does not name the head, so a fork is
-impossible even if that lock were bypassed. Every index of the trail grows at its right edge, so
-an append costs the same at any length of the trail.
+impossible even if that lock were bypassed. No index of the trail takes random keys (each grows
+at the end of its id, case, actor or action), so an append costs the same at any length.
 
 The hash is the sha256 of :func:`canonical_bytes`. :func:`canonical_bytes_from_columns` spells
 the very same bytes from raw column values without building objects; the verifier uses it.
