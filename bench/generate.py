@@ -981,6 +981,12 @@ def main(argv: list[str] | None = None) -> None:
         ) as c:
             for day, (digest_id, count, at) in sorted(gen.digests.items()):
                 c.write(row(digest_id, day, count, None, iso_us(at)))
+        # The chain head (audit_chain_head) follows the last event, as the database's own
+        # trigger would have moved it; the loader's replica role lets this one update through.
+        main_conn.execute(
+            "UPDATE audit_chain_head SET event_id = %s, hash = %s WHERE id = 1",
+            (gen.event_id, gen.prev_hash),
+        )
         for conn in (main_conn, case_conn, reminder_conn, event_conn):
             conn.commit()
     timings["generate + COPY"] = time.monotonic() - t1

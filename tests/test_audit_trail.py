@@ -278,6 +278,45 @@ def test_the_verifiers_fast_spelling_equals_the_reference_serialization(
     assert fast == reference
 
 
+TAMPERINGS = {
+    "altered": [("UPDATE audit_events SET object_id = 'x' WHERE id = 6", {})],
+    "altered at a range boundary": [("UPDATE audit_events SET object_id = 'x' WHERE id = 7", {})],
+    "deleted": [("DELETE FROM audit_events WHERE id = 4", {})],
+    "deleted at a range boundary": [("DELETE FROM audit_events WHERE id = 3", {})],
+    "first deleted": [("DELETE FROM audit_events WHERE id = 1", {})],
+    "escaped text": [("UPDATE audit_events SET action = E'a\\tb\"c\\\\' WHERE id = 8", {})],
+    "json altered": [('UPDATE audit_events SET after = \'{"n":"x\\\\y"}\' WHERE id = 5', {})],
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(TAMPERINGS))
+def test_ranges_checked_in_parallel_report_what_the_streaming_verifier_reports(
+    app, trail, tmp_path, tampering
+):
+    """Ranges of 3 ids in 2 processes against the one-stream verifier, with anchors."""
+    from rights_portal.audit.verify import Anchor, _verify_stream
+
+    rows = db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id))
+    anchors = [Anchor(i, h, n, "2026-12-03T10:00:00+00:00") for n, (i, h) in enumerate(rows, 1)]
+    anchors = anchors[1::3]
+    behind_the_apps_back(*TAMPERINGS[tampering])
+    parallel = verify_chain(anchors=anchors, range_size=3, workers=2)
+    streamed = _verify_stream(db.engine, anchors, 2)
+    assert not parallel.ok
+    assert parallel == streamed
+
+
+def test_special_characters_verify_in_parallel_ranges(app, app_ctx):
+    """Quotes, backslashes, tabs, newlines and control characters take the exact spelling."""
+    for number, value in enumerate(['a"b', "c\\d", "e\tf", "g\nh", "i\x01j", "k\\N", "ë ✓"]):
+        record(
+            value, actor=None, object_type=value, object_id=value, after={"v": value, "n": number}
+        )
+    commit()
+    result = verify_chain(range_size=2, workers=2)
+    assert result.ok and result.events_checked == 7, result.problem
+
+
 # --- anchors --------------------------------------------------------------------------------
 
 
@@ -424,8 +463,49 @@ def test_eight_concurrent_writers_produce_one_unbroken_chain(app, app_ctx):
     }
     writers_in_order = [row.object_id.split("-")[0] for row in rows]
     assert writers_in_order != sorted(writers_in_order), "the writers never interleaved"
-    result = verify_chain(batch_size=7)  # small batches: the prefetching crosses many
+    result = verify_chain(range_size=7, workers=2)  # many ranges, joined across processes
     assert result.ok and result.events_checked == WRITERS * EVENTS_EACH
+
+
+def test_the_database_refuses_an_event_that_does_not_name_the_head_a_fork(app, trail):
+    """Even bypassing record() and its lock: the chain head trigger refuses the fork."""
+    second = db.session.get(AuditEvent, trail[1])
+    insert = text(
+        "INSERT INTO audit_events (occurred_at, action, object_type, prev_hash, hash)"
+        " VALUES (now(), 'forged.event', 'test', :prev, :hash)"
+    )
+    db.session.commit()
+    for prev in (second.prev_hash, GENESIS_HASH, "f" * 64):  # a taken link, a new root, nonsense
+        with (
+            pytest.raises(sa.exc.IntegrityError, match="audit chain fork refused"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(insert, {"prev": prev, "hash": "e" * 64})
+    head = db.session.execute(text("SELECT event_id, hash FROM audit_chain_head")).one()
+    assert head == (trail[-1], db.session.get(AuditEvent, trail[-1]).hash)
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == 10
+    assert verify_chain().ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_chain_head SET hash = repeat('0', 64), event_id = NULL",
+        "DELETE FROM audit_chain_head",
+        "TRUNCATE audit_chain_head",
+        "INSERT INTO audit_chain_head (id, event_id, hash) VALUES (2, NULL, repeat('0', 64))",
+    ],
+)
+def test_the_chain_head_cannot_be_moved_by_hand(app, trail, statement):
+    db.session.commit()
+    with (
+        pytest.raises(sa.exc.ProgrammingError, match="audit_chain_head moves only"),
+        db.engine.begin() as conn,
+    ):
+        conn.execute(text(statement))
+    record("test.after", actor=None, object_type="test")  # the chain goes on from its head
+    commit()
+    assert verify_chain().ok
 
 
 # --- role changes ---------------------------------------------------------------------------
@@ -503,6 +583,20 @@ def test_on_sqlite_triggers_refuse_update_and_delete_and_the_chain_verifies(sqli
             conn.execute(text("UPDATE audit_events SET action = 'x' WHERE id = 4"))
         broken = verify_chain()
         assert broken.broken_event_id == 4 and "content altered" in str(broken.problem)
+        with pytest.raises(sa.exc.IntegrityError, match="fork refused"), db.engine.begin() as conn:
+            conn.execute(  # naming a predecessor that is not the head: refused by the trigger
+                text(
+                    "INSERT INTO audit_events (occurred_at, action, object_type, prev_hash, hash)"
+                    " VALUES ('2026-12-03 10:00:00.000000', 'x', 'test', :prev, :hash)"
+                ),
+                {"prev": GENESIS_HASH, "hash": "e" * 64},
+            )
+        for statement in (
+            "UPDATE audit_chain_head SET hash = 'x'",
+            "DELETE FROM audit_chain_head",
+        ):
+            with pytest.raises(sa.exc.IntegrityError, match="moves only"), db.engine.begin() as c:
+                c.execute(text(statement))
 
 
 # --- the head anchor of every few minutes (issue 20, finding 6) -----------------------------

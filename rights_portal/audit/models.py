@@ -4,7 +4,9 @@ Each event stores the hash of the event before it and its own hash over a canoni
 serialization of its content, so any change, deletion or reordering behind the application's
 back is found by :mod:`rights_portal.audit.verify` (R24). The application never updates or
 deletes an event: the mapper refuses it here, and the database refuses it with triggers
-(see the migration ``audit_append_only``), whoever is connected.
+(see the migration ``audit_append_only``), whoever is connected. The database also extends the
+chain itself, through :class:`AuditChainHead` (migration ``audit_chain_head``), so the chain
+cannot fork.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, ForeignKey, Index, String, event
+from sqlalchemy import JSON, CheckConstraint, Dialect, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -32,7 +34,7 @@ class CanonicalJSON(TypeDecorator[Any]):
 
     The verifier can then splice the stored text into the canonical serialization without
     parsing and re-serialising it, which is most of the cost of checking an event
-    (docs/rules.md#targets: at least 100,000 events per second). ``None`` is stored as SQL NULL.
+    (docs/rules.md#targets: at least 1,000,000 events per second). ``None`` is stored as SQL NULL.
     """
 
     impl = JSON
@@ -57,9 +59,9 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_id_id", "actor_id", "id"),
         Index("ix_audit_events_action_id", "action", "id"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
-        # No two events may name the same predecessor: a fork is impossible in the database
-        # itself, even if the application's chain lock were ever bypassed.
-        Index("ix_audit_events_prev_hash", "prev_hash", unique=True),
+        # No index on hash or prev_hash: sha256 keys land on a random page of the index at
+        # every append, which stops fitting in memory as the trail grows. A fork is made
+        # impossible by the chain head instead (AuditChainHead).
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +77,26 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The newest event of the chain: one row, moved by the database itself at every append.
+
+    A trigger on INSERT into ``audit_events`` (migration ``audit_chain_head``) swaps the head
+    for the new event only if the new event names the current head as its predecessor, and
+    refuses the insert otherwise: two events naming the same predecessor — a fork — cannot both
+    be stored, whoever inserts. :func:`~rights_portal.audit.services.record` locks this row
+    (``SELECT … FOR UPDATE``) to serialise appends and reads the head from it. The row cannot be
+    deleted, and only that trigger may move it (on SQLite: only to the newest event).
+    """
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditTrailIsAppendOnly(RuntimeError):

@@ -1,9 +1,12 @@
 """Writing audit events: the only code path that adds to the trail, and the hash it is sealed with.
 
 :func:`record` adds an event to the caller's transaction, so a change and its record commit or
-roll back together. Appends are serialised (a transaction-level advisory lock on PostgreSQL, the
-database write lock on SQLite) so concurrent writers never fork the chain; a unique index on
-``prev_hash`` makes a fork impossible even if that were bypassed.
+roll back together. Appends are serialised by the row lock on the chain head
+(:class:`~rights_portal.audit.models.AuditChainHead`, ``SELECT … FOR UPDATE``; on SQLite the
+database write lock), which also gives the hash to link to, so concurrent writers never fork the
+chain; the database's own trigger refuses any event that does not name the head, so a fork is
+impossible even if that lock were bypassed. No index of the trail takes random keys (each grows
+at the end of its id, case, actor or action), so an append costs the same at any length.
 
 The hash is the sha256 of :func:`canonical_bytes`. :func:`canonical_bytes_from_columns` spells
 the very same bytes from raw column values without building objects; the verifier uses it.
@@ -22,10 +25,10 @@ from sqlalchemy import select, text
 
 from ..clock import now_utc
 from ..extensions import db
-from .models import AuditEvent, canonical_json
+from .models import AuditChainHead, AuditEvent, canonical_json
 
 GENESIS_HASH = "0" * 64
-_CHAIN_LOCK_KEY = 727_001  # any constant; names the advisory lock that guards the chain head
+_GENESIS_LOCK = 727_001  # any constant: the advisory lock the first appends of a trail take
 
 
 def _json_safe(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -131,14 +134,33 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_bytes(event)).hexdigest()
 
 
-def _lock_chain_head() -> None:
-    """Hold the chain head until this transaction ends, so the head read next stays the head."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    else:
-        # SQLite: an INSERT of no rows takes the database write lock now; a plain SELECT would
-        # not, and two processes could then both read the same head.
+_CREATE_GENESIS_HEAD = text(
+    "INSERT INTO audit_chain_head (id, event_id, hash) VALUES (1, NULL, :genesis)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _lock_chain_head() -> str:
+    """Lock the chain head until this transaction ends and return its hash.
+
+    The row lock on ``audit_chain_head`` is what serialises appends: a second writer waits here
+    and then reads the head the first one left. On SQLite an INSERT of no rows first takes the
+    database write lock (a plain SELECT would not, and two processes could read the same head).
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(text("INSERT INTO audit_events (id) SELECT NULL WHERE 0"))
+    query = select(AuditChainHead.hash).where(AuditChainHead.id == 1).with_for_update()
+    head = db.session.execute(query).scalar_one_or_none()
+    if head is None:
+        # Only an empty trail has no head row yet (the database refuses one otherwise). The
+        # first writers wait for each other here, then look again: one of them creates it.
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GENESIS_LOCK})
+        head = db.session.execute(query).scalar_one_or_none()
+        if head is None:
+            db.session.execute(_CREATE_GENESIS_HEAD, {"genesis": GENESIS_HASH})
+            head = db.session.execute(query).scalar_one()
+    return head
 
 
 def record(
@@ -157,10 +179,7 @@ def record(
     The chain head stays locked until the transaction ends, so record as the last step of an
     operation and commit soon after: other writers wait for it.
     """
-    _lock_chain_head()
-    head = db.session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    head = _lock_chain_head()
     request_id, ip_address = _request_facts()
     event = AuditEvent(
         occurred_at=occurred_at or now_utc(),
@@ -174,7 +193,7 @@ def record(
         after=_json_safe(after),
         request_id=request_id,
         ip_address=ip_address,
-        prev_hash=head or GENESIS_HASH,
+        prev_hash=head,
     )
     event.hash = compute_hash(event)
     db.session.add(event)
