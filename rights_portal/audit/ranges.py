@@ -126,7 +126,7 @@ def results(
 
 def join(parts: Iterable[RangeResult], anchors: Sequence[Anchor]) -> VerificationResult:
     """Walk the ranges in id order: links across boundaries, anchors, the first problem."""
-    from .verify import VerificationResult, _anchor_problem, _link_problem
+    from .verify import VerificationResult, _anchor_problem, _ended, _link_problem
 
     pending = {anchor.head_id: anchor for anchor in anchors}
     checked, matched = 0, 0
@@ -161,19 +161,7 @@ def join(parts: Iterable[RangeResult], anchors: Sequence[Anchor]) -> Verificatio
             checked += part.count
             expected, previous_id = part.last_hash or expected, part.last_id
     head_hash = expected if previous_id is not None else None
-    if pending:
-        anchor = min(pending.values(), key=lambda a: a.head_id)
-        return VerificationResult(
-            checked,
-            previous_id,
-            head_hash,
-            anchor.head_id,
-            f"event {anchor.head_id}, anchored on {anchor.anchored_at} as event number"
-            f" {anchor.events} with hash {anchor.head_hash[:16]}…, is missing: the trail was"
-            " cut short or rewritten",
-            matched,
-        )
-    return VerificationResult(checked, previous_id, head_hash, anchors_checked=matched)
+    return _ended(checked, previous_id, head_hash, pending, matched)
 
 
 def default_workers() -> int:

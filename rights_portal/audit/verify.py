@@ -162,6 +162,17 @@ def _verify_stream(
             previous_id = event_id
 
     head_hash = expected_prev if previous_id is not None else None
+    return _ended(checked, previous_id, head_hash, pending, matched)
+
+
+def _ended(
+    checked: int,
+    previous_id: int | None,
+    head_hash: str | None,
+    pending: dict[int, Anchor],
+    matched: int,
+) -> VerificationResult:
+    """The result once every event was read: anchored events that never came by are missing."""
     if pending:
         # An anchored event that never came by: the tail was cut off or the chain rewritten.
         anchor = min(pending.values(), key=lambda a: a.head_id)
