@@ -246,6 +246,12 @@ class TranslatedLabels(Mapping[Any, str]):
             self._by_locale[locale] = table
         return table
 
+    def for_this_locale(self) -> Mapping[Any, str]:
+        """The table translated into the current locale, for a page that looks up many labels
+        (read the locale once, then plain dictionary lookups; a key missing from it, a case
+        type registered later, is still found through ``self[key]``)."""
+        return self._table()
+
     def __getitem__(self, key: Any) -> str:
         table = self._table()
         if key in table:

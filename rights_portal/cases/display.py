@@ -3,7 +3,9 @@
 Built in Python rather than in Jinja macros because the staff queue shows fifty cases a page:
 as macros, with their translations and date formatting, they cost ~250 µs a row, most of the
 page's time (bench/README.md). A page's cases share few due dates, so each cell is built once
-per (locale, today, due date, open) within a request and reused for the other rows.
+per (locale, today, due date, open) within a request and reused for the other rows. A page of
+many cases takes a :class:`DeadlineCells`, which reads the locale and today once for the page
+instead of once a row.
 """
 
 from __future__ import annotations
@@ -54,30 +56,31 @@ def _time(due: date, text: str) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(due.isoformat(), text)
 
 
+def _due_cell(due: date, is_open: bool, today: date) -> Markup:
+    if not is_open:
+        return Markup('<span class="due">{}</span>').format(_time(due, format_day(due)))
+    calendar_days, working_days = deadlines.days_left(due, today)
+    day = _time(due, format_day(due))
+    if calendar_days < 0:
+        left = Markup('<span class="badge badge-overdue">{}</span>').format(
+            ngettext("Overdue by %(num)s day", "Overdue by %(num)s days", -calendar_days)
+        )
+    elif calendar_days == 0:
+        left = Markup('<span class="days-left">{}</span>').format(gettext("Due today"))
+    else:
+        left = Markup('<span class="days-left">{}</span>').format(
+            ngettext("%(num)s working day left", "%(num)s working days left", working_days)
+        )
+    return Markup('{} <span class="due">({})</span>').format(left, day)
+
+
 def due_html(case: HasDeadline) -> Markup:
     """The due date in words: "5 working days left (Friday 12 December)", year if not this one."""
     due, is_open = case.effective_due, case.is_open
     memo, key = _memo(), _key("due", due, is_open)
-    if key in memo:
-        return memo[key]
-    today = key[1]
-    if not is_open:
-        html = Markup('<span class="due">{}</span>').format(_time(due, format_day(due)))
-    else:
-        calendar_days, working_days = deadlines.days_left(due, today)
-        day = _time(due, format_day(due))
-        if calendar_days < 0:
-            left = Markup('<span class="badge badge-overdue">{}</span>').format(
-                ngettext("Overdue by %(num)s day", "Overdue by %(num)s days", -calendar_days)
-            )
-        elif calendar_days == 0:
-            left = Markup('<span class="days-left">{}</span>').format(gettext("Due today"))
-        else:
-            left = Markup('<span class="days-left">{}</span>').format(
-                ngettext("%(num)s working day left", "%(num)s working days left", working_days)
-            )
-        html = Markup('{} <span class="due">({})</span>').format(left, day)
-    memo[key] = html
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = _due_cell(due, is_open, key[1])
     return html
 
 
@@ -98,30 +101,79 @@ def requester_due_html(case: Case) -> Markup:
     ).format(gettext("Handled with priority"), before, _time(due, format_day(due)), after)
 
 
-def badges_html(case: HasDeadline) -> Markup:
-    """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
-    is_open = case.is_open
-    flags = (
-        workflow.waits_for_requester(case.status),
-        bool(case.extension_months),
-        bool(case.urgent) and is_open,
-        is_open and case.effective_due < today_local(),
+def _badge_flags(
+    status: CaseStatus, extension_months: int, urgent: bool, due: date, today: date
+) -> tuple[bool, bool, bool, bool]:
+    is_open = status.is_open
+    return (
+        workflow.waits_for_requester(status),
+        bool(extension_months),
+        bool(urgent) and is_open,
+        is_open and due < today,
     )
-    if not any(flags):
-        return Markup("")
-    memo, key = _memo(), _key("badges", flags)
-    if key in memo:
-        return memo[key]
+
+
+def _badges(flags: tuple[bool, bool, bool, bool]) -> Markup:
     badges = zip(
         flags,
         ("paused", "extended", "urgent", "overdue"),
         (gettext("Paused"), gettext("Extended"), gettext("Urgent"), gettext("Overdue")),
         strict=True,
     )
-    html = Markup(" ").join(
+    return Markup(" ").join(
         Markup('<span class="badge badge-{}">{}</span>').format(name, text)
         for shown, name, text in badges
         if shown
     )
-    memo[key] = html
+
+
+def badges_html(case: HasDeadline) -> Markup:
+    """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
+    flags = _badge_flags(
+        case.status, case.extension_months, case.urgent, case.effective_due, today_local()
+    )
+    if not any(flags):
+        return Markup("")
+    memo, key = _memo(), _key("badges", flags)
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = _badges(flags)
     return html
+
+
+class DeadlineCells:
+    """The due-date cells and badges of one page of cases, in the locale the page is rendered in.
+
+    What :func:`due_html` and :func:`badges_html` show, with today and the locale read once when
+    the page starts rather than once a row (the staff queue's fifty rows, bench/README.md). Make
+    one per page, inside the request (and locale) that renders it.
+    """
+
+    __slots__ = ("_badges", "_due", "today")
+
+    def __init__(self) -> None:
+        self.today = today_local()
+        self._due: dict[tuple[date, bool], Markup] = {}
+        self._badges: dict[tuple[bool, bool, bool, bool], Markup] = {}
+
+    def due(self, due: date, is_open: bool) -> Markup:
+        """The due-date cell of a case due on ``due``, as :func:`due_html` words it."""
+        html = self._due.get((due, is_open))
+        if html is None:
+            html = self._due[due, is_open] = _due_cell(due, is_open, self.today)
+        return html
+
+    def badges(
+        self, status: CaseStatus, extension_months: int, urgent: bool, due: date
+    ) -> Markup:
+        """The badges of a case, as :func:`badges_html` shows them."""
+        flags = _badge_flags(status, extension_months, urgent, due, self.today)
+        if not (flags[0] or flags[1] or flags[2] or flags[3]):
+            return _NO_BADGES
+        html = self._badges.get(flags)
+        if html is None:
+            html = self._badges[flags] = _badges(flags)
+        return html
+
+
+_NO_BADGES = Markup("")

@@ -42,6 +42,7 @@ from ..permissions import (
 )
 from . import queue as staff_queue
 from .forms import AskForm, AssignForm, DuplicateForm, ExtendForm, StaffMessageForm
+from .queue_lines import lines_for
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
@@ -53,20 +54,22 @@ def queue() -> ResponseReturnValue:
     args = {key: request.args.get(key, "") for key in staff_queue.FILTER_KEYS}
     args["status"] = args["status"] or "open"
     programmes = staff_queue.programmes_for(current_user)
-    if args["programme"] not in {str(p.id) for p in programmes}:
-        args["programme"] = ""
+    programme_id = int(args["programme"]) if args["programme"].isdigit() else None
+    if programme_id not in {p.id for p in programmes}:
+        args["programme"], programme_id = "", None
     try:
         page = staff_queue.queue_page(current_user, args, request.args.get("after", ""))
     except staff_queue.BadCursor:
         abort(400)
     return render_template(
         "staff/queue.html",
-        rows=page.rows,
+        lines=lines_for(page.rows),
         args=args,
         next_after=page.next_after,
         total=page.total,
         count_cap=staff_queue.COUNT_CAP,
         programmes=programmes,
+        programme_id=programme_id,
         case_types=registry.type_names(),
         statuses=list(CaseStatus),
     )
