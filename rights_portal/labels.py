@@ -247,9 +247,11 @@ class TranslatedLabels(Mapping[Any, str]):
         return table
 
     def for_this_locale(self) -> Mapping[Any, str]:
-        """The table translated into the current locale, for a page that looks up many labels
-        (read the locale once, then plain dictionary lookups; a key missing from it, a case
-        type registered later, is still found through ``self[key]``)."""
+        """The table translated into the current locale, for a page that looks up many labels.
+
+        The locale is read once, then lookups are plain dictionary lookups; a key missing from
+        it (a case type registered later) is still found through ``self[key]``.
+        """
         return self._table()
 
     def __getitem__(self, key: Any) -> str:

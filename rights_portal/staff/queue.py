@@ -121,7 +121,7 @@ def capped_count(query: Select[Case]) -> int:
     return db.session.scalar(_capped_count(query)) or 0
 
 
-def _capped_count(query: Select[Case]) -> Select[tuple[int]]:
+def _capped_count(query: Select[Case]) -> Select[int]:
     first = query.with_only_columns(Case.id).order_by(None).limit(COUNT_CAP + 1).subquery()
     return select(func.count()).select_from(first)
 
@@ -172,8 +172,6 @@ def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
         for row in rows[:PAGE_SIZE]
     ]
     next_after = page[-1].cursor if len(rows) > PAGE_SIZE else None
-    if rows:
-        total = rows[0][11]
-    else:  # nothing on this page: the count is 0 on the first page, else asked apart
-        total = capped_count(matching) if after else 0
+    # An empty page has no row to carry the count: 0 on the first page, else asked apart.
+    total = rows[0][11] if rows else (capped_count(matching) if after else 0)
     return QueuePage(rows=page, total=total, next_after=next_after)
