@@ -42,7 +42,7 @@ from ..permissions import (
 )
 from . import queue as staff_queue
 from .forms import AskForm, AssignForm, DuplicateForm, ExtendForm, StaffMessageForm
-from .queue_lines import lines_for
+from .queue_lines import lines_for, programme_options
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
@@ -68,8 +68,7 @@ def queue() -> ResponseReturnValue:
         next_after=page.next_after,
         total=page.total,
         count_cap=staff_queue.COUNT_CAP,
-        programmes=programmes,
-        programme_id=programme_id,
+        programmes=programme_options(programmes, programme_id),
         case_types=registry.type_names(),
         statuses=list(CaseStatus),
     )
