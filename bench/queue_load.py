@@ -1,5 +1,5 @@
 """The staff queue as 200 staff use it: an open-loop load at a fixed rate, and its throughput
-next to ``/account/security`` (docs/rules.md#targets, DESIGN §4).
+next to ``/account/security`` (docs/rules.md#targets).
 
     .venv/bin/python -m bench.queue_load --db rp_bench
 
@@ -33,6 +33,7 @@ import contextlib
 import heapq
 import http.client
 import json
+import os
 import random
 import re
 import shutil
@@ -147,6 +148,43 @@ def make_staff(db: str, count: int, board_share: float, seed: int) -> tuple[list
     return people, reference
 
 
+# --- CPU spent serving: the gunicorn workers and their PostgreSQL backends ----------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def serving_pids(db: str, master: int) -> list[int]:
+    """The gunicorn master's workers, and the PostgreSQL backends connected to ``db`` (the
+    bench's own copy: nobody else's connections)."""
+    workers = []
+    for task in Path(f"/proc/{master}/task").iterdir():
+        children = (task / "children").read_text().split()
+        workers += [int(pid) for pid in children]
+    with psycopg.connect(pg_url(db)) as conn:
+        backends = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                (db,),
+            )
+        ]
+    return workers + backends
+
+
+def serving_cpu(pids: list[int]) -> float:
+    """CPU seconds the serving processes have used so far."""
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
 # --- closed loop: maximum throughput ----------------------------------------------------------
 
 WRK_MIX = """
@@ -187,10 +225,16 @@ class Closed:
     p99_ms: float
     errors: int
     load: str
+    cpu_seconds: float = 0.0  # of the workers and their database backends, during the phase
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU per request served (server and database), what throughput is the inverse of."""
+        return self.cpu_seconds / self.requests * 1000 if self.requests else float("nan")
 
 
 def _lua_string(text: str) -> str:
@@ -503,16 +547,18 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.workers * 3):  # warm the reference on every worker too
             request(args.port, "GET", REFERENCE_PATH, headers={"Cookie": reference_cookie})
         reference = [(REFERENCE_PATH, reference_cookie)]
-        runs.append(
-            closed(args.port, f"{REFERENCE_PATH} (A)", reference, args.clients, closed_seconds)
-        )
+        pids = serving_pids(args.db, server.pid)
+
+        def phase(name: str, entries: list[tuple[str, str]]) -> Closed:
+            cpu_before = serving_cpu(pids)
+            run = closed(args.port, name, entries, args.clients, closed_seconds)
+            run.cpu_seconds = serving_cpu(pids) - cpu_before
+            return run
+
+        runs.append(phase(f"{REFERENCE_PATH} (A)", reference))
         for round_number in range(1, max(1, args.rounds) + 1):
-            runs.append(
-                closed(args.port, f"queue mix (B{round_number})", mix, args.clients, closed_seconds)
-            )
-            runs.append(
-                closed(args.port, f"{REFERENCE_PATH} (A)", reference, args.clients, closed_seconds)
-            )
+            runs.append(phase(f"queue mix (B{round_number})", mix))
+            runs.append(phase(f"{REFERENCE_PATH} (A)", reference))
             print(", ".join(f"{r.name} {r.rps:.0f} req/s" for r in runs[-3:]), flush=True)
         for person in people:
             person.next_page = ""
@@ -540,27 +586,36 @@ def main(argv: list[str] | None = None) -> None:
         f"## Throughput, closed loop ({args.clients} connections, {closed_seconds} s a phase;"
         f" the queue mix cycles through {len(mix)} pages of the mix)",
         "",
-        f"| phase | req/s | ÷ {REFERENCE_PATH} (mean of the phases around it) | p50 ms | p95 ms |"
-        " p99 ms | errors | load |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| phase | req/s | ÷ {REFERENCE_PATH} (mean of the phases around it) | CPU ms per"
+        " request (workers + database) | reference's CPU ÷ this | p50 ms | p95 ms | p99 ms"
+        " | errors | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    ratios = []
+    ratios, cpu_ratios = [], []
     for index, run in enumerate(runs):
         if run.name.startswith("queue"):
             ref = (runs[index - 1].rps + runs[index + 1].rps) / 2
             ratio = run.rps / ref if ref else float("nan")
+            ref_cpu = (runs[index - 1].cpu_ms + runs[index + 1].cpu_ms) / 2
+            cpu_ratio = ref_cpu / run.cpu_ms
             ratios.append(ratio)
-            shown = f"**{ratio:.2f}**"
+            cpu_ratios.append(cpu_ratio)
+            shown, shown_cpu = f"**{ratio:.2f}**", f"**{cpu_ratio:.2f}**"
         else:
-            shown = "1"
+            shown = shown_cpu = "1"
         lines.append(
-            f"| {run.name} | {run.rps:.0f} | {shown} | {run.p50_ms:.1f} | {run.p95_ms:.1f}"
-            f" | {run.p99_ms:.1f} | {run.errors} | {run.load} |"
+            f"| {run.name} | {run.rps:.0f} | {shown} | {run.cpu_ms:.2f} | {shown_cpu}"
+            f" | {run.p50_ms:.1f} | {run.p95_ms:.1f} | {run.p99_ms:.1f} | {run.errors}"
+            f" | {run.load} |"
         )
     lines += [
         "",
-        f"Queue ÷ reference: {', '.join(f'{r:.2f}' for r in ratios)}"
-        f" (target ≥ {THROUGHPUT_TARGET})",
+        f"Queue ÷ reference, throughput: {', '.join(f'{r:.2f}' for r in ratios)};"
+        f" by CPU per request: {', '.join(f'{r:.2f}' for r in cpu_ratios)}"
+        f" (target ≥ {THROUGHPUT_TARGET}). The machine is shared: other processes take CPU from"
+        " one phase and not the next, which moves the throughput ratio; the CPU the server and"
+        " its database backends spend per request does not depend on them (on a machine of its"
+        " own, throughput is the inverse of it).",
         "",
         f"## Latency, open loop ({len(people)} staff, one page each {args.period:g} s,"
         f" {open_seconds} s)",
@@ -595,6 +650,7 @@ def main(argv: list[str] | None = None) -> None:
                 "config": config,
                 "closed": [asdict(r) | {"rps": r.rps} for r in runs],
                 "ratios": ratios,
+                "cpu_ratios": cpu_ratios,
                 "open": asdict(result),
             },
             indent=2,

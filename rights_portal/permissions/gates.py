@@ -109,4 +109,3 @@ DASHBOARD_ROLES = (Role.DPO, Role.CASE_HANDLER)
 REPORT_ROLES = (Role.DPO,)
 # Anyone on staff must be able to report a suspected breach: the 72 hours start at discovery.
 BREACH_REPORTER_ROLES = (Role.CASE_HANDLER, Role.EXAM_BOARD, Role.DPO, Role.ADMIN)
-

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ScalarSelect, Select, func, null, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from ..accounts.models import User
@@ -66,11 +67,15 @@ class QueueRow(NamedTuple):
 
 @dataclass(frozen=True)
 class QueuePage:
-    """A page of the queue with the count under its filters and the cursor of the next page."""
+    """A page of the queue: its rows, the count under its filters, the next page's cursor.
+
+    And the programmes to filter by, when they were asked for with the page.
+    """
 
     rows: list[QueueRow]
     total: int
     next_after: str | None
+    programmes: list[ProgrammeChoice] | None = None
 
 
 class ProgrammeChoice(NamedTuple):
@@ -88,6 +93,17 @@ def programmes_for(user: User) -> list[ProgrammeChoice]:
         .order_by(Programme.name)
     )
     return [ProgrammeChoice(*row) for row in db.session.execute(query)]
+
+
+def _programmes_column(user: User) -> ScalarSelect[Any]:
+    """:func:`programmes_for` as one JSON column of the page's statement (NULL for none)."""
+    pair = func.json_build_array(Programme.id, Programme.name)
+    return (
+        select(func.json_agg(aggregate_order_by(pair, Programme.name)))
+        .where(visible_programmes_clause(user))
+        .correlate(None)
+        .scalar_subquery()
+    )
 
 
 def filtered_cases(user: User, args: dict[str, str]) -> Select[Case]:
@@ -134,12 +150,15 @@ def _parse_cursor(after: str) -> tuple[date, int]:
         raise BadCursor(after) from exc
 
 
-def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
+def queue_page(
+    user: User, args: dict[str, str], after: str = "", *, with_programmes: bool = False
+) -> QueuePage:
     """The page of the queue after keyset position ``after`` (the first page when empty).
 
     One statement: the page's rows, each carrying the capped count of every case under the
-    filters (an uncorrelated subquery, computed once). Only an empty page past a cursor needs
-    the count on its own. Raises :class:`BadCursor` for an ``after`` the queue did not write.
+    filters (an uncorrelated subquery, computed once) and, ``with_programmes``, the programmes
+    to filter by (:func:`programmes_for`, as JSON). Only an empty page asks for them apart.
+    Raises :class:`BadCursor` for an ``after`` the queue did not write.
     """
     matching = filtered_cases(user, args)
     query = matching
@@ -159,6 +178,7 @@ def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
             Exam.title,
             Case.id,
             _capped_count(matching).correlate(None).scalar_subquery(),
+            _programmes_column(user) if with_programmes else null(),
         )
         .join(SUBJECT, Case.subject_id == SUBJECT.id)
         .outerjoin(ASSIGNEE, Case.assignee_id == ASSIGNEE.id)
@@ -172,6 +192,14 @@ def queue_page(user: User, args: dict[str, str], after: str = "") -> QueuePage:
         for row in rows[:PAGE_SIZE]
     ]
     next_after = page[-1].cursor if len(rows) > PAGE_SIZE else None
-    # An empty page has no row to carry the count: 0 on the first page, else asked apart.
-    total = rows[0][11] if rows else (capped_count(matching) if after else 0)
-    return QueuePage(rows=page, total=total, next_after=next_after)
+    if not rows:  # no row to carry them: the count is 0 on the first page, else asked apart
+        return QueuePage(
+            rows=[],
+            total=capped_count(matching) if after else 0,
+            next_after=None,
+            programmes=programmes_for(user) if with_programmes else None,
+        )
+    programmes = None
+    if with_programmes:
+        programmes = [ProgrammeChoice(*pair) for pair in rows[0][12] or ()]
+    return QueuePage(rows=page, total=rows[0][11], next_after=next_after, programmes=programmes)

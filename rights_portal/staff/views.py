@@ -53,14 +53,23 @@ def queue() -> ResponseReturnValue:
     """Cases by effective due date, soonest first; keyset pagination on (due date, id)."""
     args = {key: request.args.get(key, "") for key in staff_queue.FILTER_KEYS}
     args["status"] = args["status"] or "open"
-    programmes = staff_queue.programmes_for(current_user)
     programme_id = int(args["programme"]) if args["programme"].isdigit() else None
-    if programme_id not in {p.id for p in programmes}:
-        args["programme"], programme_id = "", None
+    programmes = None
+    if programme_id is not None:  # an unknown programme is ignored, so it is checked first
+        programmes = staff_queue.programmes_for(current_user)
+        if programme_id not in {p.id for p in programmes}:
+            args["programme"], programme_id = "", None
     try:
-        page = staff_queue.queue_page(current_user, args, request.args.get("after", ""))
+        page = staff_queue.queue_page(
+            current_user,
+            args,
+            request.args.get("after", ""),
+            with_programmes=programmes is None,  # else read with the page: one statement
+        )
     except staff_queue.BadCursor:
         abort(400)
+    programmes = page.programmes if programmes is None else programmes
+    assert programmes is not None  # noqa: S101  (asked for with the page when not read first)
     return render_template(
         "staff/queue.html",
         lines=lines_for(page.rows),
