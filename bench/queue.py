@@ -90,8 +90,20 @@ class Run:
 # --- the server and a logged-in session ------------------------------------------------------
 
 
-def start_gunicorn(db: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    env = app_env(db, "/tmp/bench-queue-instance")
+def start_gunicorn(
+    db: str,
+    port: int,
+    workers: int,
+    log: Path,
+    *,
+    worker_class: str = "sync",
+    threads: int = 1,
+    access_log: bool = False,
+    env_extra: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Serve ``db`` with gunicorn; the Dockerfile's configuration is 3 sync workers with an
+    access log on stdout (``bench/queue_load.py`` passes ``access_log=True``)."""
+    env = app_env(db, "/tmp/bench-queue-instance") | (env_extra or {})
     process = subprocess.Popen(
         [
             bin_path("gunicorn"),
@@ -100,9 +112,12 @@ def start_gunicorn(db: str, port: int, workers: int, log: Path) -> subprocess.Po
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            worker_class,
+            "--threads",
+            str(threads),
             "--timeout",
             "60",
+            *(["--access-logfile", "-"] if access_log else []),
             "wsgi:app",
         ],
         cwd=ROOT,
@@ -187,10 +202,13 @@ def login(port: int, email: str, after: str = "/staff/queue") -> str:
     if status != 302 or "session" not in jar:
         raise SystemExit(f"login as {email} failed ({status})")
     cookie = f"session={jar['session']}"
-    status, page, _headers = request(port, "GET", after, headers={"Cookie": cookie})
+    status, page, headers = request(port, "GET", after, headers={"Cookie": cookie})
     if status != 200:
         raise SystemExit(f"{after} answered {status} after login")
-    return cookie
+    # The first page after login puts the CSRF secret into the session: keep the cookie a
+    # browser would keep, or every later page makes a new secret and sets the cookie again.
+    jar.update(_cookies(headers))
+    return f"session={jar['session']}"
 
 
 # --- load generators -------------------------------------------------------------------------

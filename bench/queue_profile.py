@@ -1,16 +1,18 @@
-"""Where one staff-queue request spends its time, next to /healthz and /login, in-process.
+"""Where one staff-queue request spends its time, next to /account/security, in-process.
 
     .venv/bin/python -m bench.queue_profile --db rp_bench
 
-The throughput target of ``bench/queue.py`` compares the queue with ``/healthz``. This script
-says why the two differ: it serves each page through the app in this process (Flask's test
-client, no server, no network), as a logged-in case handler, and times the parts of a request
-by wrapping them — no profiler, whose overhead would distort the template engine most:
+The throughput target (``bench/queue_load.py``) compares the queue with ``/account/security``,
+the cheapest logged-in page with the same layout. This script says where the difference goes:
+it serves each page through the app in this process (Flask's test client, no server, no
+network), as a logged-in case handler, and times the parts of a request by wrapping them — no
+profiler, whose overhead would distort the template engine most:
 
-* the whole request, for ``/healthz``, the login form and each queue page;
-* loading the logged-in user (Flask-Login's user loader, one SQL statement);
+* the whole request, for ``/healthz``, the login form, ``/account/security`` and each queue page;
+* loading the logged-in user (Flask-Login's user loader and the session check it asks);
 * waiting for SQL (every statement, from SQLAlchemy's cursor events);
-* reading the page (``staff.queue.queue_page``: the queue query, the capped count, the rows);
+* reading the page (``staff.queue.queue_page``: one statement for the rows and the capped
+  count) and formatting its lines (``staff.queue_lines.lines_for``), without their SQL;
 * rendering the template, and rendering it once more without rows (the fixed part: layout,
   navigation, the filter form).
 
@@ -81,9 +83,9 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         page = flask_render_template(template, **context)
         timings["render"] += time.perf_counter() - started
-        if "rows" in context:
+        if "lines" in context:
             started = time.perf_counter()
-            flask_render_template(template, **{**context, "rows": []})
+            flask_render_template(template, **{**context, "lines": []})
             timings["render without rows"] += time.perf_counter() - started
         return page
 
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     undo = [
         wrap(login_manager, "_user_callback", timings, "load user"),
         wrap(staff_queue, "queue_page", timings, "read page"),
+        wrap(staff_views, "lines_for", timings, "format lines"),
     ]
     original_render = staff_views.render_template
     staff_views.render_template = render_twice  # type: ignore[assignment]
@@ -104,11 +107,21 @@ def main(argv: list[str] | None = None) -> None:
     pages: list[tuple[str, str, Any]] = [
         ("/healthz (reference)", "/healthz", anonymous),
         ("/login (form page)", "/login", anonymous),
+        ("/account/security (reference)", "/account/security", client),
     ]
     pages += [(name, path, client) for name, path, who in scenarios(args.db) if who == "handler"]
 
-    parts = ("load user", "sql", "read page", "read page sql", "render", "render without rows")
+    parts = (
+        "load user",
+        "sql",
+        "read page",
+        "read page sql",
+        "format lines",
+        "render",
+        "render without rows",
+    )
     rows: list[str] = []
+    reference: float | None = None
     for name, path, who in pages:
         for _ in range(20):
             who.get(path)
@@ -124,9 +137,13 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"{path} answered {response.status_code}")
         median = {key: statistics.median(values) * 1000 for key, values in samples.items()}
         reading_python = median["read page"] - median["read page sql"]
+        if reference is None and path == "/account/security":
+            reference = median["total"]
+        ratio = f"{reference / median['total']:.2f}" if reference else ""
         rows.append(
-            f"| {name} | {median['total']:.2f} | {median['load user']:.2f} | {median['sql']:.2f}"
-            f" | {reading_python:.2f} | {median['render without rows']:.2f}"
+            f"| {name} | {median['total']:.2f} | {ratio} | {median['load user']:.2f}"
+            f" | {median['sql']:.2f} | {reading_python:.2f} | {median['format lines']:.2f}"
+            f" | {median['render without rows']:.2f}"
             f" | {median['render'] - median['render without rows']:.2f} |"
         )
         print(rows[-1], flush=True)
@@ -140,14 +157,16 @@ def main(argv: list[str] | None = None) -> None:
             f" median of {count} per page, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             f"Machine: {machine()['cpu']}; load: {machine()['uptime']}",
             "",
-            "All in ms. SQL is every statement's wait, the user's own included; 'read page' is"
-            " building the queue query, the count and the rows, without their SQL; the template"
-            " is split into its"
-            " fixed part (rendered again with no rows) and the rows.",
+            "All in ms. 'security ÷ page' is /account/security's time ÷ the page's (what its"
+            " throughput would be, relative to the reference, if the time were all CPU). SQL is"
+            " every statement's wait, the user's own included; 'read page' is building the queue"
+            " query and reading its rows, without their SQL; 'format lines' the cells of the"
+            " rows; the template is split into its fixed part (rendered again with no rows) and"
+            " the rows.",
             "",
-            "| page | total | load user | SQL (all statements) | read page, Python | template,"
-            " fixed part | template, 50 rows |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| page | total | security ÷ page | load user | SQL (all statements)"
+            " | read page, Python | format lines | template, fixed part | template, 50 rows |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             *rows,
             "",
         ]

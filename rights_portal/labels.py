@@ -272,6 +272,14 @@ class TranslatedLabels(Mapping[Any, str]):
             self._by_locale[locale] = table
         return table
 
+    def for_this_locale(self) -> Mapping[Any, str]:
+        """The table translated into the current locale, for a page that looks up many labels.
+
+        The locale is read once, then lookups are plain dictionary lookups; a key missing from
+        it (a case type registered later) is still found through ``self[key]``.
+        """
+        return self._table()
+
     def __getitem__(self, key: Any) -> str:
         table = self._table()
         if key in table:

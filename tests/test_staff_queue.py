@@ -167,3 +167,31 @@ def test_queue_filters_by_programme_and_offers_a_board_member_only_their_program
     assert bogus.status_code == 200 and theirs.reference in bogus.get_data(as_text=True)
     assert ">Law</option>" in board_page and ">Psychology</option>" not in board_page
     assert theirs.reference not in board_page and ours.reference in board_page
+
+
+def test_queue_escapes_every_name_it_shows_as_the_templates_do(app, app_ctx):
+    # The rows are escaped in Python (staff/queue_lines.py) and printed with autoescaping off:
+    # names, exam titles and programme names must come out exactly as Jinja would escape them.
+    from markupsafe import escape
+
+    nasty = "<script>alert('x')</script> & \"Jansen\""
+    programme = ProgrammeFactory(name=f"Programme {nasty}")
+    UserFactory(email="handler@uni.example", role=Role.CASE_HANDLER)
+    make_case(
+        1,
+        due=date(2026, 12, 1),
+        subject=UserFactory(full_name=f"Student {nasty}"),
+        programme=programme,
+        assignee=UserFactory(role=Role.CASE_HANDLER, full_name=f"Handler {nasty}"),
+        exam=ExamFactory(programme=programme, title=f"Exam {nasty}"),
+    )
+    db.session.commit()
+    client = app.test_client()
+    login(client, "handler@uni.example")
+
+    page = client.get(f"/staff/queue?programme={programme.id}").get_data(as_text=True)
+
+    assert "<script>" not in page and "alert('x')" not in page
+    for shown in ("Student", "Handler", "Exam", "Programme"):
+        assert str(escape(f"{shown} {nasty}")) in page, shown
+    assert f'<option value="{programme.id}" selected>' in page

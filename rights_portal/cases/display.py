@@ -2,22 +2,25 @@
 
 Built in Python rather than in Jinja macros because the staff queue shows fifty cases a page:
 as macros, with their translations and date formatting, they cost ~250 µs a row, most of the
-page's time (bench/README.md). A page's cases share few due dates, so each cell is built once
-per (locale, today, due date, open) within a request and reused for the other rows.
+page's time (bench/README.md). A cell depends only on the locale, today, the calendar and the
+case's due date and state, so each is built once per process and day (a bounded cache) and
+reused for every row and request that shows the same. A page of many cases takes a
+:class:`DeadlineCells`, which reads the locale, today and the calendar once for the page
+instead of once a row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
-from flask import g
 from flask_babel import get_locale, gettext, ngettext
 from markupsafe import Markup
 
 from ..clock import today_local
 from ..formatting import format_day
-from . import deadlines, workflow
+from . import calendar, deadlines, workflow
 from .models import Case, CaseStatus
 
 
@@ -36,49 +39,55 @@ class HasDeadline(Protocol):
     def is_open(self) -> bool: ...  # noqa: D102
 
 
-def _memo() -> dict[tuple[Any, ...], Markup]:
-    """A cache that lives as long as the request (or task) that renders the page."""
-    memo: dict[tuple[Any, ...], Markup] | None = g.get("_case_display_memo")
-    if memo is None:
-        memo = {}
-        g._case_display_memo = memo
-    return memo
+# The cells are a pure function of their key: the locale (translations are fixed for the life
+# of the process), today, the configured extra non-working days (the working-day count) and the
+# case's own values. So they are kept across requests, up to a bound: a page's cells are mostly
+# built once per process and day rather than once per request.
+_CELLS: dict[tuple[Any, ...], Markup] = {}
+_CELLS_LIMIT = 4096
 
 
-def _key(*parts: Any) -> tuple[Any, ...]:
+def _cached(key: tuple[Any, ...], build: Callable[[], Markup]) -> Markup:
+    html = _CELLS.get(key)
+    if html is None:
+        if len(_CELLS) >= _CELLS_LIMIT:
+            _CELLS.clear()
+        html = _CELLS[key] = build()
+    return html
+
+
+def _context() -> tuple[str, date, frozenset[date]]:
     # The locale belongs in the key: a request may render a mail in the recipient's language.
-    return (str(get_locale() or "nl"), today_local(), *parts)
+    return str(get_locale() or "nl"), today_local(), calendar.configured_extra_days()
 
 
 def _time(due: date, text: str) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(due.isoformat(), text)
 
 
+def _due_cell(due: date, is_open: bool, today: date) -> Markup:
+    if not is_open:
+        return Markup('<span class="due">{}</span>').format(_time(due, format_day(due)))
+    calendar_days, working_days = deadlines.days_left(due, today)
+    day = _time(due, format_day(due))
+    if calendar_days < 0:
+        left = Markup('<span class="badge badge-overdue">{}</span>').format(
+            ngettext("Overdue by %(num)s day", "Overdue by %(num)s days", -calendar_days)
+        )
+    elif calendar_days == 0:
+        left = Markup('<span class="days-left">{}</span>').format(gettext("Due today"))
+    else:
+        left = Markup('<span class="days-left">{}</span>').format(
+            ngettext("%(num)s working day left", "%(num)s working days left", working_days)
+        )
+    return Markup('{} <span class="due">({})</span>').format(left, day)
+
+
 def due_html(case: HasDeadline) -> Markup:
     """The due date in words: "5 working days left (Friday 12 December)", year if not this one."""
     due, is_open = case.effective_due, case.is_open
-    memo, key = _memo(), _key("due", due, is_open)
-    if key in memo:
-        return memo[key]
-    today = key[1]
-    if not is_open:
-        html = Markup('<span class="due">{}</span>').format(_time(due, format_day(due)))
-    else:
-        calendar_days, working_days = deadlines.days_left(due, today)
-        day = _time(due, format_day(due))
-        if calendar_days < 0:
-            left = Markup('<span class="badge badge-overdue">{}</span>').format(
-                ngettext("Overdue by %(num)s day", "Overdue by %(num)s days", -calendar_days)
-            )
-        elif calendar_days == 0:
-            left = Markup('<span class="days-left">{}</span>').format(gettext("Due today"))
-        else:
-            left = Markup('<span class="days-left">{}</span>').format(
-                ngettext("%(num)s working day left", "%(num)s working days left", working_days)
-            )
-        html = Markup('{} <span class="due">({})</span>').format(left, day)
-    memo[key] = html
-    return html
+    context = _context()
+    return _cached(("due", *context, due, is_open), lambda: _due_cell(due, is_open, context[1]))
 
 
 def requester_due_html(case: Case) -> Markup:
@@ -98,30 +107,67 @@ def requester_due_html(case: Case) -> Markup:
     ).format(gettext("Handled with priority"), before, _time(due, format_day(due)), after)
 
 
-def badges_html(case: HasDeadline) -> Markup:
-    """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
-    is_open = case.is_open
-    flags = (
-        workflow.waits_for_requester(case.status),
-        bool(case.extension_months),
-        bool(case.urgent) and is_open,
-        is_open and case.effective_due < today_local(),
+def _badge_flags(
+    status: CaseStatus, extension_months: int, urgent: bool, due: date, today: date
+) -> tuple[bool, bool, bool, bool]:
+    is_open = status.is_open
+    return (
+        workflow.waits_for_requester(status),
+        bool(extension_months),
+        bool(urgent) and is_open,
+        is_open and due < today,
     )
-    if not any(flags):
-        return Markup("")
-    memo, key = _memo(), _key("badges", flags)
-    if key in memo:
-        return memo[key]
+
+
+def _badges(flags: tuple[bool, bool, bool, bool]) -> Markup:
     badges = zip(
         flags,
         ("paused", "extended", "urgent", "overdue"),
         (gettext("Paused"), gettext("Extended"), gettext("Urgent"), gettext("Overdue")),
         strict=True,
     )
-    html = Markup(" ").join(
+    return Markup(" ").join(
         Markup('<span class="badge badge-{}">{}</span>').format(name, text)
         for shown, name, text in badges
         if shown
     )
-    memo[key] = html
-    return html
+
+
+def badges_html(case: HasDeadline) -> Markup:
+    """Paused, extended, urgent, overdue: in words, never colour alone (WCAG 1.4.1)."""
+    locale, today, _extra = _context()
+    flags = _badge_flags(case.status, case.extension_months, case.urgent, case.effective_due, today)
+    if not any(flags):
+        return _NO_BADGES
+    return _cached(("badges", locale, flags), lambda: _badges(flags))
+
+
+class DeadlineCells:
+    """The due-date cells and badges of one page of cases, in the locale the page is rendered in.
+
+    What :func:`due_html` and :func:`badges_html` show, with the locale, today and the calendar
+    read once when the page starts rather than once a row (the staff queue's fifty rows,
+    bench/README.md). Make one per page, inside the request (and locale) that renders it.
+    """
+
+    __slots__ = ("_context", "_locale", "today")
+
+    def __init__(self) -> None:
+        self._context = _context()
+        self._locale, self.today, _extra = self._context
+
+    def due(self, due: date, is_open: bool) -> Markup:
+        """The due-date cell of a case due on ``due``, as :func:`due_html` words it."""
+        return _cached(
+            ("due", *self._context, due, is_open), lambda: _due_cell(due, is_open, self.today)
+        )
+
+    def badges(self, status: CaseStatus, extension_months: int, urgent: bool, due: date) -> Markup:
+        """The badges of a case, as :func:`badges_html` shows them."""
+        flags = _badge_flags(status, extension_months, urgent, due, self.today)
+        if not (flags[0] or flags[1] or flags[2] or flags[3]):
+            return _NO_BADGES
+        return _cached(("badges", self._locale, flags), lambda: _badges(flags))
+
+
+_NO_BADGES = Markup("")

@@ -131,7 +131,10 @@ def board_cases_clause(user: User) -> ColumnElement[bool]:
 def visible_programmes_clause(user: User) -> ColumnElement[bool]:
     """The programmes a staff queue can be filtered by: an exam-board member's own, or all."""
     if user.role is Role.EXAM_BOARD:
-        return Programme.id.in_(board_programme_ids(user))
+        # A subquery, not the ids read first: one statement less per queue page.
+        return Programme.exam_board_id.in_(
+            select(ExamBoardMember.board_id).where(ExamBoardMember.user_id == user.id)
+        )
     return true()
 
 

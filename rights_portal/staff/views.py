@@ -42,6 +42,7 @@ from ..permissions import (
 )
 from . import queue as staff_queue
 from .forms import AskForm, AssignForm, DuplicateForm, ExtendForm, StaffMessageForm
+from .queue_lines import lines_for, programme_options
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
@@ -52,21 +53,31 @@ def queue() -> ResponseReturnValue:
     """Cases by effective due date, soonest first; keyset pagination on (due date, id)."""
     args = {key: request.args.get(key, "") for key in staff_queue.FILTER_KEYS}
     args["status"] = args["status"] or "open"
-    programmes = staff_queue.programmes_for(current_user)
-    if args["programme"] not in {str(p.id) for p in programmes}:
-        args["programme"] = ""
+    programme_id = int(args["programme"]) if args["programme"].isdigit() else None
+    programmes = None
+    if programme_id is not None:  # an unknown programme is ignored, so it is checked first
+        programmes = staff_queue.programmes_for(current_user)
+        if programme_id not in {p.id for p in programmes}:
+            args["programme"], programme_id = "", None
     try:
-        page = staff_queue.queue_page(current_user, args, request.args.get("after", ""))
+        page = staff_queue.queue_page(
+            current_user,
+            args,
+            request.args.get("after", ""),
+            with_programmes=programmes is None,  # else read with the page: one statement
+        )
     except staff_queue.BadCursor:
         abort(400)
+    programmes = page.programmes if programmes is None else programmes
+    assert programmes is not None  # noqa: S101  (asked for with the page when not read first)
     return render_template(
         "staff/queue.html",
-        rows=page.rows,
+        lines=lines_for(page.rows),
         args=args,
         next_after=page.next_after,
         total=page.total,
         count_cap=staff_queue.COUNT_CAP,
-        programmes=programmes,
+        programmes=programme_options(programmes, programme_id),
         case_types=registry.type_names(),
         statuses=list(CaseStatus),
     )
