@@ -161,6 +161,9 @@ def queue_page(
     Raises :class:`BadCursor` for an ``after`` the queue did not write.
     """
     matching = filtered_cases(user, args)
+    # PostgreSQL's ordered json_agg carries the programmes in the same statement; the embedded
+    # default (SQLite) has no ordered aggregate and asks for them apart.
+    embed_programmes = with_programmes and db.session.get_bind().dialect.name == "postgresql"
     query = matching
     if after:
         query = query.where(tuple_(Case.effective_due, Case.id) > _parse_cursor(after))
@@ -178,7 +181,7 @@ def queue_page(
             Exam.title,
             Case.id,
             _capped_count(matching).correlate(None).scalar_subquery(),
-            _programmes_column(user) if with_programmes else null(),
+            _programmes_column(user) if embed_programmes else null(),
         )
         .join(SUBJECT, Case.subject_id == SUBJECT.id)
         .outerjoin(ASSIGNEE, Case.assignee_id == ASSIGNEE.id)
@@ -200,6 +203,8 @@ def queue_page(
             programmes=programmes_for(user) if with_programmes else None,
         )
     programmes = None
-    if with_programmes:
+    if embed_programmes:
         programmes = [ProgrammeChoice(*pair) for pair in rows[0][12] or ()]
+    elif with_programmes:
+        programmes = programmes_for(user)
     return QueuePage(rows=page, total=rows[0][11], next_after=next_after, programmes=programmes)
