@@ -59,7 +59,15 @@ from bench.common import (
     pg_url,
     write_result,
 )
-from bench.queue import HOST, P95_TARGET_MS, login, request, start_gunicorn, stop
+from bench.queue import (
+    HOST,
+    P95_TARGET_MS,
+    WRK_SCRIPT,
+    login,
+    request,
+    start_gunicorn,
+    stop,
+)
 
 REFERENCE_PATH = "/account/security"
 THROUGHPUT_TARGET = 0.7
@@ -203,14 +211,8 @@ function request()
   local e = entries[(counter % #entries) + 1]
   return wrk.format("GET", e[1], {["Cookie"] = e[2]})
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT requests=%d duration_us=%d errors=%d non2xx=%d p50=%d p95=%d p99=%d\\n",
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
 """
+WRK_MIX += WRK_SCRIPT  # the same RESULT line bench.queue reads
 
 
 @dataclass
