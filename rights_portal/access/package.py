@@ -30,10 +30,11 @@ from typing import Any, BinaryIO, cast
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 
 from ..audit.services import record
 from ..clock import now_utc, to_local
+from ..dbutil import claim_job
 from ..extensions import db
 from . import blobs
 from . import contents as package_contents
@@ -66,23 +67,15 @@ def enqueue_build(package_id: int) -> None:
 
 def claim(package_id: int) -> bool:
     """Take the build on a separate, immediately committed transaction; False if not ours."""
-    now = now_utc()
-    with db.engine.begin() as conn:
-        taken = conn.execute(
-            update(AccessPackage)
-            .where(
-                AccessPackage.id == package_id,
-                or_(
-                    AccessPackage.status == PackageStatus.QUEUED,
-                    and_(
-                        AccessPackage.status == PackageStatus.BUILDING,
-                        AccessPackage.heartbeat_at <= now - STALE_BUILD,
-                    ),
-                ),
-            )
-            .values(status=PackageStatus.BUILDING, heartbeat_at=now, progress=0)
-        )
-        return taken.rowcount == 1
+    return claim_job(
+        AccessPackage,
+        package_id,
+        queued=PackageStatus.QUEUED,
+        working=PackageStatus.BUILDING,
+        alive_at=AccessPackage.heartbeat_at,
+        stale=STALE_BUILD,
+        progress=0,
+    )
 
 
 class ProgressWriter:

@@ -15,13 +15,14 @@ from typing import Any, BinaryIO, cast
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 
 from ..access import blobs
 from ..access.storage import exports_storage
 from ..accounts.models import User
 from ..audit.services import record
 from ..clock import now_utc
+from ..dbutil import claim_job
 from ..extensions import db
 from ..transactions import queue_task
 from .builders import write_export
@@ -80,23 +81,14 @@ def exports_of(user: User) -> list[Export]:
 
 def claim(export_id: int) -> bool:
     """Take the build on its own committed transaction; False if it is not (any more) ours."""
-    now = now_utc()
-    with db.engine.begin() as conn:
-        taken = conn.execute(
-            update(Export)
-            .where(
-                Export.id == export_id,
-                or_(
-                    Export.status == ExportStatus.QUEUED,
-                    and_(
-                        Export.status == ExportStatus.BUILDING,
-                        Export.started_at <= now - STALE_BUILD,
-                    ),
-                ),
-            )
-            .values(status=ExportStatus.BUILDING, started_at=now)
-        )
-        return taken.rowcount == 1
+    return claim_job(
+        Export,
+        export_id,
+        queued=ExportStatus.QUEUED,
+        working=ExportStatus.BUILDING,
+        alive_at=Export.started_at,
+        stale=STALE_BUILD,
+    )
 
 
 def build(export_id: int) -> ExportStatus | None:

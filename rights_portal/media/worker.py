@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask_babel import force_locale
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from ..access import decisions as access_decisions
 from ..access import storage as access_storage
@@ -28,6 +28,7 @@ from ..access.models import ItemType, Release
 from ..audit.services import record
 from ..cases.models import Case
 from ..clock import now_utc
+from ..dbutil import claim_job
 from ..exams.models import FileKind, RecordingFile
 from ..extensions import db
 from . import pipeline
@@ -46,23 +47,16 @@ class Cancelled(Exception):
 
 def claim(run_id: int) -> bool:
     """Take the run on its own, immediately committed transaction; False if not ours."""
-    now = now_utc()
-    with db.engine.begin() as conn:
-        taken = conn.execute(
-            update(Redaction)
-            .where(
-                Redaction.id == run_id,
-                or_(
-                    Redaction.status == RedactionStatus.QUEUED,
-                    and_(
-                        Redaction.status == RedactionStatus.RUNNING,
-                        Redaction.heartbeat_at <= now - STALE_RUN,
-                    ),
-                ),
-            )
-            .values(status=RedactionStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0)
-        )
-        return taken.rowcount == 1
+    return claim_job(
+        Redaction,
+        run_id,
+        queued=RedactionStatus.QUEUED,
+        working=RedactionStatus.RUNNING,
+        alive_at=Redaction.heartbeat_at,
+        stale=STALE_RUN,
+        stamped=(Redaction.started_at,),
+        progress=0,
+    )
 
 
 class ProgressWriter:
