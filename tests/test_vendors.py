@@ -792,11 +792,11 @@ def test_a_fetch_task_that_dies_keeps_the_files_it_completed_and_its_retry_fetch
     real_put_file = LocalStorage.put_file
     calls = {"n": 0}
 
-    def disk_full_on_the_third(self, path):
+    def disk_full_on_the_third(self, path, *known):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real_put_file(self, path)
+        return real_put_file(self, path, *known)
 
     monkeypatch.setattr(LocalStorage, "put_file", disk_full_on_the_third)
     before = stored_files(app)

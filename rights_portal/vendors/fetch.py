@@ -166,7 +166,7 @@ def fetch(client: Connector, item: VendorItem) -> Fetched:
     work.parent.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            sha256, _size = _download(client, item, work)
+            sha256, size = _download(client, item, work)
         except VendorError as exc:
             item.state = ItemState.FAILED
             item.last_error = str(exc)[:2000]
@@ -175,7 +175,8 @@ def fetch(client: Connector, item: VendorItem) -> Fetched:
         if existing is not None:
             _mark_fetched(item, existing)
             return Fetched(item=item, stored=False)
-        stored = store.put_file(work)
+        # The download hashed every byte it wrote: the store need not read the file again.
+        stored = store.put_file(work, sha256, size)
     finally:
         work.unlink(missing_ok=True)
     delete_after_rollback(store, stored.key)
