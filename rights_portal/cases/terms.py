@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..audit.services import record_case_event
-from ..clock import now_utc, today_local
+from ..clock import now_utc, to_local, today_local
 from ..errors import RuleViolation
 from ..extensions import db
 from ..notifications.services import notify_user
@@ -183,14 +183,25 @@ def recompute_open_due_dates(*, dry_run: bool = False) -> list[RecomputedCase]:
     return changed
 
 
-def exam_moved(exam_id: int, *, reason: str, actor: User | None = None) -> list[RecomputedCase]:
+def exam_moved(
+    exam_id: int,
+    *,
+    moved_from: datetime,
+    moved_to: datetime,
+    source: str,
+    actor: User | None = None,
+) -> list[RecomputedCase]:
     """R7: an exam moved; its open exam-bound cases get the exam-bound date of the new start.
 
     Every change lands on the case's due-date history (cause ``exam_moved``) and on the audit
-    trail with ``reason``, which says where the move came from and from when to when; ``actor``
-    is the person who moved it (None: the student-information system). A case whose dates stay
+    trail with the reason "Exam moved in ``source``: from … to …" (local times); ``actor`` is
+    the person who moved it (None: the student-information system). A case whose dates stay
     the same gets no entry. The caller commits.
     """
+    reason = (
+        f"Exam moved in {source}: from {to_local(moved_from):%Y-%m-%d %H:%M}"
+        f" to {to_local(moved_to):%Y-%m-%d %H:%M}"
+    )
     changed: list[RecomputedCase] = []
     cases = db.session.scalars(
         select(Case)

@@ -382,13 +382,6 @@ def _exam_snapshot(exam: Exam) -> dict[str, Any]:
     }
 
 
-def moved_reason(old: datetime, new: datetime) -> str:
-    """The due-date history's reason for an exam that moved in the source (R7)."""
-    return (
-        f"Exam moved in the student-information system (OOAPI): from {_shown(old)} to {_shown(new)}"
-    )
-
-
 def _apply_offerings(work: _Apply) -> None:
     for offering_id, offering in work.snapshot.offerings.items():
         facts = _exam_facts(work, offering)
@@ -451,7 +444,12 @@ def _apply_offerings(work: _Apply) -> None:
                 )
                 work.counts["exams_updated"] += 1
             if old_start != starts_at:
-                moved = exam_moved(exam.id, reason=moved_reason(old_start, starts_at))
+                moved = exam_moved(
+                    exam.id,
+                    moved_from=old_start,
+                    moved_to=starts_at,
+                    source="the student-information system (OOAPI)",
+                )
                 work.counts["exams_moved"] += 1
                 work.counts["due_dates_moved"] += len(moved)
                 work.change(

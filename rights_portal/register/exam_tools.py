@@ -110,10 +110,9 @@ def save_exam(
         # R7: the exam-bound due date of its open cases follows the exam, with the reason.
         exam_moved(
             exam.id,
-            reason=(
-                f"Exam moved in the register: from {to_local(old_start):%Y-%m-%d %H:%M}"
-                f" to {to_local(exam.starts_at):%Y-%m-%d %H:%M}"
-            ),
+            moved_from=old_start,
+            moved_to=exam.starts_at,
+            source="the register",
             actor=actor,
         )
     return exam
