@@ -138,7 +138,6 @@ def _register_domain_wiring(app: Flask) -> None:
     from .intake.requesters import take_over_case_identity_check
 
     register_verified_hook(app, take_over_case_identity_check)
-
     # The vendors' panel on an access request's staff page (vendors builds on access).
     from .cases.registry import add_staff_panel
     from .vendors import panel as vendors_panel
@@ -192,9 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(breaches_bp, url_prefix="/staff/breaches")
     app.register_blueprint(intake_bp, url_prefix="/staff/intake")
     app.register_blueprint(ooapi_bp)  # /staff/integrations/ooapi
-
     app.register_blueprint(vendors_bp)  # /staff/integrations/vendors, case buttons, Zoom's webhook
-
     app.register_blueprint(exports_bp, url_prefix="/staff/exports")
 
     @app.route("/")
